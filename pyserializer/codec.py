@@ -1,0 +1,274 @@
+"""The value codec: one field's Python value <-> one JSON value in a row.
+
+This is the only module that knows how each kind of field is written. Every
+encoding is exact (microseconds, decimal digits, bytes, JSON null versus SQL
+NULL) and readable enough to edit by hand. Built-in Django fields get direct
+conversions; any other field (a project's own subclass, contrib fields) goes
+through its own ``value_to_string`` and ``to_python``, as Django's serializers
+do.
+
+``None`` (SQL NULL) never reaches a codec: callers write and read it as
+``null`` themselves, which keeps the per-value work of common fields at zero.
+"""
+
+import base64
+import binascii
+import datetime
+import decimal
+import json
+from dataclasses import dataclass
+from typing import Any, Callable, Optional
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import timezone
+from django.utils.duration import duration_string
+
+
+class JsonNull:
+    """JSON ``null`` stored in a JSONField, as opposed to SQL NULL (``None``)."""
+
+    def __repr__(self):
+        return "JSON_NULL"
+
+
+JSON_NULL = JsonNull()
+
+
+@dataclass(frozen=True)
+class Codec:
+    """How one column is written and read.
+
+    ``encode`` turns a non-None Python value into a JSON value; ``None`` means
+    the value is already one. ``decode`` turns a non-None JSON value back into
+    the Python value for the model attribute; values whose type is in
+    ``as_is`` are already right and skip it.
+    """
+
+    encode: Optional[Callable[[Any], Any]]
+    decode: Callable[[Any], Any]
+    as_is: tuple = ()
+
+
+def codec_for(field):
+    """Return the Codec for a concrete model field or a many-to-many field."""
+    if field.many_to_many:
+        return _many_to_many_codec(field)
+    if field.is_relation:
+        return codec_for(field.target_field)
+    make = _builtin_codec_maker(type(field))
+    if make is None:
+        return _own_conversion_codec(field)
+    return make(field)
+
+
+def _builtin_codec_maker(field_class):
+    if not field_class.__module__.startswith("django.db.models"):
+        return None
+    for cls in field_class.__mro__:
+        if cls in _MAKERS:
+            return _MAKERS[cls]
+    return None
+
+
+def _checked_to_python(field):
+    """field.to_python, with a plain error for values of the wrong JSON type."""
+
+    def decode(value):
+        if isinstance(value, (list, dict)):
+            raise ValidationError("%r is not a valid value for this field" % (value,))
+        return field.to_python(value)
+
+    return decode
+
+
+def _plain(*json_types):
+    def make(field):
+        return Codec(None, _checked_to_python(field), json_types)
+
+    return make
+
+
+def _text_or_to_python(parse):
+    """Decode an ISO text with ``parse``; anything else goes to to_python."""
+
+    def make(field):
+        fallback = _checked_to_python(field)
+
+        def decode(value):
+            if type(value) is str:
+                try:
+                    return parse(value)
+                except ValueError:
+                    pass
+            return fallback(value)
+
+        return Codec(_isoformat, decode)
+
+    return make
+
+
+def _isoformat(value):
+    return value.isoformat()
+
+
+def _datetime_codec(field):
+    fallback = _checked_to_python(field)
+    use_tz = settings.USE_TZ
+
+    def decode(value):
+        if type(value) is not str:
+            return fallback(value)
+        try:
+            parsed = datetime.datetime.fromisoformat(value)
+        except ValueError:
+            return fallback(value)
+        aware = parsed.utcoffset() is not None
+        if use_tz and not aware:
+            return fallback(parsed)
+        if not use_tz and aware:
+            return timezone.make_naive(parsed, timezone.get_default_timezone())
+        return parsed
+
+    return Codec(_isoformat, decode)
+
+
+def _date_codec(field):
+    fallback = _checked_to_python(field)
+
+    def decode(value):
+        if type(value) is str and len(value) == 10:
+            try:
+                return datetime.date.fromisoformat(value)
+            except ValueError:
+                pass
+        return fallback(value)
+
+    return Codec(_isoformat, decode)
+
+
+def _encode_decimal(value):
+    if isinstance(value, decimal.Decimal):
+        return format(value, "f")
+    return str(value)
+
+
+def _decimal_codec(field):
+    return Codec(_encode_decimal, _checked_to_python(field))
+
+
+def _duration_codec(field):
+    return Codec(duration_string, _checked_to_python(field))
+
+
+def _uuid_codec(field):
+    return Codec(str, _checked_to_python(field))
+
+
+def _encode_binary(value):
+    return base64.b64encode(value).decode("ascii")
+
+
+def _decode_binary(value):
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value)
+    if type(value) is not str:
+        raise ValidationError("binary data must be written as a base64 string")
+    try:
+        return base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raise ValidationError("%r is not valid base64" % value[:40])
+
+
+def _binary_codec(field):
+    return Codec(_encode_binary, _decode_binary)
+
+
+def _file_name(value):
+    return value if type(value) is str else value.name
+
+
+def _file_codec(field):
+    return Codec(_file_name, _checked_to_python(field), (str,))
+
+
+def _json_codec(field):
+    """JSONField values are stored as their JSON text, so JSON null is "null"."""
+    encoder, decoder = field.encoder, field.decoder
+
+    def encode(value):
+        if value is JSON_NULL:
+            return "null"
+        return json.dumps(value, cls=encoder, ensure_ascii=False)
+
+    def decode(value):
+        if type(value) is not str:
+            raise ValidationError("a JSONField value is written as its JSON text")
+        try:
+            loaded = json.loads(value, cls=decoder)
+        except ValueError as exc:
+            raise ValidationError("invalid JSON text: %s" % exc)
+        return JSON_NULL if loaded is None else loaded
+
+    return Codec(encode, decode)
+
+
+class _ValueHolder:
+    """Stands in for a model instance when calling field.value_to_string."""
+
+    __slots__ = ("__dict__",)
+
+
+def _own_conversion_codec(field):
+    """Any field we do not know: its own value_to_string and to_python."""
+    holder = _ValueHolder()
+    attname = field.attname
+
+    def encode(value):
+        holder.__dict__[attname] = value
+        return field.value_to_string(holder)
+
+    return Codec(encode, _checked_to_python(field))
+
+
+def _many_to_many_codec(field):
+    target = codec_for(field.target_field)
+
+    def encode(values):
+        if target.encode is None:
+            return list(values)
+        return [target.encode(value) for value in values]
+
+    def decode(values):
+        if not isinstance(values, list):
+            raise ValidationError("a many-to-many value is a list of keys")
+        return [
+            value if type(value) in target.as_is else target.decode(value)
+            for value in values
+        ]
+
+    return Codec(encode, decode)
+
+
+_MAKERS = {
+    models.AutoField: _plain(int),
+    models.BigAutoField: _plain(int),
+    models.SmallAutoField: _plain(int),
+    models.IntegerField: _plain(int),
+    models.BooleanField: _plain(bool),
+    models.FloatField: _plain(float, int),
+    models.CharField: _plain(str),
+    models.TextField: _plain(str),
+    models.FilePathField: _plain(str),
+    models.GenericIPAddressField: _plain(str),
+    models.DecimalField: _decimal_codec,
+    models.DateTimeField: _datetime_codec,
+    models.DateField: _date_codec,
+    models.TimeField: _text_or_to_python(datetime.time.fromisoformat),
+    models.DurationField: _duration_codec,
+    models.UUIDField: _uuid_codec,
+    models.BinaryField: _binary_codec,
+    models.FileField: _file_codec,
+    models.JSONField: _json_codec,
+}

@@ -1,0 +1,236 @@
+"""The chunk writer: rows already turned into text -> files on disk.
+
+It knows files, not fields: where each model's rows go, when a chunk is full,
+and what each file's size and checksum are. Files are created readable by
+their owner only, chunks are written under a temporary name and renamed when
+complete, and the manifest (``restore.py``) is written last, so that an
+interrupted dump never looks complete.
+"""
+
+import hashlib
+import os
+from dataclasses import dataclass
+
+from . import grammar
+
+PRIVATE_FILE_MODE = 0o600
+PARTIAL_SUFFIX = ".partial"
+
+
+@dataclass
+class FileEntry:
+    """One chunk file as the manifest lists it."""
+
+    name: str
+    model: str
+    rows: int
+    size: int
+    sha256: str
+
+
+def make_private(stream):
+    """Restrict a stream's file, if it has one on disk, to its owner."""
+    try:
+        os.fchmod(stream.fileno(), PRIVATE_FILE_MODE)
+    except (AttributeError, OSError, ValueError):
+        pass
+
+
+def _model_header(label, table, columns, part, first_row):
+    comment = "# %s (table %s)" % (label, table)
+    if part:
+        comment += ", part %d, from row %d" % (part, first_row)
+    return (
+        comment
+        + "\n"
+        + grammar.assignment("MODEL", label)
+        + grammar.assignment("FIELDS", columns)
+        + grammar.block_start("ROWS")
+    )
+
+
+def _file_header():
+    return "%s\n%s\n%s" % (
+        grammar.DATA_ONLY_NOTE,
+        grammar.IMPORT_LINE,
+        grammar.assignment("FORMAT", grammar.FORMAT_VERSION),
+    )
+
+
+def _block_end(rows):
+    return "%s# %d row(s)\n" % (grammar.BLOCK_END, rows)
+
+
+class SingleFileWriter:
+    """All models, one block after another, into one text or binary stream."""
+
+    def __init__(self, stream):
+        make_private(stream)
+        self._write = utf8_writer(stream)
+        self._write(_file_header())
+        self._rows = 0
+        self.files = []
+
+    def start_model(self, label, table, columns):
+        self._rows = 0
+        self._write("\n" + _model_header(label, table, columns, None, 1))
+
+    def write_rows(self, lines):
+        self._rows += len(lines)
+        self._write("".join(lines))
+
+    def end_model(self):
+        self._write(_block_end(self._rows))
+
+    def abort(self):
+        pass
+
+
+def utf8_writer(stream):
+    """Write text as UTF-8 whatever the stream's own encoding is."""
+    buffer = getattr(stream, "buffer", None)
+    if buffer is not None:
+        stream.flush()
+        return lambda text: buffer.write(text.encode("utf-8"))
+    try:
+        stream.write("")
+    except TypeError:
+        return lambda text: stream.write(text.encode("utf-8"))
+    return stream.write
+
+
+class _ChunkFile:
+    def __init__(self, directory, stem, label, table, columns, part, first_row):
+        self.directory = directory
+        self.stem = stem
+        self.part = part
+        self.label = label
+        self.rows = 0
+        self.size = 0
+        self._digest = hashlib.sha256()
+        self.partial_path = os.path.join(
+            directory, ".%s_%d.py%s" % (stem, part, PARTIAL_SUFFIX)
+        )
+        fd = os.open(
+            self.partial_path,
+            os.O_WRONLY | os.O_CREAT | os.O_TRUNC,
+            PRIVATE_FILE_MODE,
+        )
+        os.fchmod(fd, PRIVATE_FILE_MODE)
+        self._file = os.fdopen(fd, "wb")
+        self.write(_file_header() + _model_header(label, table, columns, part, first_row))
+
+    def write(self, text):
+        data = text.encode("utf-8")
+        self._digest.update(data)
+        self.size += len(data)
+        self._file.write(data)
+
+    def close(self):
+        self.write(_block_end(self.rows))
+        self._file.flush()
+        os.fsync(self._file.fileno())
+        self._file.close()
+
+    def discard(self):
+        self._file.close()
+        if os.path.exists(self.partial_path):
+            os.remove(self.partial_path)
+
+    def publish(self, name):
+        """Give the finished chunk its final name and return its entry."""
+        os.replace(self.partial_path, os.path.join(self.directory, name))
+        return FileEntry(name, self.label, self.rows, self.size, self._digest.hexdigest())
+
+
+class DirectoryWriter:
+    """Each model into ``<db_table>.py`` or ``<db_table>_N.py`` chunks."""
+
+    def __init__(self, directory, max_row_count):
+        if max_row_count < 1:
+            raise ValueError("the chunk size must be at least one row")
+        self.directory = directory
+        self.max_row_count = max_row_count
+        self._chunks = {}
+        self._stems = {}
+        self._current = None
+        self._model = None
+        self._open = None
+
+    def start_model(self, label, table, columns):
+        self._model = (label, table, columns)
+        self._chunks.setdefault(label, [])
+        self._open = None
+
+    def _stem(self, label, table):
+        stem = grammar.safe_file_stem(table)
+        owner = self._stems.setdefault(stem, label)
+        if owner != label:
+            stem = grammar.safe_file_stem("%s_%s" % (table, label))
+            self._stems.setdefault(stem, label)
+        return stem
+
+    def _new_chunk(self):
+        label, table, columns = self._model
+        chunks = self._chunks[label]
+        first_row = sum(chunk.rows for chunk in chunks) + 1
+        stem = chunks[0].stem if chunks else self._stem(label, table)
+        chunk = _ChunkFile(
+            self.directory, stem, label, table, columns, len(chunks) + 1, first_row
+        )
+        chunks.append(chunk)
+        return chunk
+
+    def write_rows(self, lines):
+        start = 0
+        while start < len(lines):
+            chunk = self._open
+            if chunk is None or chunk.rows >= self.max_row_count:
+                if chunk is not None:
+                    chunk.close()
+                chunk = self._open = self._new_chunk()
+            room = self.max_row_count - chunk.rows
+            part = lines[start : start + room]
+            chunk.write("".join(part))
+            chunk.rows += len(part)
+            start += len(part)
+
+    def discard_model(self):
+        """Forget the chunks of the model being written (its rows could not be read)."""
+        label = self._model[0]
+        for chunk in self._chunks.pop(label, []):
+            chunk.discard()
+        self._open = None
+
+    def end_model(self):
+        label = self._model[0]
+        if self._open is not None:
+            self._open.close()
+        elif not self._chunks[label]:
+            self._new_chunk().close()
+        self._open = None
+
+    def publish(self, order):
+        """Rename every finished chunk to its final name; return manifest entries.
+
+        ``order`` lists model labels in the order the loader should read them.
+        """
+        entries = []
+        for label in order:
+            chunks = self._chunks.get(label, [])
+            for chunk in chunks:
+                if len(chunks) == 1:
+                    name = "%s.py" % chunk.stem
+                else:
+                    name = "%s_%d.py" % (chunk.stem, chunk.part)
+                entries.append(chunk.publish(name))
+        return entries
+
+    def labels(self):
+        return list(self._chunks)
+
+    def abort(self):
+        """Remove every chunk of this dump that was not published."""
+        for chunks in self._chunks.values():
+            for chunk in chunks:
+                chunk.discard()
