@@ -16,6 +16,7 @@ import binascii
 import datetime
 import decimal
 import json
+import uuid
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
@@ -23,6 +24,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
+from django.utils.dateparse import parse_duration
 from django.utils.duration import duration_string
 
 
@@ -90,23 +92,8 @@ def _plain(*json_types):
     return make
 
 
-def _text_or_to_python(parse):
-    """Decode an ISO text with ``parse``; anything else goes to to_python."""
-
-    def make(field):
-        fallback = _checked_to_python(field)
-
-        def decode(value):
-            if type(value) is str:
-                try:
-                    return parse(value)
-                except ValueError:
-                    pass
-            return fallback(value)
-
-        return Codec(_isoformat, decode)
-
-    return make
+def _time_codec(field):
+    return Codec(_isoformat, _parse_or_to_python(datetime.time.fromisoformat, field))
 
 
 def _isoformat(value):
@@ -134,18 +121,12 @@ def _datetime_codec(field):
     return Codec(_isoformat, decode)
 
 
+def _iso_date(text):
+    return datetime.date.fromisoformat(text) if len(text) == 10 else None
+
+
 def _date_codec(field):
-    fallback = _checked_to_python(field)
-
-    def decode(value):
-        if type(value) is str and len(value) == 10:
-            try:
-                return datetime.date.fromisoformat(value)
-            except ValueError:
-                pass
-        return fallback(value)
-
-    return Codec(_isoformat, decode)
+    return Codec(_isoformat, _parse_or_to_python(_iso_date, field))
 
 
 def _encode_decimal(value):
@@ -154,16 +135,38 @@ def _encode_decimal(value):
     return str(value)
 
 
+def _parse_or_to_python(parse, field):
+    """Decode text with ``parse``, anything else (or a failure) with to_python."""
+    fallback = _checked_to_python(field)
+
+    def decode(value):
+        if type(value) is str:
+            try:
+                parsed = parse(value)
+            except (ValueError, ArithmeticError):
+                parsed = None
+            if parsed is not None:
+                return parsed
+        return fallback(value)
+
+    return decode
+
+
+def _finite_decimal(text):
+    number = decimal.Decimal(text)
+    return number if number.is_finite() else None
+
+
 def _decimal_codec(field):
-    return Codec(_encode_decimal, _checked_to_python(field))
+    return Codec(_encode_decimal, _parse_or_to_python(_finite_decimal, field))
 
 
 def _duration_codec(field):
-    return Codec(duration_string, _checked_to_python(field))
+    return Codec(duration_string, _parse_or_to_python(parse_duration, field))
 
 
 def _uuid_codec(field):
-    return Codec(str, _checked_to_python(field))
+    return Codec(str, _parse_or_to_python(uuid.UUID, field))
 
 
 def _encode_binary(value):
@@ -194,8 +197,12 @@ def _file_codec(field):
 
 
 def _json_codec(field):
-    """JSONField values are stored as their JSON text, so JSON null is "null"."""
+    """JSONField values are stored as their JSON text, so JSON null is "null".
+
+    JSON null loads as ``Value(None, JSONField())``, Django's way to store it.
+    """
     encoder, decoder = field.encoder, field.decoder
+    json_null = models.Value(None, output_field=field)
 
     def encode(value):
         if value is JSON_NULL:
@@ -209,7 +216,7 @@ def _json_codec(field):
             loaded = json.loads(value, cls=decoder)
         except ValueError as exc:
             raise ValidationError("invalid JSON text: %s" % exc)
-        return JSON_NULL if loaded is None else loaded
+        return json_null if loaded is None else loaded
 
     return Codec(encode, decode)
 
@@ -265,7 +272,7 @@ _MAKERS = {
     models.DecimalField: _decimal_codec,
     models.DateTimeField: _datetime_codec,
     models.DateField: _date_codec,
-    models.TimeField: _text_or_to_python(datetime.time.fromisoformat),
+    models.TimeField: _time_codec,
     models.DurationField: _duration_codec,
     models.UUIDField: _uuid_codec,
     models.BinaryField: _binary_codec,

@@ -11,15 +11,13 @@ import os
 from django.apps import apps
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.core.serializers import base
-from django.db import DEFAULT_DB_ALIAS, models
+from django.db import DEFAULT_DB_ALIAS
 
 from . import grammar, manifest
-from .codec import JSON_NULL, codec_for
+from .codec import codec_for
 from .errors import DumpError
 from .reader import DumpReader
-
-_VALUE, _FOREIGN_KEY, _MANY_TO_MANY, _IGNORED = range(4)
-
+from .saving import BatchSaver, batchable
 
 class Deserializer(base.Deserializer):
     """Deserialize a Python dump: a single file, or a directory via restore.py."""
@@ -37,6 +35,7 @@ class Deserializer(base.Deserializer):
         self.using = using
         self.ignorenonexistent = ignorenonexistent
         self.handle_forward_references = handle_forward_references
+        self.saver = BatchSaver(using) if handle_forward_references else None
         self._iterator = None
 
     def __iter__(self):
@@ -78,6 +77,8 @@ class Deserializer(base.Deserializer):
                 rows += 1
                 if plan is not None:
                     yield plan.build(values, line)
+            if self.saver is not None:
+                self.saver.flush()
         if rows == 0 and "FORMAT" not in reader.names:
             raise reader.error("this is not a pyserializer dump (no FORMAT line)")
         return rows
@@ -130,27 +131,37 @@ def _check_present(directory, entry):
 
 
 class RowPlan:
-    """How the rows of one block become model instances."""
+    """How the rows of one block become model instances.
+
+    Built once per block, so that the per-row work is only what each value
+    needs: most values are already of the right type and are taken as they are.
+    """
 
     def __init__(self, deserializer, reader, model, field_names, line):
-        self.deserializer = deserializer
         self.reader = reader
         self.model = model
         self.label = model._meta.label_lower
         self.using = deserializer.using
         self.forward = deserializer.handle_forward_references
+        self.ignorenonexistent = deserializer.ignorenonexistent
         self.width = len(field_names)
         self.field_names = field_names
-        self.columns = [self._column(name, line) for name in field_names]
-        pk = model._meta.pk
-        self.has_pk = any(column[1] is pk for column in self.columns)
+        self.decoders = []
+        self.relations = []
+        self.many_to_many = []
+        self.attributes = []
+        for index, name in enumerate(field_names):
+            self._add_column(index, name, line)
+        self.positions = self._positional_order()
+        self.has_pk = any(attname == model._meta.pk.attname for attname, _ in self.attributes)
+        self.saver = deserializer.saver if batchable(model) else None
 
-    def _column(self, name, line):
+    def _add_column(self, index, name, line):
         try:
             field = self.model._meta.get_field(name)
         except (FieldDoesNotExist, TypeError):
-            if self.deserializer.ignorenonexistent:
-                return (_IGNORED, None, None)
+            if self.ignorenonexistent:
+                return
             raise self.reader.error(
                 "this field does not exist in the current model "
                 "(use loaddata --ignorenonexistent to skip it)",
@@ -158,13 +169,25 @@ class RowPlan:
                 self.label,
                 name,
             )
+        codec = codec_for(field)
         if field.many_to_many:
-            return (_MANY_TO_MANY, field, codec_for(field))
+            self.many_to_many.append((index, field, codec))
+            return
         if not field.concrete:
             raise self.reader.error("not a concrete field", line, self.label, name)
-        if field.is_relation:
-            return (_FOREIGN_KEY, field, codec_for(field))
-        return (_VALUE, field, codec_for(field))
+        if field.is_relation and hasattr(field.related_model._default_manager, "get_by_natural_key"):
+            self.relations.append((index, field, codec))
+        else:
+            self.decoders.append((index, field, codec.as_is, codec.decode))
+        self.attributes.append((field.attname, index))
+
+    def _positional_order(self):
+        """Column indexes in the order of Model(*args), if every field is dumped."""
+        by_attname = dict(self.attributes)
+        concrete = [field.attname for field in self.model._meta.concrete_fields]
+        if sorted(concrete) != sorted(by_attname):
+            return None
+        return [by_attname[attname] for attname in concrete]
 
     def error(self, problem, line, field=None):
         return self.reader.error(problem, line, self.label, field)
@@ -176,41 +199,42 @@ class RowPlan:
                 % (self.width, ", ".join(self.field_names), _short(values)),
                 line,
             )
-        data, m2m_data, deferred = {}, {}, {}
-        for value, (kind, field, codec) in zip(values, self.columns):
-            written = value
-            if kind == _IGNORED:
-                continue
-            try:
-                if kind == _VALUE:
-                    if value is not None and type(value) not in codec.as_is:
-                        value = codec.decode(value)
-                        if value is JSON_NULL:
-                            value = models.Value(None, output_field=field)
-                    data[field.attname] = value
-                elif kind == _FOREIGN_KEY:
-                    value = self._foreign_key(field, codec, value)
-                    if value is base.DEFER_FIELD:
-                        deferred[field] = written
-                    else:
-                        data[field.attname] = value
+        field = None
+        value = None
+        try:
+            for index, field, as_is, decode in self.decoders:
+                value = values[index]
+                if value is not None and type(value) not in as_is:
+                    values[index] = decode(value)
+            deferred = {}
+            for index, field, codec in self.relations:
+                value = values[index]
+                resolved = self._foreign_key(field, codec, value)
+                if resolved is base.DEFER_FIELD:
+                    deferred[field] = value
+                    resolved = None
+                values[index] = resolved
+            m2m_data = {}
+            for index, field, codec in self.many_to_many:
+                value = values[index]
+                keys = self._many_to_many(field, codec, value)
+                if keys is base.DEFER_FIELD:
+                    deferred[field] = value
                 else:
-                    keys = self._many_to_many(field, codec, value)
-                    if keys is base.DEFER_FIELD:
-                        deferred[field] = written
-                    else:
-                        m2m_data[field.name] = keys
-            except DumpError:
-                raise
-            except Exception as exc:
-                raise self.error(
-                    "invalid value %s: %s" % (_short(written), _reason(exc)), line, field.name
-                ) from exc
-        if self.has_pk:
-            instance = self.model(**data)
+                    m2m_data[field.name] = keys
+        except Exception as exc:
+            raise self.error(
+                "invalid value %s: %s" % (_short(value), _reason(exc)), line, field.name
+            ) from exc
+        if self.positions is not None:
+            instance = self.model(*[values[index] for index in self.positions])
         else:
-            instance = base.build_instance(self.model, data, self.using)
-        return DumpedObject(instance, m2m_data, deferred, self.reader.path, line)
+            data = {attname: values[index] for attname, index in self.attributes}
+            if self.has_pk:
+                instance = self.model(**data)
+            else:
+                instance = base.build_instance(self.model, data, self.using)
+        return DumpedObject(instance, m2m_data, deferred, self.reader.path, line, self.saver)
 
     def _foreign_key(self, field, codec, value):
         if value is None:
@@ -230,14 +254,36 @@ class RowPlan:
 
 
 class DumpedObject(base.DeserializedObject):
-    """A DeserializedObject that knows the file and line it came from."""
+    """A DeserializedObject that knows the file and line it came from.
 
-    def __init__(self, obj, m2m_data, deferred_fields, path, line):
+    With a BatchSaver (when iterated by loaddata), save() may queue the row
+    for a multi-row INSERT; the deserializer writes the queue before it
+    moves to the next block and before it finishes.
+    """
+
+    def __init__(self, obj, m2m_data, deferred_fields, path, line, saver=None):
         super().__init__(obj, m2m_data, deferred_fields)
         self.path = path
         self.line = line
+        self.saver = saver
 
     def save(self, save_m2m=True, using=None, **kwargs):
+        saver = self.saver
+        if (
+            saver is not None
+            and save_m2m
+            and not kwargs
+            and not self.deferred_fields
+            and self.object.pk is not None
+            and (using or DEFAULT_DB_ALIAS) == saver.using
+        ):
+            self.saver = None
+            saver.add(self)
+        else:
+            self.save_one(save_m2m=save_m2m, using=using, **kwargs)
+
+    def save_one(self, save_m2m=True, using=None, **kwargs):
+        """Save this row now, as Django's DeserializedObject does."""
         try:
             super().save(save_m2m=save_m2m, using=using, **kwargs)
         except Exception as exc:

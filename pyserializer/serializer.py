@@ -50,6 +50,9 @@ class Serializer(base.Serializer):
         object_count=0,
         max_row_count=None,
         on_block_error=None,
+        observer=None,
+        natural_keys=None,
+        writer=None,
         **options,
     ):
         """Write ``queryset`` (instances, a queryset, or an iterable of querysets).
@@ -57,7 +60,11 @@ class Serializer(base.Serializer):
         ``max_row_count`` caps the rows per chunk file of a directory dump.
         ``on_block_error(block, exc)`` may return True to skip a model whose
         rows cannot be read (``dump2py --tolerate``); it is then listed in
-        the manifest's SKIPPED.
+        the manifest's SKIPPED. The last three options are for ``dump2py``:
+        ``observer`` is told about each block (see DumpObserver);
+        ``natural_keys(model)`` returns (natural_foreign, natural_primary) per
+        queryset, overriding the two flags; ``writer`` replaces the writer
+        chosen from the stream (``--simulate`` passes one that writes nothing).
         """
         self.options = options
         self.stream = stream if stream is not None else self.stream_class()
@@ -66,8 +73,12 @@ class Serializer(base.Serializer):
         self.progress = self.progress_class(progress_output, object_count)
         self.written = 0
         self.skipped = []
+        self.observer = observer or DumpObserver()
+        self.natural_keys = natural_keys
         blocks = self._blocks(queryset, fields)
-        if manifest.is_manifest_path(getattr(self.stream, "name", None)):
+        if writer is not None:
+            self._write_all(blocks, writer, on_block_error)
+        elif manifest.is_manifest_path(getattr(self.stream, "name", None)):
             self._write_directory(blocks, max_row_count or max_row_count_setting(), on_block_error)
         else:
             self._write_all(blocks, SingleFileWriter(self.stream), on_block_error=None)
@@ -78,15 +89,21 @@ class Serializer(base.Serializer):
             "natural_foreign": self.use_natural_foreign_keys,
             "natural_primary": self.use_natural_primary_keys,
         }
+
+        def of_queryset(queryset):
+            if self.natural_keys is None:
+                return blocks_from_queryset(queryset, fields, **natural)
+            foreign, primary = self.natural_keys(queryset.model)
+            return blocks_from_queryset(
+                queryset, fields, natural_foreign=foreign, natural_primary=primary
+            )
+
         if isinstance(source, QuerySet) and not source.query.is_sliced:
-            return iter([blocks_from_queryset(source, fields, **natural)])
+            return iter([of_queryset(source)])
         items = iter(source)
         first = next(items, None)
         if isinstance(first, QuerySet):
-            return (
-                blocks_from_queryset(queryset, fields, **natural)
-                for queryset in chain([first], items)
-            )
+            return (of_queryset(queryset) for queryset in chain([first], items))
         if first is None:
             return iter([])
         return blocks_from_objects(chain([first], items), fields, **natural)
@@ -99,6 +116,7 @@ class Serializer(base.Serializer):
             using = block.using
             if block.model not in written_models:
                 written_models.append(block.model)
+            self.observer.start_block(block)
             writer.start_model(block.label, block.model._meta.db_table, [c.name for c in block.columns])
             try:
                 for lines in self._encoded_batches(block):
@@ -111,6 +129,7 @@ class Serializer(base.Serializer):
                 self.skipped.append([block.label, block.model._meta.db_table, str(exc)])
                 continue
             writer.end_model()
+            self.observer.end_block(block)
         return written_models, using
 
     def _encoded_batches(self, block):
@@ -134,6 +153,7 @@ class Serializer(base.Serializer):
                     ) from exc
             self.written += len(lines)
             self.progress.update(self.written)
+            self.observer.rows_read(block, len(lines))
             yield lines
 
     def _write_directory(self, blocks, max_row_count, on_block_error):
@@ -158,6 +178,24 @@ class Serializer(base.Serializer):
     def getvalue(self):
         if callable(getattr(self.stream, "getvalue", None)):
             return self.stream.getvalue()
+
+
+class DumpObserver:
+    """What a dump tells its observer (``dump2py``: progress bars, savepoints).
+
+    ``start_block`` comes before a model's first row is read, ``rows_read``
+    after each batch is encoded, ``end_block`` once its rows are all written;
+    a model skipped through ``on_block_error`` gets no ``end_block``.
+    """
+
+    def start_block(self, block):
+        pass
+
+    def rows_read(self, block, count):
+        pass
+
+    def end_block(self, block):
+        pass
 
 
 def _fsync(stream):

@@ -1,0 +1,82 @@
+"""One consistent, read-only view of the database for the whole of a dump.
+
+A dump that reads table after table while the site keeps writing must see
+every table as it was at one moment, or it can hold an order line without
+its order, or money counted twice. So all tables are read inside a single
+read-only transaction with snapshot isolation: REPEATABLE READ on PostgreSQL
+and MariaDB/MySQL, one read transaction on SQLite (which reads from one
+snapshot in WAL mode, and holds writers back in rollback-journal mode).
+"""
+
+from contextlib import contextmanager
+
+from django.db import DatabaseError, connections, transaction
+
+
+@contextmanager
+def read_snapshot(using):
+    """Run the body inside one read-only transaction with snapshot isolation.
+
+    When the connection is already inside a transaction (a caller's
+    ``atomic`` block, or a test), its isolation level can no longer be
+    chosen: the body then runs in a savepoint of that transaction.
+    """
+    connection = connections[using]
+    if connection.in_atomic_block:
+        with transaction.atomic(using=using):
+            yield
+        return
+    vendor = connection.vendor
+    with transaction.atomic(using=using):
+        with connection.cursor() as cursor:
+            if vendor == "postgresql":
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            elif vendor == "mysql":
+                # No statement has run in this transaction yet. SET TRANSACTION
+                # applies to the next transaction only (Django's own default,
+                # READ COMMITTED, comes back after it); START TRANSACTION takes
+                # the snapshot now rather than at the first read.
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                cursor.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY")
+            elif vendor == "sqlite":
+                cursor.execute("PRAGMA query_only = ON")
+        try:
+            yield
+        finally:
+            if vendor == "sqlite":
+                with connection.cursor() as cursor:
+                    cursor.execute("PRAGMA query_only = OFF")
+
+
+class ModelSavepoints:
+    """A savepoint around each model's rows, for ``dump2py --tolerate``.
+
+    On PostgreSQL a failed query aborts the whole transaction; rolling back to
+    the model's savepoint lets the dump go on with the next model inside the
+    same snapshot. Used as the Serializer's observer and error callback.
+    """
+
+    def __init__(self, using, next_observer):
+        self.using = using
+        self.next_observer = next_observer
+        self._savepoint = None
+
+    def start_block(self, block):
+        self._savepoint = transaction.savepoint(using=self.using)
+        self.next_observer.start_block(block)
+
+    def rows_read(self, block, count):
+        self.next_observer.rows_read(block, count)
+
+    def end_block(self, block):
+        transaction.savepoint_commit(self._savepoint, using=self.using)
+        self._savepoint = None
+        self.next_observer.end_block(block)
+
+    def on_block_error(self, block, exc):
+        """Skip the model when its rows cannot be read; re-raise anything else."""
+        if not isinstance(exc, DatabaseError):
+            return False
+        transaction.savepoint_rollback(self._savepoint, using=self.using)
+        self._savepoint = None
+        return True

@@ -1,0 +1,86 @@
+"""What a whole-site backup holds, and how it points at rows that ``migrate`` makes.
+
+``dump2py`` dumps every model that has its own table in the database, so that
+the dump restores a site into a freshly migrated empty database. ``migrate``
+has already filled two tables there: content types and permissions, with ids
+of its own choosing. Rows of those models are therefore written with natural
+primary keys (they are matched by what they are, not by id), and every
+reference to them with natural foreign keys, as Django's documentation
+recommends for ``dumpdata``. All other rows keep their primary keys, so that
+plain ids (a GenericForeignKey's object id, a session's user id) stay right.
+"""
+
+from django.apps import apps
+from django.conf import settings
+from django.core.management.base import CommandError
+from django.db import router
+
+# Models whose rows ``migrate`` creates, with ids that differ between databases.
+REBUILT_BY_MIGRATE = ("contenttypes.contenttype", "auth.permission")
+
+
+def natural_key_labels():
+    """Labels of the models keyed naturally (setting ``PYSERIALIZER_NATURAL_KEY_MODELS``)."""
+    labels = getattr(settings, "PYSERIALIZER_NATURAL_KEY_MODELS", REBUILT_BY_MIGRATE)
+    return {label.lower() for label in labels}
+
+
+def models_to_dump(using, excludes=()):
+    """Every model with a table of its own in database ``using``, by label.
+
+    Like ``dumpdata`` without app labels, but without proxy and unmanaged
+    models (``migrate`` creates no table for them, so nothing could be
+    restored into one). ``excludes`` are ``app_label`` or
+    ``app_label.ModelName``, as for ``dumpdata --exclude``.
+    """
+    excluded_apps, excluded_models = _parse_excludes(excludes)
+    found = []
+    for app_config in apps.get_app_configs():
+        if app_config in excluded_apps:
+            continue
+        for model in app_config.get_models():
+            opts = model._meta
+            if (
+                model in excluded_models
+                or opts.proxy
+                or not opts.managed
+                or not router.allow_migrate_model(using, model)
+            ):
+                continue
+            found.append(model)
+    return sorted(found, key=lambda model: model._meta.label_lower)
+
+
+def _parse_excludes(excludes):
+    excluded_apps, excluded_models = set(), set()
+    for exclude in excludes:
+        if "." in exclude:
+            try:
+                excluded_models.add(apps.get_model(exclude))
+            except (LookupError, ValueError):
+                raise CommandError("Unknown model in excludes: %s" % exclude)
+        else:
+            try:
+                excluded_apps.add(apps.get_app_config(exclude))
+            except LookupError:
+                raise CommandError("Unknown app in excludes: %s" % exclude)
+    return excluded_apps, excluded_models
+
+
+def natural_keys_for(model, labels=None):
+    """(natural_foreign, natural_primary) for the rows of ``model``.
+
+    Natural primary keys for the models in ``labels``; natural foreign keys
+    for a model with a relation to one of them (its other relations to
+    models with natural keys are then written naturally too, which loads
+    the same rows).
+    """
+    labels = natural_key_labels() if labels is None else labels
+    opts = model._meta.concrete_model._meta
+    primary = opts.label_lower in labels
+    foreign = any(
+        field.related_model._meta.concrete_model._meta.label_lower in labels
+        for field in opts.local_fields + opts.local_many_to_many
+        if field.is_relation and field.related_model is not None
+    )
+    return foreign, primary
