@@ -8,7 +8,7 @@ nothing itself: ``loaddata`` (or the caller) decides, inside its transaction.
 
 import os
 
-from django.apps import apps
+from django.apps import apps as global_apps
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.core.serializers import base
 from django.db import DEFAULT_DB_ALIAS
@@ -18,6 +18,8 @@ from .codec import codec_for
 from .errors import DumpError
 from .reader import DumpReader
 from .saving import BatchSaver, batchable
+from .transforms import apply_transform, configured_transforms
+from .migration_state import migration_differences
 
 class Deserializer(base.Deserializer):
     """Deserialize a Python dump: a single file, or a directory via restore.py."""
@@ -29,19 +31,30 @@ class Deserializer(base.Deserializer):
         using=DEFAULT_DB_ALIAS,
         ignorenonexistent=False,
         handle_forward_references=False,
+        apps=None,
+        transforms=None,
         **options,
     ):
+        """``apps`` is the model registry rows are loaded into (historical
+        models when restoring through migrations); ``transforms`` maps model
+        labels to row transforms (see pyserializer.transforms), added to those
+        of the PYSERIALIZER_TRANSFORMS setting."""
         super().__init__(stream_or_string, **options)
         self.using = using
         self.ignorenonexistent = ignorenonexistent
         self.handle_forward_references = handle_forward_references
+        self.apps = apps or global_apps
+        self.transforms = configured_transforms(transforms)
         self.saver = BatchSaver(using) if handle_forward_references else None
+        self.dump = None
+        self._plans = {}
         self._iterator = None
 
     def __iter__(self):
         path = getattr(self.stream, "name", None)
         if manifest.is_manifest_path(path):
-            yield from self._load_directory(manifest.read(self.stream, path))
+            self.dump = manifest.read(self.stream, path)
+            yield from self._load_directory(self.dump)
         else:
             yield from self._load_file(DumpReader(self.stream, path or "<string>"))
 
@@ -73,15 +86,32 @@ class Deserializer(base.Deserializer):
         rows = 0
         for section in reader.sections():
             plan = self._plan(reader, section, expected_model)
+            transform = self.transforms.get(section.names.get("MODEL"))
             for line, values in section.rows:
                 rows += 1
-                if plan is not None:
+                if transform is not None:
+                    yield from self._transformed(transform, reader, section, line, values)
+                elif plan is not None:
                     yield plan.build(values, line)
             if self.saver is not None:
                 self.saver.flush()
         if rows == 0 and "FORMAT" not in reader.names:
             raise reader.error("this is not a pyserializer dump (no FORMAT line)")
         return rows
+
+    def _transformed(self, transform, reader, section, line, values):
+        """Objects for what a project's row transform makes of one row."""
+        label = section.names["MODEL"]
+        for new_label, row in apply_transform(transform, label, section.names["FIELDS"], values, reader, line):
+            plan = self._model_plan(reader, new_label, list(row), line)
+            if plan is not None:
+                yield plan.build(list(row.values()), line)
+
+    def _model_plan(self, reader, label, field_names, line):
+        key = (reader.path, label, tuple(field_names))
+        if key not in self._plans:
+            self._plans[key] = self._new_plan(reader, label, field_names, line)
+        return self._plans[key]
 
     def _plan(self, reader, section, expected_model):
         names = section.names
@@ -103,13 +133,33 @@ class Deserializer(base.Deserializer):
                 section.line,
                 model=label,
             )
+        if label in self.transforms:
+            return None
+        return self._new_plan(reader, label, field_names, section.line)
+
+    def _new_plan(self, reader, label, field_names, line):
         try:
-            model = apps.get_model(label)
+            model = self.apps.get_model(label)
         except (LookupError, ValueError):
             if self.ignorenonexistent:
                 return None
-            raise reader.error("unknown model", section.line, model=label)
-        return RowPlan(self, reader, model, field_names, section.line)
+            raise reader.error("unknown model%s" % self.older_state_hint(), line, model=label)
+        return RowPlan(self, reader, model, field_names, line)
+
+    def older_state_hint(self):
+        """Explain a mismatch when the dump was taken at other migrations."""
+        if self.dump is None or self.apps is not global_apps:
+            return ""
+        differences = migration_differences(self.dump)
+        if not differences:
+            return ""
+        return (
+            ". The dump was taken at an older migration state (%s); restore it "
+            "through the project's migrations instead: python %s (or manage.py "
+            "restore_dump %s), see docs/upgrading"
+            % (differences, os.path.join(self.dump.directory, grammar.MANIFEST_NAME),
+               os.path.join(self.dump.directory, grammar.MANIFEST_NAME))
+        )
 
 
 def _check_present(directory, entry):
@@ -138,6 +188,7 @@ class RowPlan:
     """
 
     def __init__(self, deserializer, reader, model, field_names, line):
+        self.deserializer = deserializer
         self.reader = reader
         self.model = model
         self.label = model._meta.label_lower
@@ -163,8 +214,9 @@ class RowPlan:
             if self.ignorenonexistent:
                 return
             raise self.reader.error(
-                "this field does not exist in the current model "
-                "(use loaddata --ignorenonexistent to skip it)",
+                "this field does not exist in the current model (%s); use "
+                "loaddata --ignorenonexistent to skip it%s"
+                % (self._differences(), self.deserializer.older_state_hint()),
                 line,
                 self.label,
                 name,
@@ -180,6 +232,22 @@ class RowPlan:
         else:
             self.decoders.append((index, field, codec.as_is, codec.decode))
         self.attributes.append((field.attname, index))
+
+    def _differences(self):
+        """Which dumped fields the model lacks, and which model fields the dump lacks."""
+        opts = self.model._meta
+        known = {f.name for f in opts.get_fields()} | {opts.pk.name}
+        written = set(self.field_names)
+        dumped_only = sorted(written - known)
+        model_only = sorted(
+            f.name
+            for f in opts.concrete_model._meta.local_fields + opts.local_many_to_many
+            if f.name not in written and not (f.primary_key and not f.remote_field)
+        )
+        return "in the dump only: %s; in the model only: %s" % (
+            ", ".join(dumped_only) or "none",
+            ", ".join(model_only) or "none",
+        )
 
     def _positional_order(self):
         """Column indexes in the order of Model(*args), if every field is dumped."""

@@ -53,5 +53,9 @@ class DumpProgress(DumpObserver):
             self._bar = None
 
     @property
+    def models_with_rows(self):
+        return sum(1 for rows in self.rows.values() if rows)
+
+    @property
     def total_rows(self):
         return sum(self.rows.values())

@@ -1,0 +1,215 @@
+"""``manage.py dump2py OUTPUT_DIR``: a whole-site backup as a directory dump.
+
+A thin wrapper: it chooses the models and the natural keys (``wholesite``),
+opens one read-only snapshot (``snapshot``), and hands the writing to the
+"py" Serializer, inside a staging directory that becomes OUTPUT_DIR only
+when the dump is complete (``outputdir``).
+"""
+
+import os
+import sys
+import time
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.core.serializers.base import SerializationError
+from django.db import DEFAULT_DB_ALIAS, DatabaseError
+
+from pyserializer import outputdir, wholesite
+from pyserializer.progress import DumpProgress
+from pyserializer.serializer import Serializer, max_row_count_setting
+from pyserializer.snapshot import ModelSavepoints, read_snapshot
+
+
+class Command(BaseCommand):
+    help = (
+        "Write a Python dump of the whole database to OUTPUT_DIR: restore.py plus "
+        "one file per model. Restore it with `python OUTPUT_DIR/restore.py` "
+        "(replaces the database) or `manage.py loaddata OUTPUT_DIR/restore.py`."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "output_dir", help="The directory where to write the dump; it must not exist yet."
+        )
+        parser.add_argument(
+            "--noinput", "--no-input", action="store_false", dest="interactive",
+            help="Do not prompt for input of any kind.",
+        )
+        parser.add_argument(
+            "-t", "--tolerate", action="store_true",
+            help="Tolerate database errors: skip a table that cannot be read, record it "
+            "in restore.py, dump the others, and exit with an error status.",
+        )
+        parser.add_argument(
+            "-s", "--simulate", action="store_true",
+            help="Just simulate: read every row as a real dump would, write nothing, "
+            "and report how many rows each model has.",
+        )
+        parser.add_argument(
+            "-o", "--overwrite", action="store_true",
+            help="Replace OUTPUT_DIR if it exists (asking first when it is not empty, "
+            "unless --noinput). The old dump is kept until the new one is complete.",
+        )
+        parser.add_argument(
+            "-m", "--max-row-count", type=int, default=None, metavar="NUM",
+            help="Maximum number of rows per file (default: 50000, or the "
+            "PYSERIALIZER_MAX_ROW_COUNT setting).",
+        )
+        parser.add_argument(
+            "--database", default=DEFAULT_DB_ALIAS,
+            help='Nominates a specific database to dump. Defaults to the "default" database.',
+        )
+        parser.add_argument(
+            "-e", "--exclude", action="append", default=[], metavar="EXCLUDE",
+            help="An app_label or app_label.ModelName to exclude "
+            "(use multiple --exclude to exclude multiple apps/models).",
+        )
+
+    def handle(self, output_dir, **options):
+        started = time.monotonic()
+        using = options["database"]
+        if using not in settings.DATABASES:
+            raise CommandError("Unknown database alias: %s" % using)
+        max_row_count = options["max_row_count"]
+        if max_row_count is None:
+            max_row_count = max_row_count_setting()
+        if max_row_count < 1:
+            raise CommandError("--max-row-count must be at least 1.")
+        models = wholesite.models_to_dump(using, options["exclude"])
+        self.verbosity = options["verbosity"]
+        error_stream = options.get("stderr") or sys.stderr
+        show_bars = self.verbosity >= 1 and _isatty(error_stream)
+        progress = DumpProgress(error_stream if show_bars else None)
+        labels = wholesite.natural_key_labels()
+        write_options = {
+            "natural_keys": lambda model: wholesite.natural_keys_for(model, labels),
+            "max_row_count": max_row_count,
+            "observer": progress,
+        }
+        if options["tolerate"]:
+            savepoints = ModelSavepoints(using, progress)
+
+            def on_block_error(block, exc):
+                if not savepoints.on_block_error(block, exc):
+                    return False
+                progress.block_skipped(block, exc)
+                return True
+
+            write_options.update(observer=savepoints, on_block_error=on_block_error)
+        querysets = [model._base_manager.using(using).all() for model in models]
+        target = os.path.abspath(output_dir)
+        existed = os.path.lexists(target)
+        try:
+            if options["simulate"]:
+                self.simulate(querysets, using, write_options, progress, started)
+            else:
+                outputdir.check_target(
+                    target, options["overwrite"], self.confirm if options["interactive"] else None
+                )
+                self.dump(querysets, using, target, write_options, progress, started)
+        except KeyboardInterrupt:
+            raise CommandError("Interrupted. %s" % _nothing_written(target, existed, options))
+        except DatabaseError as exc:
+            block = progress.current
+            where = (
+                "table %s (model %s)" % (block.model._meta.db_table, block.label)
+                if block is not None
+                else "database %r" % using
+            )
+            raise CommandError(
+                "Cannot read %s: %s. %s Use --tolerate to skip tables that cannot be read."
+                % (where, _one_line(exc), _nothing_written(target, existed, options))
+            ) from exc
+        except (OSError, SerializationError) as exc:
+            raise CommandError(
+                "Cannot write the dump: %s. %s" % (exc, _nothing_written(target, existed, options))
+            ) from exc
+        if progress.skipped:
+            raise CommandError(self.incomplete(progress.skipped, target, options["simulate"]))
+
+    def incomplete(self, skipped, target, simulated):
+        """The message of a dump that skipped tables (--tolerate)."""
+        tables = "\n".join(
+            "  %s (model %s): %s" % (table, label, _one_line(exc))
+            for label, (table, exc) in skipped.items()
+        )
+        if simulated:
+            return "The dump would be INCOMPLETE: %d table(s) could not be read:\n%s" % (
+                len(skipped), tables)
+        return (
+            "The dump in %s is INCOMPLETE: %d table(s) could not be read and were skipped "
+            "(listed as SKIPPED in restore.py):\n%s" % (target, len(skipped), tables)
+        )
+
+    def dump(self, querysets, using, target, write_options, progress, started):
+        serializer = Serializer()
+        with outputdir.StagingDirectory(target) as staging:
+            with read_snapshot(using):
+                serializer.serialize(
+                    querysets, stream=staging.manifest_file(), **write_options
+                )
+            staging.publish()
+        if self.verbosity >= 1:
+            files, size = outputdir.size_of_dump(target, serializer.manifest)
+            self.stdout.write(
+                "Dumped %s objects of %d models to %s (%d files, %s) in %.1f seconds."
+                % (
+                    _count(progress.total_rows), progress.models_with_rows, target, files,
+                    _size(size), time.monotonic() - started,
+                )
+            )
+
+    def simulate(self, querysets, using, write_options, progress, started):
+        output = outputdir.NoOutput()
+        with read_snapshot(using):
+            Serializer().serialize(querysets, writer=output, **write_options)
+        if self.verbosity >= 1:
+            width = max((len(label) for label in progress.rows), default=0)
+            for label, rows in progress.rows.items():
+                self.stdout.write("%-*s %10s rows" % (width, label, _count(rows)))
+            self.stdout.write(
+                "Simulated: read %s objects of %d models in %.1f seconds "
+                "(about %s of rows); nothing was written."
+                % (
+                    _count(progress.total_rows), len(progress.rows),
+                    time.monotonic() - started, _size(output.size),
+                )
+            )
+
+    def confirm(self, message):
+        try:
+            answer = input("%s\nAre you sure (y/n)? " % message)
+        except EOFError:
+            return False
+        return answer.strip().lower() in ("y", "yes")
+
+
+def _nothing_written(target, existed, options):
+    if options["simulate"]:
+        return "Nothing was written."
+    if existed:
+        return "No dump was written; %s was left as it was." % target
+    return "No dump was written."
+
+
+def _isatty(stream):
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def _one_line(exc):
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def _count(number):
+    return "{:,}".format(number)
+
+
+def _size(size):
+    for unit in ("bytes", "kB", "MB", "GB"):
+        if size < 1000 or unit == "GB":
+            return ("%d %s" if unit == "bytes" else "%.1f %s") % (size, unit)
+        size /= 1000
