@@ -66,11 +66,19 @@ def codec_for(field):
 
 
 def _builtin_codec_maker(field_class):
-    if not field_class.__module__.startswith("django.db.models"):
-        return None
+    """The codec of the nearest built-in field class, if the field converts like it.
+
+    A subclass that overrides ``to_python`` or ``value_to_string`` has its own
+    text form, and gets the codec that uses them.
+    """
     for cls in field_class.__mro__:
         if cls in _MAKERS:
-            return _MAKERS[cls]
+            if (
+                field_class.to_python is cls.to_python
+                and field_class.value_to_string is cls.value_to_string
+            ):
+                return _MAKERS[cls]
+            return None
     return None
 
 

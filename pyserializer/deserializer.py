@@ -7,6 +7,7 @@ nothing itself: ``loaddata`` (or the caller) decides, inside its transaction.
 """
 
 import os
+import warnings
 
 from django.apps import apps as global_apps
 from django.core.exceptions import FieldDoesNotExist, ValidationError
@@ -65,6 +66,12 @@ class Deserializer(base.Deserializer):
 
     def _load_directory(self, dump):
         paths = [_check_present(dump.directory, entry) for entry in dump.files]
+        if dump.skipped:
+            warnings.warn(
+                "%s is an incomplete dump: these tables could not be read when it "
+                "was taken: %s" % (dump.directory, ", ".join(row[1] for row in dump.skipped)),
+                RuntimeWarning,
+            )
         for path, entry in zip(paths, dump.files):
             with open(path, "rb") as chunk:
                 reader = DumpReader(chunk, path)
@@ -95,8 +102,10 @@ class Deserializer(base.Deserializer):
                     yield plan.build(values, line)
             if self.saver is not None:
                 self.saver.flush()
-        if rows == 0 and "FORMAT" not in reader.names:
+        if "FORMAT" not in reader.names:
             raise reader.error("this is not a pyserializer dump (no FORMAT line)")
+        if reader.names["FORMAT"] != grammar.FORMAT_VERSION:
+            raise reader.error(_unsupported_format(reader.names["FORMAT"]))
         return rows
 
     def _transformed(self, transform, reader, section, line, values):
@@ -116,11 +125,7 @@ class Deserializer(base.Deserializer):
     def _plan(self, reader, section, expected_model):
         names = section.names
         if names.get("FORMAT") != grammar.FORMAT_VERSION:
-            raise reader.error(
-                "unsupported dump format %r (this pyserializer reads format %d)"
-                % (names.get("FORMAT"), grammar.FORMAT_VERSION),
-                section.line,
-            )
+            raise reader.error(_unsupported_format(names.get("FORMAT")), section.line)
         label, field_names = names.get("MODEL"), names.get("FIELDS")
         if section.name != "ROWS" or not isinstance(label, str) or not isinstance(field_names, list):
             raise reader.error(
@@ -160,6 +165,13 @@ class Deserializer(base.Deserializer):
             % (differences, os.path.join(self.dump.directory, grammar.MANIFEST_NAME),
                os.path.join(self.dump.directory, grammar.MANIFEST_NAME))
         )
+
+
+def _unsupported_format(version):
+    return "unsupported dump format %r (this pyserializer reads format %d)" % (
+        version,
+        grammar.FORMAT_VERSION,
+    )
 
 
 def _check_present(directory, entry):

@@ -9,6 +9,7 @@ interrupted dump never looks complete.
 
 import hashlib
 import os
+import stat
 from dataclasses import dataclass
 
 from . import grammar
@@ -29,9 +30,18 @@ class FileEntry:
 
 
 def make_private(stream):
-    """Restrict a stream's file, if it has one on disk, to its owner."""
+    """Restrict the file a stream was opened on by name to its owner.
+
+    Only a regular file the caller named (``dumpdata -o``), never a terminal
+    or whatever standard output was redirected to.
+    """
+    name = getattr(stream, "name", None)
+    if not isinstance(name, str) or not os.path.isfile(name):
+        return
     try:
-        os.fchmod(stream.fileno(), PRIVATE_FILE_MODE)
+        fd = stream.fileno()
+        if stat.S_ISREG(os.fstat(fd).st_mode) and os.path.samestat(os.fstat(fd), os.stat(name)):
+            os.fchmod(fd, PRIVATE_FILE_MODE)
     except (AttributeError, OSError, ValueError):
         pass
 
@@ -143,6 +153,32 @@ class _ChunkFile:
         return FileEntry(name, self.label, self.rows, self.size, self._digest.hexdigest())
 
 
+def _unique_name(chunk, only_part, label, taken):
+    """``<stem>.py`` or ``<stem>_N.py``, made unique if another table's name clashes."""
+    stem = chunk.stem
+    name = "%s.py" % stem if only_part else "%s_%d.py" % (stem, chunk.part)
+    if name in taken:
+        stem = grammar.safe_file_stem("%s_%s" % (stem, label))
+        name = "%s.py" % stem if only_part else "%s_%d.py" % (stem, chunk.part)
+    if name in taken:
+        raise ValueError("two models would write the chunk file %s" % name)
+    return name
+
+
+def _fsync_directory(directory):
+    """Make the renames of the chunks durable before the manifest is written."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
 class DirectoryWriter:
     """Each model into ``<db_table>.py`` or ``<db_table>_N.py`` chunks."""
 
@@ -216,14 +252,14 @@ class DirectoryWriter:
         ``order`` lists model labels in the order the loader should read them.
         """
         entries = []
+        taken = {grammar.MANIFEST_NAME}
         for label in order:
             chunks = self._chunks.get(label, [])
             for chunk in chunks:
-                if len(chunks) == 1:
-                    name = "%s.py" % chunk.stem
-                else:
-                    name = "%s_%d.py" % (chunk.stem, chunk.part)
+                name = _unique_name(chunk, len(chunks) == 1, label, taken)
+                taken.add(name)
                 entries.append(chunk.publish(name))
+        _fsync_directory(self.directory)
         return entries
 
     def labels(self):
