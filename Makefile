@@ -1,0 +1,70 @@
+# pyserializer: set up, test, demo, benchmark, docs.
+#
+#   make test          run the suite on SQLite, then PostgreSQL and MariaDB when reachable
+#   make test-sqlite   run the suite on SQLite only
+#
+# Variables (override on the command line):
+#   PYTHON   interpreter that creates the virtualenv
+#   VENV     where the virtualenv lives
+#   DJANGO   pip requirement for Django, installed on top of setup.cfg's
+#   PYTEST_ARGS  extra arguments for pytest, e.g. PYTEST_ARGS="-x -k roundtrip"
+
+PYTHON ?= python3
+VENV ?= .venv
+DJANGO ?= Django>=5.2,<5.3
+PYTEST_ARGS ?=
+
+VPY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+# The Django requirement is part of what the stamp records: changing DJANGO reinstalls.
+DJANGO_SPEC := $(VENV)/.django-spec
+
+SQLITE_URL ?= sqlite:///$(abspath $(VENV))/test.sqlite3
+POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/pyserializer
+MARIADB_URL ?= mysql://root@127.0.0.1:3306/pyserializer
+export SQLITE_URL POSTGRES_URL MARIADB_URL
+
+.PHONY: venv test test-sqlite demo bench docs clean FORCE
+
+venv: $(STAMP)
+
+$(VPY):
+	$(PYTHON) -m venv $(VENV)
+	$(VPY) -m pip install --quiet --upgrade pip setuptools wheel
+
+# Rewritten only when its content changes, so that it can be a prerequisite.
+$(DJANGO_SPEC): FORCE | $(VPY)
+	@echo '$(DJANGO)' | cmp -s - $@ || echo '$(DJANGO)' > $@
+
+$(STAMP): setup.cfg setup.py $(DJANGO_SPEC) | $(VPY)
+	$(VPY) -m pip install --quiet -e ".[test,bench,docs]" "$(DJANGO)"
+	$(VPY) -c "import django; print('Django', django.get_version(), 'in $(VENV)')"
+	touch $@
+
+# One pytest run per reachable backend; every backend runs even when one fails.
+test: venv
+	@backends="$$($(VPY) tests/backends.py)" || exit 1; \
+	failed=""; \
+	for backend in $$backends; do \
+	  name=$${backend%%=*}; url=$${backend#*=}; \
+	  echo "=== pytest on $$name ($$url)"; \
+	  DATABASE_URL="$$url" $(VPY) -m pytest $(PYTEST_ARGS) || failed="$$failed $$name"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "=== FAILED on:$$failed"; exit 1; fi; \
+	echo "=== passed on: $$(echo $$backends | sed 's/=[^ ]*//g')"
+
+test-sqlite: venv
+	DATABASE_URL="$(SQLITE_URL)" $(VPY) -m pytest $(PYTEST_ARGS)
+
+demo:
+	@echo "make demo: not yet"
+
+bench:
+	@echo "make bench: not yet"
+
+docs: venv
+	$(VPY) -m sphinx -W docs docs/_build/html
+
+clean:
+	rm -rf .venv .venv-* build dist docs/_build *.egg-info .pytest_cache .hypothesis
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +
