@@ -56,8 +56,8 @@ test: venv
 test-sqlite: venv
 	DATABASE_URL="$(SQLITE_URL)" $(VPY) -m pytest $(PYTEST_ARGS)
 
-demo:
-	@echo "make demo: not yet"
+demo: venv
+	$(VPY) demo/run.py
 
 bench:
 	@echo "make bench: not yet"

@@ -10,7 +10,7 @@ import os
 import warnings
 
 from django.apps import apps as global_apps
-from django.core.exceptions import FieldDoesNotExist, ValidationError
+from django.core.exceptions import FieldDoesNotExist, ObjectDoesNotExist, ValidationError
 from django.core.serializers import base
 from django.db import DEFAULT_DB_ALIAS
 
@@ -48,6 +48,7 @@ class Deserializer(base.Deserializer):
         self.transforms = configured_transforms(transforms)
         self.saver = BatchSaver(using) if handle_forward_references else None
         self.dump = None
+        self.natural_keys = {}
         self._plans = {}
         self._iterator = None
 
@@ -320,7 +321,7 @@ class RowPlan:
         if value is None:
             return None
         if isinstance(value, list):
-            return base.deserialize_fk_value(field, value, self.using, self.forward)
+            return self._natural_key(field, value, base.deserialize_fk_value)
         if type(value) in codec.as_is:
             return value
         return codec.decode(value)
@@ -328,9 +329,43 @@ class RowPlan:
     def _many_to_many(self, field, codec, value):
         if not isinstance(value, list):
             raise ValidationError("a many-to-many value is a list of keys")
-        if any(isinstance(key, list) for key in value):
-            return base.deserialize_m2m_values(field, value, self.using, self.forward)
-        return codec.decode(value)
+        if not any(isinstance(key, list) for key in value):
+            return codec.decode(value)
+        keys = []
+        for key in value:
+            if isinstance(key, list):
+                key = self._natural_key(field, key, _natural_m2m_key)
+                if key is base.DEFER_FIELD:
+                    return base.DEFER_FIELD
+                keys.append(key)
+            else:
+                keys.extend(codec.decode([key]))
+        return keys
+
+    def _natural_key(self, field, natural_key, resolve):
+        """Resolve a natural key once per load: a site's rows repeat the same few."""
+        try:
+            cache_key = (field, tuple(natural_key))
+            return self.deserializer.natural_keys[cache_key]
+        except TypeError:
+            return resolve(field, natural_key, self.using, self.forward)
+        except KeyError:
+            pass
+        resolved = resolve(field, natural_key, self.using, self.forward)
+        if resolved is not base.DEFER_FIELD:
+            self.deserializer.natural_keys[cache_key] = resolved
+        return resolved
+
+
+def _natural_m2m_key(field, natural_key, using, forward):
+    """The key of the object a many-to-many natural key names."""
+    manager = field.remote_field.model._default_manager.db_manager(using)
+    try:
+        return manager.get_by_natural_key(*natural_key).pk
+    except ObjectDoesNotExist:
+        if forward:
+            return base.DEFER_FIELD
+        raise
 
 
 class DumpedObject(base.DeserializedObject):

@@ -16,9 +16,15 @@ from . import grammar
 from .reader import DumpReader
 from .writer import FileEntry
 
+# Run as a script, Python puts the dump's directory first on sys.path: take it
+# off before importing anything, so that no chunk file can pass for a module.
 SCRIPT_TRAILER = (
     grammar.SCRIPT_TRAILER_START
     + "\n"
+    + "    import os, sys\n"
+    + "\n"
+    + "    here = os.path.dirname(os.path.abspath(__file__))\n"
+    + "    sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != here]\n"
     + "    from pyserializer.restore import main\n"
     + "\n"
     + "    main(__file__)\n"
@@ -69,7 +75,6 @@ def render(manifest):
         "# when this file exists. Restore with one of:\n",
         "#     python manage.py loaddata path/to/restore.py\n",
         "#     python path/to/restore.py [--noinput] [--settings=...]\n",
-        grammar.IMPORT_LINE + "\n",
         grammar.assignment("FORMAT", manifest.format),
     ]
     for name, attribute in _NAMES.items():

@@ -31,12 +31,30 @@ def check_target(path, overwrite, confirm):
         )
     if not os.path.isdir(path):
         raise CommandError("%s exists and is not a directory; nothing was changed." % path)
+    _refuse_to_replace_more_than_a_dump(path)
     if os.listdir(path) and confirm is not None:
         if not confirm(
             "The directory %s is not empty. Its content will be replaced by the new "
             "dump when that is complete." % path
         ):
             raise CommandError("Cancelled; nothing was changed.")
+
+
+def _refuse_to_replace_more_than_a_dump(path):
+    """--overwrite replaces the whole directory: make sure it is not the project."""
+    real = os.path.realpath(path)
+    here = os.path.realpath(os.getcwd())
+    if here == real or here.startswith(real.rstrip(os.sep) + os.sep):
+        raise CommandError(
+            "%s holds the current directory; --overwrite would replace it. "
+            "Nothing was changed." % path
+        )
+    subdirectories = [name for name in os.listdir(path) if os.path.isdir(os.path.join(path, name))]
+    if subdirectories:
+        raise CommandError(
+            "%s holds directories (%s), so it is not a dump; --overwrite replaces only "
+            "dumps. Nothing was changed." % (path, ", ".join(sorted(subdirectories)))
+        )
 
 
 class StagingDirectory:

@@ -92,11 +92,12 @@ class DumpReader:
                 )
             name, value_text = match.groups()
             if value_text == "[":
-                yield Section(name, dict(self.names), number, self._rows(name, number))
+                names = dict(self.names)
+                yield Section(name, names, number, self._rows(name, number, names.get("MODEL")))
             else:
                 self.names[name] = self._parse_value(value_text, number)
 
-    def _rows(self, name, start_line):
+    def _rows(self, name, start_line, model):
         for number, text in self._tracked_lines():
             stripped = text.strip()
             if not stripped or stripped.startswith("#"):
@@ -104,11 +105,12 @@ class DumpReader:
             if stripped == "]":
                 return
             if not stripped.endswith(","):
-                raise self.error("a row must end with a comma", number)
-            yield number, self._parse_value(stripped[:-1], number)
+                raise self.error("a row must end with a comma", number, model)
+            yield number, self._parse_value(stripped[:-1], number, model)
         raise self.error(
             "the file ends inside %s (opened at line %d): it is truncated"
-            % (name, start_line)
+            % (name, start_line),
+            model=model,
         )
 
     def _read_trailer(self, first_line):
@@ -129,7 +131,7 @@ class DumpReader:
             except UnicodeDecodeError as exc:
                 raise self.error("not valid UTF-8 (%s)" % exc.reason, number)
 
-    def _parse_value(self, text, number):
+    def _parse_value(self, text, number, model=None):
         try:
             return _json_decode(text)
         except (ValueError, RecursionError):
@@ -137,7 +139,7 @@ class DumpReader:
         try:
             return literal_value(text)
         except ValueError as exc:
-            raise self.error("%s: %s" % (exc, _shorten(text.strip())), number)
+            raise self.error("%s: %s" % (exc, _shorten(text.strip())), number, model)
 
 
 def literal_value(text):

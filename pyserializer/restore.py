@@ -11,12 +11,27 @@ DUMP_DIR/restore.py``. If anything fails, the transaction is rolled back and
 the data is as before.
 """
 
-import argparse
 import os
 import sys
-import time
 
-from django.db import DEFAULT_DB_ALIAS
+
+def _dump_directory_off_the_path():
+    """``python DIR/restore.py`` puts DIR first on sys.path, where every chunk file
+    (named after its table: ``email.py``, ``argparse.py``, ...) would shadow a
+    module of that name and be run on import. Take DIR off before importing
+    anything else."""
+    script = getattr(sys.modules.get("__main__"), "__file__", None)
+    if script and os.path.basename(script) == "restore.py":
+        directory = os.path.dirname(os.path.abspath(script))
+        sys.path[:] = [path for path in sys.path if os.path.abspath(path or ".") != directory]
+
+
+_dump_directory_off_the_path()
+
+import argparse  # noqa: E402  (after the line above, on purpose)
+import time  # noqa: E402
+
+from django.db import DEFAULT_DB_ALIAS  # noqa: E402
 
 
 class Cancelled(Exception):
@@ -79,8 +94,8 @@ def main(manifest_path, argv=None):
     except Exception as exc:
         if args.traceback:
             raise
-        parser.exit(1, "Restore failed: %s\nThe transaction was rolled back: the data "
-                       "of the database is as it was before.\n" % exc)
+        parser.exit(1, "Restore failed: %s\nNothing of the dump was kept: the data of the "
+                       "database is as it was before.\n" % exc)
 
 
 def restore(manifest_path, using=DEFAULT_DB_ALIAS, interactive=True, verbosity=1,
@@ -106,7 +121,8 @@ def restore(manifest_path, using=DEFAULT_DB_ALIAS, interactive=True, verbosity=1
             "This replaces ALL data of %s\nby the dump %s (%s objects of %d models, "
             "taken %s from a %s database).\n"
             % (describe_database(connection), dump.directory, "{:,}".format(dump.total_rows),
-               len({entry.model for entry in dump.files}), dump.created, dump.database_vendor)
+               len({entry.model for entry in dump.files if entry.rows}), dump.created,
+               dump.database_vendor)
         )
         if dump.skipped:
             stdout.write(
@@ -194,6 +210,10 @@ def _empty(connection):
         for table in connection.introspection.django_table_names(only_existing=True, include_views=False)
         if table not in kept
     ]
+    if connection.vendor == "postgresql":
+        # TRUNCATE refuses tables with deferred constraint checks pending from
+        # earlier writes of the same transaction: run those checks now.
+        connection.check_constraints()
     statements = connection.ops.sql_flush(
         no_style(), tables, reset_sequences=connection.vendor != "mysql"
     )

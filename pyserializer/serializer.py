@@ -79,7 +79,9 @@ class Serializer(base.Serializer):
         if writer is not None:
             self._write_all(blocks, writer, on_block_error)
         elif manifest.is_manifest_path(getattr(self.stream, "name", None)):
-            self._write_directory(blocks, max_row_count or max_row_count_setting(), on_block_error)
+            if max_row_count is None:
+                max_row_count = max_row_count_setting()
+            self._write_directory(blocks, max_row_count, on_block_error)
         else:
             self._write_all(blocks, SingleFileWriter(self.stream), on_block_error=None)
         return self.getvalue()

@@ -12,6 +12,9 @@ from contextlib import contextmanager
 
 from django.db import DatabaseError, connections, transaction
 
+# Django 6.1 renamed transaction.savepoint() to savepoint_create().
+_create_savepoint = getattr(transaction, "savepoint_create", None) or transaction.savepoint
+
 
 @contextmanager
 def read_snapshot(using):
@@ -27,25 +30,26 @@ def read_snapshot(using):
             yield
         return
     vendor = connection.vendor
-    with transaction.atomic(using=using):
-        with connection.cursor() as cursor:
-            if vendor == "postgresql":
-                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-            elif vendor == "mysql":
-                # No statement has run in this transaction yet. SET TRANSACTION
-                # applies to the next transaction only (Django's own default,
-                # READ COMMITTED, comes back after it); START TRANSACTION takes
-                # the snapshot now rather than at the first read.
-                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-                cursor.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY")
-            elif vendor == "sqlite":
-                cursor.execute("PRAGMA query_only = ON")
-        try:
+    try:
+        with transaction.atomic(using=using):
+            with connection.cursor() as cursor:
+                if vendor == "postgresql":
+                    cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                elif vendor == "mysql":
+                    # No statement has run in this transaction yet. SET TRANSACTION
+                    # applies to the next transaction only (Django's own default,
+                    # READ COMMITTED, comes back after it); START TRANSACTION
+                    # takes the snapshot now rather than at the first read.
+                    cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                    cursor.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY")
+                elif vendor == "sqlite":
+                    cursor.execute("PRAGMA query_only = ON")
             yield
-        finally:
-            if vendor == "sqlite":
-                with connection.cursor() as cursor:
-                    cursor.execute("PRAGMA query_only = OFF")
+    finally:
+        if vendor == "sqlite":
+            # A connection setting, not part of the transaction: undo it after.
+            with connection.cursor() as cursor:
+                cursor.execute("PRAGMA query_only = OFF")
 
 
 class ModelSavepoints:
@@ -62,7 +66,7 @@ class ModelSavepoints:
         self._savepoint = None
 
     def start_block(self, block):
-        self._savepoint = transaction.savepoint(using=self.using)
+        self._savepoint = _create_savepoint(using=self.using)
         self.next_observer.start_block(block)
 
     def rows_read(self, block, count):

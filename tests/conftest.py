@@ -9,3 +9,13 @@ def dump_dir_path(tmp_path):
     path = tmp_path / "dump"
     path.mkdir()
     return path
+
+
+@pytest.fixture(autouse=True)
+def fresh_content_type_cache():
+    """Content types are cached by id; a rolled-back test may leave stale ids."""
+    from django.contrib.contenttypes.models import ContentType
+
+    ContentType.objects.clear_cache()
+    yield
+    ContentType.objects.clear_cache()

@@ -81,22 +81,7 @@ class Command(BaseCommand):
         error_stream = options.get("stderr") or sys.stderr
         show_bars = self.verbosity >= 1 and _isatty(error_stream)
         progress = DumpProgress(error_stream if show_bars else None)
-        labels = wholesite.natural_key_labels()
-        write_options = {
-            "natural_keys": lambda model: wholesite.natural_keys_for(model, labels),
-            "max_row_count": max_row_count,
-            "observer": progress,
-        }
-        if options["tolerate"]:
-            savepoints = ModelSavepoints(using, progress)
-
-            def on_block_error(block, exc):
-                if not savepoints.on_block_error(block, exc):
-                    return False
-                progress.block_skipped(block, exc)
-                return True
-
-            write_options.update(observer=savepoints, on_block_error=on_block_error)
+        write_options = self.write_options(using, max_row_count, progress, options["tolerate"])
         querysets = [model._base_manager.using(using).all() for model in models]
         target = os.path.abspath(output_dir)
         existed = os.path.lexists(target)
@@ -127,6 +112,27 @@ class Command(BaseCommand):
             ) from exc
         if progress.skipped:
             raise CommandError(self.incomplete(progress.skipped, target, options["simulate"]))
+
+    def write_options(self, using, max_row_count, progress, tolerate):
+        """What the Serializer is told: natural keys per model, chunk size,
+        progress, and with --tolerate a savepoint per model to fall back to."""
+        labels = wholesite.natural_key_labels()
+        options = {
+            "natural_keys": lambda model: wholesite.natural_keys_for(model, labels),
+            "max_row_count": max_row_count,
+            "observer": progress,
+        }
+        if tolerate:
+            savepoints = ModelSavepoints(using, progress)
+
+            def on_block_error(block, exc):
+                if not savepoints.on_block_error(block, exc):
+                    return False
+                progress.block_skipped(block, exc)
+                return True
+
+            options.update(observer=savepoints, on_block_error=on_block_error)
+        return options
 
     def incomplete(self, skipped, target, simulated):
         """The message of a dump that skipped tables (--tolerate)."""
