@@ -25,9 +25,25 @@ def recorded_state(dump):
     return state
 
 
+def departed_apps(dump, graph):
+    """Apps the dump records migrations of, but that have no migrations in the
+    project and no rows in the dump: typically an app removed from the project,
+    whose rows in django_migrations stayed behind. They say nothing about the
+    dump's data and are left out of the comparisons below."""
+    in_graph = {app_label for app_label, _ in graph.nodes}
+    with_rows = {entry.model.partition(".")[0] for entry in dump.files}
+    return {
+        app_label for app_label, _ in dump.migrations
+        if app_label not in in_graph and app_label not in with_rows
+    }
+
+
 def missing_migrations(dump, graph):
     """Migrations the dump records that the project's graph does not have."""
-    return sorted(key for key in dump.migrations if key not in graph.nodes)
+    departed = departed_apps(dump, graph)
+    return sorted(
+        key for key in dump.migrations if key not in graph.nodes and key[0] not in departed
+    )
 
 
 def dump_targets(dump, graph):
@@ -44,7 +60,12 @@ def dump_targets(dump, graph):
 
 def differing_apps(dump, graph):
     """{app_label: (dump's last migration, code's last migration)} where they differ."""
-    dumped, current = recorded_state(dump), current_state(graph)
+    departed = departed_apps(dump, graph)
+    dumped = {
+        app_label: names for app_label, names in recorded_state(dump).items()
+        if app_label not in departed
+    }
+    current = current_state(graph)
     differing = {}
     for app_label in sorted(set(dumped) | set(current)):
         if dumped.get(app_label, set()) == current.get(app_label, set()):

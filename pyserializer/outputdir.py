@@ -16,7 +16,7 @@ import tempfile
 from django.core.management.base import CommandError
 
 from .grammar import MANIFEST_NAME
-from .writer import PRIVATE_FILE_MODE
+from .writer import PRIVATE_FILE_MODE, fsync_directory
 
 
 def check_target(path, overwrite, confirm):
@@ -92,11 +92,11 @@ class StagingDirectory:
     def publish(self):
         """Make the finished dump ``target``; replace an older one only now."""
         self.manifest.commit()
-        _fsync_directory(self.path)
+        fsync_directory(self.path)
         parent = os.path.dirname(self.target)
         if not os.path.lexists(self.target):
             os.rename(self.path, self.target)
-            _fsync_directory(parent)
+            fsync_directory(parent)
             return
         old_holder = tempfile.mkdtemp(prefix=".%s." % os.path.basename(self.target),
                                       suffix=".old", dir=parent)
@@ -107,7 +107,7 @@ class StagingDirectory:
         except BaseException:
             os.rename(old, self.target)
             raise
-        _fsync_directory(parent)
+        fsync_directory(parent)
         shutil.rmtree(old_holder, ignore_errors=True)
 
 
@@ -143,20 +143,6 @@ class ManifestFile:
         self._file.close()
         if os.path.exists(self.partial_path):
             os.remove(self.partial_path)
-
-
-def _fsync_directory(path):
-    """Make renames inside ``path`` durable (where the platform allows it)."""
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def size_of_dump(directory, manifest):

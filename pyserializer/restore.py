@@ -102,6 +102,9 @@ def restore(manifest_path, using=DEFAULT_DB_ALIAS, interactive=True, verbosity=1
             ignorenonexistent=False, stdout=None, ask=input):
     """Replace the data of database ``using`` by the dump; return (objects, models).
 
+    A dump taken at other migrations than the code's is restored through them
+    (``pyserializer.migrating``), which reports on ``stdout`` and returns None.
+
     ``ask(prompt)`` is asked for confirmation unless ``interactive`` is false.
     """
     from django.core.management import call_command
@@ -136,6 +139,13 @@ def restore(manifest_path, using=DEFAULT_DB_ALIAS, interactive=True, verbosity=1
             answer = ""
         if answer.strip().lower() not in ("y", "yes"):
             raise Cancelled()
+    if _taken_at_other_migrations(dump, manifest_path):
+        from .migrating import restore_through_migrations
+
+        restore_through_migrations(
+            manifest_path, using=using, stdout=stdout if verbosity >= 1 else None
+        )
+        return None
     _register_format()
     _migrate_if_needed(connection, verbosity, stdout)
     loader = loaddata.Command(stdout=stdout)
@@ -147,7 +157,7 @@ def restore(manifest_path, using=DEFAULT_DB_ALIAS, interactive=True, verbosity=1
                 verbosity=max(verbosity - 1, 0),
             )
     finally:
-        _clear_content_type_cache()
+        clear_content_type_cache()
     objects, models = loader.loaded_object_count, len(loader.models)
     if verbosity >= 1:
         stdout.write(
@@ -156,6 +166,15 @@ def restore(manifest_path, using=DEFAULT_DB_ALIAS, interactive=True, verbosity=1
                time.monotonic() - started)
         )
     return objects, models
+
+
+def _taken_at_other_migrations(dump, manifest_path):
+    """Whether the dump's recorded migration state differs from the code's."""
+    if not dump.migrations:
+        return False
+    from .migrating import plan_restore
+
+    return bool(plan_restore(manifest_path).changed)
 
 
 def describe_database(connection):
@@ -220,7 +239,7 @@ def _empty(connection):
     connection.ops.execute_sql_flush(statements)
 
 
-def _clear_content_type_cache():
+def clear_content_type_cache():
     """Content type ids cached before the restore (or a rollback) are wrong after it."""
     from django.apps import apps
 

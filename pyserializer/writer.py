@@ -165,7 +165,7 @@ def _unique_name(chunk, only_part, label, taken):
     return name
 
 
-def _fsync_directory(directory):
+def fsync_directory(directory):
     """Make the renames of the chunks durable before the manifest is written."""
     try:
         fd = os.open(directory, os.O_RDONLY)
@@ -259,7 +259,7 @@ class DirectoryWriter:
                 name = _unique_name(chunk, len(chunks) == 1, label, taken)
                 taken.add(name)
                 entries.append(chunk.publish(name))
-        _fsync_directory(self.directory)
+        fsync_directory(self.directory)
         return entries
 
     def labels(self):
