@@ -20,8 +20,9 @@ TESTS = Path(__file__).resolve().parent
 ROOT = TESTS.parent
 
 # Step "make" builds a dump of `rows` rows by repeating one real row with new
-# keys; step "load" (another process) loads it with loaddata and prints its
-# peak RSS in KiB and the rows loaded.
+# keys; step "load" (another process) loads it with loaddata, and step "dump"
+# (a third) dumps the loaded database with dump2py; both print their peak RSS
+# in KiB and the rows in the database.
 PROBE = textwrap.dedent(
     """
     import datetime, decimal, json, os, re, resource, sys, uuid
@@ -35,6 +36,12 @@ PROBE = textwrap.dedent(
     name = "restore.py" if form == "directory" else "dump.py"
     chunk = os.path.join(work, "everything.py" if form == "directory" else name)
     call_command("migrate", verbosity=0)
+    if step == "dump":
+        call_command("dump2py", os.path.join(work, "backup"), "--noinput", verbosity=0)
+        print(json.dumps({"peak_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+                          "rows": Everything.objects.count(),
+                          "bytes": os.path.getsize(chunk)}))
+        sys.exit()
     if step == "load":
         call_command("loaddata", os.path.join(work, name), verbosity=0)
         print(json.dumps({"peak_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
@@ -76,7 +83,7 @@ PROBE = textwrap.dedent(
 )
 
 
-def load_in_fresh_process(tmp_path, rows, form):
+def load_in_fresh_process(tmp_path, rows, form, steps=("make", "load")):
     work = tmp_path / ("%s-%d" % (form, rows))
     work.mkdir()
     env = dict(
@@ -85,7 +92,7 @@ def load_in_fresh_process(tmp_path, rows, form):
         DATABASE_URL="sqlite:///%s" % (work / "db.sqlite3"),
         PYTHONPATH=os.pathsep.join([str(TESTS), str(ROOT)]),
     )
-    for step in ("make", "load"):
+    for step in steps:
         result = subprocess.run(
             [sys.executable, "-c", PROBE, str(rows), form, str(work), step],
             env=env,
@@ -106,4 +113,14 @@ def test_peak_memory_of_a_load_does_not_grow_with_rows_or_file_size(tmp_path, fo
     assert large["bytes"] > 15 * small["bytes"]
     growth_mib = (large["peak_kib"] - small["peak_kib"]) / 1024
     # 20 times the rows and the bytes in one file: the peak may move by noise only.
+    assert growth_mib < 8, (small, large)
+
+
+@pytest.mark.slow
+def test_peak_memory_of_dump2py_does_not_grow_with_rows(tmp_path):
+    steps = ("make", "load", "dump")
+    small = load_in_fresh_process(tmp_path, 5_000, "directory", steps)
+    large = load_in_fresh_process(tmp_path, 100_000, "directory", steps)
+    assert small["rows"] == 5_000 and large["rows"] == 100_000
+    growth_mib = (large["peak_kib"] - small["peak_kib"]) / 1024
     assert growth_mib < 8, (small, large)
