@@ -145,9 +145,10 @@ def assert_same_rows(expected, actual):
             f" expected {want}\n actual   {got}"
         )
         for row_want, row_got in zip(want, got):
+            pk = next(iter(row_want.values()))[1]
             for name in row_want:
                 assert row_want[name] == row_got.get(name), (
-                    f"{label} row {row_want.get('id', row_want)}: field {name!r} differs:\n"
+                    f"{label} row {pk}: field {name!r} differs:\n"
                     f" expected {row_want[name]}\n actual   {row_got.get(name)}"
                 )
         pytest.fail(f"{label}: rows differ")  # pragma: no cover
