@@ -17,10 +17,11 @@ from django.db import DEFAULT_DB_ALIAS
 from . import grammar, manifest
 from .codec import codec_for
 from .errors import DumpError
+from .migration_state import migration_differences
 from .reader import DumpReader
 from .saving import BatchSaver, batchable
 from .transforms import apply_transform, configured_transforms
-from .migration_state import migration_differences
+
 
 class Deserializer(base.Deserializer):
     """Deserialize a Python dump: a single file, or a directory via restore.py."""
