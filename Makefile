@@ -8,11 +8,13 @@
 #   VENV     where the virtualenv lives
 #   DJANGO   pip requirement for Django, installed on top of setup.cfg's
 #   PYTEST_ARGS  extra arguments for pytest, e.g. PYTEST_ARGS="-x -k roundtrip"
+#   BENCH_ARGS   options for benchmarks/bench.py, e.g. BENCH_ARGS="--quick"
 
 PYTHON ?= python3
 VENV ?= .venv
 DJANGO ?= Django>=5.2,<5.3
 PYTEST_ARGS ?=
+BENCH_ARGS ?=
 
 VPY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
@@ -59,8 +61,8 @@ test-sqlite: venv
 demo: venv
 	$(VPY) demo/run.py
 
-bench:
-	@echo "make bench: not yet"
+bench: venv
+	$(VPY) benchmarks/bench.py $(BENCH_ARGS)
 
 docs: venv
 	$(VPY) -m sphinx -W docs docs/_build/html

@@ -1,0 +1,591 @@
+"""Benchmark: the "py" format against dumpdata/loaddata and the plain driver.
+
+    python benchmarks/bench.py                      # 100k rows every tool, 1M rows py + driver
+    python benchmarks/bench.py --quick              # a smoke run, about a minute
+    python benchmarks/bench.py --database-url postgres://postgres@127.0.0.1:5432/pyser_bench
+
+Every step is a whole process (``python -m django ...`` with
+benchmarks/settings.py, or the driver script), timed from start to exit, with
+its peak resident memory as the kernel reports it for the child when it is
+reaped (``ru_maxrss`` of ``os.wait4``: the largest RSS the process, or any
+child it waited for, ever had; no polling). Loads start from a freshly
+migrated database copied from a template outside the timing. The results go
+to ``benchmarks/results/``: results.md, chart.png and results.json.
+"""
+
+import argparse
+import json
+import os
+import platform
+import shlex
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+
+import databases
+import profiles
+import report
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+RESULTS = os.path.join(HERE, "results")
+DEFAULT_SIZES = (100000, 1000000)
+QUICK_SIZES = (5000, 20000)
+PROCESS_TIMEOUT = 4 * 3600
+SETTINGS = "benchmarks.settings"
+
+
+@dataclass
+class Step:
+    key: str
+    title: str
+    kind: str  # "dump" or "load"
+    py: bool = False  # part of the py pipeline, measured at every size
+    limit: bool = False  # the driver's physical limit, measured at every size
+    needs: str = ""  # the dump step whose output this load reads
+    available: bool = True
+    why_not: str = ""
+
+
+STEPS = [
+    Step("dumpdata-json", "dumpdata --format json", "dump"),
+    Step("dumpdata-jsonl", "dumpdata --format jsonl", "dump"),
+    Step("dumpdata-py", "dumpdata --format py -o DIR/restore.py", "dump", py=True),
+    Step("dump2py", "dump2py DIR", "dump", py=True),
+    Step("driver-read", "driver read limit (SELECT, repr to a file)", "dump", limit=True),
+    Step("loaddata-json", "loaddata dump.json", "load", needs="dumpdata-json"),
+    Step("loaddata-jsonl", "loaddata dump.jsonl", "load", needs="dumpdata-jsonl"),
+    Step("loaddata-py", "loaddata DIR/restore.py (dumpdata's)", "load", py=True, needs="dumpdata-py"),
+    Step("loaddata-dump2py", "loaddata DIR/restore.py (dump2py's)", "load", py=True, needs="dump2py"),
+    Step("restore-script", "python DIR/restore.py --noinput", "load", py=True),
+    Step("driver-insert", "driver insert limit (eval + executemany)", "load", limit=True, needs="driver-read"),
+]
+STEP = {step.key: step for step in STEPS}
+
+
+@dataclass
+class Measure:
+    """The runs of one step at one size."""
+
+    times: list = field(default_factory=list)
+    peaks_kb: list = field(default_factory=list)
+    cpu: list = field(default_factory=list)
+    output_bytes: int = None
+    status: str = "ok"  # ok, failed, skipped
+    note: str = ""
+
+    def as_dict(self, rows):
+        median = statistics.median(self.times) if self.times else None
+        return {
+            "status": self.status,
+            "note": self.note,
+            "times": self.times,
+            "median_s": median,
+            "rows_per_s": rows / median if median else None,
+            "peak_rss_mb": max(self.peaks_kb) / 1024 if self.peaks_kb else None,
+            "cpu_s": statistics.median(self.cpu) if self.cpu else None,
+            "output_bytes": self.output_bytes,
+        }
+
+
+@dataclass
+class Run:
+    seconds: float  # wall time
+    peak_kb: int  # ru_maxrss
+    cpu: float  # user + system CPU seconds
+    code: int  # exit status
+
+
+def run_process(command, env, log_path, timeout=PROCESS_TIMEOUT):
+    """Run one whole process and say what it took."""
+    with open(log_path, "ab") as log:
+        log.write(("$ %s\n" % shlex.join(command)).encode())
+        log.flush()
+        start = time.perf_counter()
+        process = subprocess.Popen(
+            command, env=env, cwd=env["PYSER_BENCH_CODE"], stdin=subprocess.DEVNULL, stdout=log,
+            stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        timer = threading.Timer(timeout, os.killpg, (process.pid, signal.SIGKILL))
+        timer.start()
+        try:
+            _, status, usage = os.wait4(process.pid, 0)
+        except BaseException:  # Ctrl-C or SIGTERM: the step's own session goes too
+            os.killpg(process.pid, signal.SIGKILL)
+            os.waitpid(process.pid, 0)
+            process.returncode = -signal.SIGKILL
+            raise
+        finally:
+            timer.cancel()
+        seconds = time.perf_counter() - start
+        process.returncode = os.waitstatus_to_exitcode(status)
+    return Run(seconds, usage.ru_maxrss, usage.ru_utime + usage.ru_stime, process.returncode)
+
+
+def tail(path, lines=6):
+    try:
+        with open(path, encoding="utf-8", errors="replace") as log:
+            return "".join(log.readlines()[-lines:]).strip()
+    except OSError:
+        return ""
+
+
+def size_of(path):
+    if os.path.isdir(path):
+        return sum(
+            os.path.getsize(os.path.join(path, name))
+            for name in os.listdir(path)
+            if os.path.isfile(os.path.join(path, name))
+        )
+    return os.path.getsize(path) if os.path.exists(path) else None
+
+
+def remove(path):
+    if os.path.isdir(path):
+        shutil.rmtree(path)
+    elif os.path.exists(path):
+        os.remove(path)
+
+
+class Bench:
+    def __init__(self, args):
+        self.args = args
+        self.work = args.workdir
+        self.out = os.path.join(self.work, "out")
+        self.logs = os.path.join(self.work, "logs")
+        os.makedirs(self.out, exist_ok=True)
+        os.makedirs(self.logs, exist_ok=True)
+        url = args.database_url or "sqlite:///" + os.path.join(self.work, "pyser_bench.sqlite3")
+        self.db = databases.backend_for(url)
+        self.python = sys.executable
+        self.results = {}
+        self.counts = {}
+        self.generation = {}
+        self.info = {}
+        self.startup = None
+        self.load_average = [os.getloadavg()[0]]
+        self.revision = git_revision()
+        self.code = os.path.join(self.work, "code")
+        snapshot_code(self.code)
+
+    # -- processes -------------------------------------------------------
+
+    def env(self, role):
+        env = dict(os.environ)
+        env["DJANGO_SETTINGS_MODULE"] = SETTINGS
+        env["PYTHONPATH"] = os.pathsep.join(
+            [os.path.join(self.code, "tests"), self.code]
+            + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])
+        )
+        env["PYSER_BENCH_CODE"] = self.code
+        env["DATABASE_URL"] = self.db.url_for(role)
+        env.pop("PYTHONSTARTUP", None)
+        return env
+
+    def helper(self, role, *arguments):
+        """Run generate.py (untimed work); return its standard output."""
+        command = [self.python, os.path.join(HERE, "generate.py")] + list(arguments)
+        done = subprocess.run(command, env=self.env(role), cwd=self.code, capture_output=True, text=True)
+        if done.returncode:
+            raise SystemExit(
+                "bench: %s failed on %s:\n%s" % (shlex.join(arguments), role, done.stderr[-3000:])
+            )
+        return done.stdout
+
+    def path(self, name):
+        return os.path.join(self.out, name)
+
+    def command(self, step):
+        """The command line of one step, and the database it runs on."""
+        django = [self.python, "-m", "django"]
+        driver = [self.python, os.path.join(HERE, "driver_limit.py")]
+        key = step.key
+        if key == "dumpdata-json":
+            return django + ["dumpdata", "--format", "json", "-o", self.path("dump.json")], "src"
+        if key == "dumpdata-jsonl":
+            return django + ["dumpdata", "--format", "jsonl", "-o", self.path("dump.jsonl")], "src"
+        if key == "dumpdata-py":
+            return django + ["dumpdata", "--format", "py", "-o", self.path("py-dumpdata/restore.py")], "src"
+        if key == "dump2py":
+            return django + ["dump2py", self.path("py-dump2py")], "src"
+        if key == "driver-read":
+            return driver + [
+                "read", json.dumps(self.db.connection("src")), self.path("driver.txt")
+            ] + self.info["tables"], "src"
+        if key == "loaddata-json":
+            return django + ["loaddata", self.path("dump.json")], "dst"
+        if key == "loaddata-jsonl":
+            return django + ["loaddata", self.path("dump.jsonl")], "dst"
+        if key == "loaddata-py":
+            return django + ["loaddata", self.path("py-dumpdata/restore.py")], "dst"
+        if key == "loaddata-dump2py":
+            return django + ["loaddata", self.path("py-dump2py/restore.py")], "dst"
+        if key == "restore-script":
+            return [self.python, self.restore_script_path(), "--noinput"], "dst"
+        if key == "driver-insert":
+            return driver + ["insert", json.dumps(self.db.connection("dst")), self.path("driver.txt")], "dst"
+        raise KeyError(key)
+
+    def restore_script_path(self):
+        if STEP["dump2py"].available:
+            return self.path("py-dump2py/restore.py")
+        return self.path("py-dumpdata/restore.py")
+
+    def output_of(self, step):
+        return {
+            "dumpdata-json": "dump.json",
+            "dumpdata-jsonl": "dump.jsonl",
+            "dumpdata-py": "py-dumpdata",
+            "dump2py": "py-dump2py",
+            "driver-read": "driver.txt",
+        }.get(step.key)
+
+    # -- databases -------------------------------------------------------
+
+    def fresh_target(self, empty):
+        """A freshly migrated database for one load (emptied for the driver)."""
+        if self.db.has_templates:
+            self.db.copy("tpl0" if empty else "tpl", "dst")
+        else:
+            self.db.recreate("dst")
+            self.helper("dst", "empty" if empty else "migrate")
+
+    def prepare_templates(self):
+        self.db.recreate("tpl")
+        self.helper("tpl", "migrate")
+        self.info = json.loads(self.helper("tpl", "info"))
+        if self.db.has_templates:
+            self.db.copy("tpl", "tpl0")
+            self.helper("tpl0", "empty")
+
+    def generate(self, rows):
+        self.db.recreate("src")
+        start = time.perf_counter()
+        counts = json.loads(self.helper("src", "fill", "--rows", str(rows), "--seed", str(self.args.seed)))
+        self.generation[rows] = time.perf_counter() - start
+        return counts
+
+    # -- the run ---------------------------------------------------------
+
+    def steps_at(self, index):
+        chosen = [s for s in STEPS if index == 0 or s.py or s.limit]
+        if self.args.steps:
+            wanted = set(self.args.steps)
+            for step in STEPS:  # a load needs its dump
+                if step.key in wanted and step.needs:
+                    wanted.add(step.needs)
+            if "restore-script" in wanted:
+                wanted.add("dump2py" if STEP["dump2py"].available else "dumpdata-py")
+            chosen = [s for s in chosen if s.key in wanted]
+        return chosen
+
+    def check_availability(self):
+        if not self.info["dump2py"]:
+            for key in ("dump2py", "loaddata-dump2py"):
+                STEP[key].available = False
+                STEP[key].why_not = "not available: this checkout has no dump2py management command"
+        if not self.info["restore_script"]:
+            STEP["restore-script"].available = False
+            STEP["restore-script"].why_not = (
+                "not available: restore.py's script part needs pyserializer.restore, "
+                "which this checkout does not have"
+            )
+
+    def run(self):
+        args = self.args
+        print("bench: work directory %s" % self.work, flush=True)
+        self.prepare_templates()
+        self.check_availability()
+        print("bench: %s, Django %s, pyserializer %s" % (
+            self.info["server"], self.info["django"], self.info["pyserializer"]), flush=True)
+        for step in STEPS:
+            if not step.available:
+                print("bench: skip %s: %s" % (step.key, step.why_not), flush=True)
+        for index, rows in enumerate(args.sizes):
+            print("bench: generating %d rows ..." % rows, flush=True)
+            counts = self.generate(rows)
+            total = sum(counts.values())
+            self.counts[rows] = counts
+            print("bench: %d rows in %d tables, generated in %.1f s" % (
+                total, len(counts), self.generation[rows]), flush=True)
+            if index == 0:
+                self.measure_startup()
+            self.measure_size(rows, total, self.steps_at(index))
+            if index == 0 and args.profile:
+                self.profile(os.path.join(args.results, "profiles"))
+            for name in os.listdir(self.out):
+                remove(self.path(name))
+
+    def measure_startup(self):
+        """The fixed cost of any step: Python, Django and the project's settings."""
+        command = [self.python, "-m", "django", "check"]
+        runs = [run_process(command, self.env("src"), os.path.join(self.logs, "startup.log"))
+                for _ in range(max(1, self.args.repeat))]
+        self.startup = {
+            "command": "python -m django check",
+            "median_s": statistics.median(r.seconds for r in runs),
+            "peak_rss_mb": max(r.peak_kb for r in runs) / 1024,
+        }
+
+    def measure_size(self, rows, total, steps):
+        measures = {step.key: Measure() for step in steps}
+        self.results[rows] = {"total_rows": total, "steps": measures}
+        for step in steps:
+            if not step.available:
+                measures[step.key].status = "skipped"
+                measures[step.key].note = step.why_not
+        runnable = [s for s in steps if s.available]
+        for repeat in range(1, self.args.repeat + 1):
+            # Dumps first (loads read them), then loads; same order every round.
+            for step in runnable:
+                measure = measures[step.key]
+                if measure.status != "ok":
+                    continue
+                if step.needs and measures.get(step.needs, Measure()).status != "ok":
+                    measure.status = "skipped"
+                    measure.note = "its dump (%s) failed" % step.needs
+                    continue
+                if step.key == "restore-script":
+                    source = "dump2py" if STEP["dump2py"].available else "dumpdata-py"
+                    if measures.get(source, Measure()).status != "ok":
+                        measure.status = "skipped"
+                        measure.note = "its dump (%s) failed" % source
+                        continue
+                self.measure_once(rows, total, step, measure, repeat)
+
+    def measure_once(self, rows, total, step, measure, repeat):
+        command, role = self.command(step)
+        output = self.output_of(step)
+        if output:
+            remove(self.path(output))
+            if step.key == "dumpdata-py":
+                os.makedirs(self.path(output))
+        if step.kind == "load":
+            self.fresh_target(empty=step.key == "driver-insert")
+        log = os.path.join(self.logs, "%d-%s-%d.log" % (rows, step.key, repeat))
+        run = run_process(command, self.env(role), log)
+        seconds, peak_kb, code = run.seconds, run.peak_kb, run.code
+        if code != 0:
+            measure.status = "failed"
+            measure.note = "exit status %d; log %s: %s" % (code, log, tail(log, 3))
+            print("bench: %d rows %-17s run %d: FAILED (exit %d), see %s" % (
+                rows, step.key, repeat, code, log), flush=True)
+            return
+        measure.times.append(seconds)
+        measure.peaks_kb.append(peak_kb)
+        measure.cpu.append(run.cpu)
+        if output:
+            measure.output_bytes = size_of(self.path(output))
+        print("bench: %d rows %-17s run %d/%d: %7.2f s %9.0f rows/s %6.1f MB" % (
+            rows, step.key, repeat, self.args.repeat, seconds, total / seconds, peak_kb / 1024),
+            flush=True)
+        if step.kind == "load" and repeat == 1:
+            self.verify_load(rows, step, measure)
+
+    def verify_load(self, rows, step, measure):
+        """After a load, the target must hold exactly the source's rows."""
+        loaded = json.loads(self.helper("dst", "count"))
+        expected = self.counts[rows]
+        wrong = {t: (loaded.get(t), n) for t, n in expected.items() if loaded.get(t) != n}
+        if wrong:
+            measure.status = "failed"
+            measure.note = "the loaded database differs from the source: " + ", ".join(
+                "%s has %s rows instead of %s" % (t, got, want) for t, (got, want) in sorted(wrong.items())
+            )
+            print("bench: %s: %s" % (step.key, measure.note), flush=True)
+
+    # -- profiles ----------------------------------------------------------
+
+    def profile(self, directory):
+        """Record each py step once more with py-spy (after the timed runs)."""
+        spy = shutil.which("py-spy") or os.path.join(os.path.dirname(self.python), "py-spy")
+        if not os.path.exists(spy):
+            print("bench: --profile needs py-spy: pip install py-spy", flush=True)
+            return
+        os.makedirs(directory, exist_ok=True)
+        load = "loaddata-dump2py" if STEP["dump2py"].available else "loaddata-py"
+        for key in ("dumpdata-py", "dump2py", load, "restore-script"):
+            step = STEP[key]
+            if not step.available:
+                continue
+            command, role = self.command(step)
+            output = self.output_of(step)
+            if output:
+                remove(self.path(output))
+                if key == "dumpdata-py":
+                    os.makedirs(self.path(output))
+            if step.kind == "load":
+                self.fresh_target(empty=False)
+            raw = os.path.join(self.logs, "profile-%s.raw" % key)
+            log = os.path.join(self.logs, "profile-%s.log" % key)
+            recorded = [spy, "record", "--rate", "250", "--format", "raw", "--output", raw, "--"]
+            run = run_process(recorded + command, self.env(role), log)
+            seconds, code = run.seconds, run.code
+            title = "%s (%s), %s rows on %s, %.1f s under py-spy (exit status %d)" % (
+                step.key, step.title, "{:,}".format(sum(self.counts[self.args.sizes[0]].values())),
+                self.info["server"], seconds, code)
+            path = os.path.join(directory, "profile-%s-%s.txt" % (self.db.vendor, key))
+            with open(path, "w", encoding="utf-8") as out:
+                out.write(profiles.summarize(raw, title))
+            print("bench: profile of %s: %s" % (key, path), flush=True)
+
+    # -- report ------------------------------------------------------------
+
+    def summary(self):
+        results = {}
+        for rows, entry in self.results.items():
+            total = entry["total_rows"]
+            results[rows] = {
+                "total_rows": total,
+                "tables": self.counts[rows],
+                "generated_s": self.generation[rows],
+                "steps": {key: m.as_dict(total) for key, m in entry["steps"].items()},
+            }
+        return {
+            "command": self.args.command_line,
+            "sizes": self.args.sizes,
+            "repeat": self.args.repeat,
+            "seed": self.args.seed,
+            "quick": self.args.quick,
+            "machine": dict(machine_info(self.info, self.db), git=self.revision,
+                            load_average=self.load_average + [os.getloadavg()[0]]),
+            "startup": self.startup,
+            "steps": [
+                {"key": s.key, "title": s.title, "kind": s.kind, "py": s.py, "limit": s.limit}
+                for s in STEPS
+            ],
+            "results": {str(rows): value for rows, value in results.items()},
+        }
+
+
+def snapshot_code(target):
+    """Copy the code under test, so that one run measures one version of it
+    even while someone edits the checkout."""
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    for part in ("pyserializer", "tests/testapp", "tests/testproject"):
+        shutil.copytree(os.path.join(REPO, part), os.path.join(target, part), ignore=ignore, dirs_exist_ok=True)
+    os.makedirs(os.path.join(target, "benchmarks"), exist_ok=True)
+    shutil.copy(os.path.join(HERE, "settings.py"), os.path.join(target, "benchmarks", "settings.py"))
+
+
+def machine_info(info, db):
+    cpu = ""
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            cpu = next((line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")), "")
+    except OSError:
+        pass
+    memory = ""
+    try:
+        with open("/proc/meminfo") as meminfo:
+            kb = int(next(line for line in meminfo if line.startswith("MemTotal")).split()[1])
+            memory = "%.1f GiB" % (kb / 1024 / 1024)
+    except (OSError, StopIteration, ValueError):
+        pass
+    return {
+        "cpu_count": os.cpu_count(),
+        "cpu": cpu,
+        "memory": memory,
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "django": info.get("django"),
+        "pyserializer": info.get("pyserializer"),
+        "backend": info.get("server"),
+        "vendor": db.vendor,
+    }
+
+
+def git_revision():
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        changed = subprocess.run(
+            ["git", "status", "--porcelain", "--", "pyserializer"], cwd=REPO, capture_output=True, text=True
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return ""
+    return head + (" with uncommitted changes in pyserializer/" if changed else "")
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(
+        description="Benchmark the py format against dumpdata/loaddata and the plain database driver.",
+    )
+    parser.add_argument("--sizes", help="comma-separated row counts (default 100000,1000000): "
+                        "every tool at the first size, the py pipeline and the driver at the others")
+    parser.add_argument("--rows", type=int, help="one size only, every tool (same as --sizes ROWS)")
+    parser.add_argument("--repeat", type=int, help="runs per step; the median time is reported (default 3)")
+    parser.add_argument("--quick", action="store_true",
+                        help="smoke run: %s rows, 1 run each, results in the work directory" %
+                        ",".join(map(str, QUICK_SIZES)))
+    parser.add_argument("--database-url", help="benchmark database base URL, its name starting with "
+                        "pyser_bench (default: SQLite files in the work directory)")
+    parser.add_argument("--steps", help="comma-separated steps to run (loads bring their dumps): "
+                        + ", ".join(s.key for s in STEPS))
+    parser.add_argument("--seed", type=int, default=4, help="seed of the generated data")
+    parser.add_argument("--results", help="where results.md, chart.png and results.json go "
+                        "(default benchmarks/results, or WORKDIR/results with --quick)")
+    parser.add_argument("--workdir", help="scratch directory (default: a new temporary one, removed at the end)")
+    parser.add_argument("--keep", action="store_true", help="keep the work directory and its logs")
+    parser.add_argument("--profile", action="store_true",
+                        help="after the timed runs of the first size, record each py step once more "
+                        "with py-spy; summaries go to RESULTS/profiles")
+    args = parser.parse_args(argv)
+    args.command_line = shlex.join(["python", "benchmarks/bench.py"] + list(argv))
+    if args.rows and args.sizes:
+        parser.error("give --rows or --sizes, not both")
+    if args.rows:
+        args.sizes = [args.rows]
+    elif args.sizes:
+        args.sizes = [int(size) for size in args.sizes.split(",")]
+    else:
+        args.sizes = list(QUICK_SIZES if args.quick else DEFAULT_SIZES)
+    if args.repeat is None:
+        args.repeat = 1 if args.quick else 3
+    if args.steps:
+        args.steps = [key.strip() for key in args.steps.split(",")]
+        unknown = [key for key in args.steps if key not in STEP]
+        if unknown:
+            parser.error("unknown step(s) %s; steps are %s" % (
+                ", ".join(unknown), ", ".join(STEP)))
+    args.own_workdir = not args.workdir
+    if args.own_workdir:
+        args.workdir = tempfile.mkdtemp(prefix="pyser_bench-")
+    args.workdir = os.path.abspath(args.workdir)
+    if not args.results:
+        args.results = os.path.join(args.workdir, "results") if args.quick else RESULTS
+    return args
+
+
+def main(argv=None):
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    # Each step runs in its own session; stopping the benchmark must stop it too.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    bench = Bench(args)
+    try:
+        bench.run()
+        summary = bench.summary()
+        paths = report.write(summary, args.results)
+        print(report.text_table(summary), flush=True)
+        print("bench: wrote %s" % ", ".join(paths), flush=True)
+    finally:
+        try:
+            bench.db.drop_all()
+        except Exception as exc:  # the results are written; say why cleaning failed
+            print("bench: could not drop the benchmark databases: %s" % exc, file=sys.stderr)
+        if args.own_workdir and not args.keep and not args.quick:
+            shutil.rmtree(args.workdir, ignore_errors=True)
+        elif args.own_workdir and not args.keep:
+            shutil.rmtree(args.workdir + "/out", ignore_errors=True)
+            print("bench: logs and results kept in %s" % args.workdir)
+
+
+if __name__ == "__main__":
+    main()
