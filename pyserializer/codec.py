@@ -169,8 +169,24 @@ def _decimal_codec(field):
     return Codec(_encode_decimal, _parse_or_to_python(_finite_decimal, field))
 
 
+def _parse_duration_string(text):
+    """Read what duration_string writes ("[D ]HH:MM:SS[.ffffff]") without a regex."""
+    days, _, clock = text.rpartition(" ")
+    hours, minutes, seconds = clock.split(":")
+    seconds, _, fraction = seconds.partition(".")
+    if len(fraction) > 6 or not (len(minutes) == len(seconds) == 2):
+        return parse_duration(text)
+    return datetime.timedelta(
+        days=int(days or 0),
+        hours=int(hours),
+        minutes=int(minutes),
+        seconds=int(seconds),
+        microseconds=int(fraction.ljust(6, "0")) if fraction else 0,
+    )
+
+
 def _duration_codec(field):
-    return Codec(duration_string, _parse_or_to_python(parse_duration, field))
+    return Codec(duration_string, _parse_or_to_python(_parse_duration_string, field))
 
 
 def _uuid_codec(field):

@@ -13,6 +13,10 @@ from django.apps import apps as global_apps
 from django.core.exceptions import FieldDoesNotExist, ObjectDoesNotExist, ValidationError
 from django.core.serializers import base
 from django.db import DEFAULT_DB_ALIAS
+from django.db.models import signals
+from django.db.models.base import ModelState
+from django.db.models.fields.files import FileDescriptor, ImageFileDescriptor
+from django.db.models.fields.related_descriptors import ForeignKeyDeferredAttribute
 
 from . import grammar, manifest
 from .codec import codec_for
@@ -169,6 +173,15 @@ class Deserializer(base.Deserializer):
         )
 
 
+# Descriptor setters that, on a new instance, only store the value in __dict__.
+_STORING_SETTERS = {
+    None,
+    ForeignKeyDeferredAttribute.__set__,
+    FileDescriptor.__set__,
+    ImageFileDescriptor.__set__,
+}
+
+
 def _unsupported_format(version):
     return "unsupported dump format %r (this pyserializer reads format %d)" % (
         version,
@@ -220,6 +233,7 @@ class RowPlan:
         self.positions = self._positional_order()
         self.has_pk = any(attname == model._meta.pk.attname for attname, _ in self.attributes)
         self.saver = deserializer.saver if batchable(model) else None
+        self.plain_attnames = self._plain_construction()
 
     def _add_column(self, index, name, line):
         try:
@@ -262,6 +276,26 @@ class RowPlan:
             ", ".join(dumped_only) or "none",
             ", ".join(model_only) or "none",
         )
+
+    def _plain_construction(self):
+        """Attribute names to fill an instance's __dict__ with, when that is all
+        Model.__init__ would do: every field dumped, nobody listening to the
+        model's init signals, and no field descriptor that does more than store."""
+        if self.positions is None:
+            return None
+        if signals.pre_init.has_listeners(self.model) or signals.post_init.has_listeners(self.model):
+            return None
+        for field in self.model._meta.concrete_fields:
+            descriptor = self.model.__dict__.get(field.attname)
+            if descriptor is None:
+                for cls in self.model.__mro__:
+                    if field.attname in cls.__dict__:
+                        descriptor = cls.__dict__[field.attname]
+                        break
+            setter = getattr(type(descriptor), "__set__", None)
+            if setter not in _STORING_SETTERS:
+                return None
+        return [field.attname for field in self.model._meta.concrete_fields]
 
     def _positional_order(self):
         """Column indexes in the order of Model(*args), if every field is dumped."""
@@ -308,7 +342,13 @@ class RowPlan:
             raise self.error(
                 "invalid value %s: %s" % (_short(value), _reason(exc)), line, field.name
             ) from exc
-        if self.positions is not None:
+        if self.plain_attnames is not None:
+            instance = self.model.__new__(self.model)
+            instance._state = ModelState()
+            instance.__dict__.update(
+                zip(self.plain_attnames, [values[index] for index in self.positions])
+            )
+        elif self.positions is not None:
             instance = self.model(*[values[index] for index in self.positions])
         else:
             data = {attname: values[index] for attname, index in self.attributes}
