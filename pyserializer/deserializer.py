@@ -146,16 +146,18 @@ class Deserializer(base.Deserializer):
             )
         if label in self.transforms:
             return None
-        return self._new_plan(reader, label, field_names, section.line)
+        return self._new_plan(
+            reader, label, field_names, section.line_of("MODEL"), section.line_of("FIELDS")
+        )
 
-    def _new_plan(self, reader, label, field_names, line):
+    def _new_plan(self, reader, label, field_names, model_line, fields_line=None):
         try:
             model = self.apps.get_model(label)
         except (LookupError, ValueError):
             if self.ignorenonexistent:
                 return None
-            raise reader.error("unknown model%s" % self.older_state_hint(), line, model=label)
-        return RowPlan(self, reader, model, field_names, line)
+            raise reader.error("unknown model%s" % self.older_state_hint(), model_line, model=label)
+        return RowPlan(self, reader, model, field_names, fields_line or model_line)
 
     def older_state_hint(self):
         """Explain a mismatch when the dump was taken at other migrations."""

@@ -49,11 +49,16 @@ class Section:
     reader moves on to the next section.
     """
 
-    def __init__(self, name, names, line, rows):
+    def __init__(self, name, names, line, rows, name_lines=None):
         self.name = name
         self.names = names
         self.line = line
         self.rows = rows
+        self.name_lines = name_lines or {}
+
+    def line_of(self, name):
+        """The line that assigned ``name`` (or the block's own line)."""
+        return self.name_lines.get(name, self.line)
 
 
 class DumpReader:
@@ -66,6 +71,7 @@ class DumpReader:
         self._digest = hashlib.sha256()
         self.size = 0
         self.names = {}
+        self.name_lines = {}
         self.trailer = None
 
     def sha256(self):
@@ -93,9 +99,11 @@ class DumpReader:
             name, value_text = match.groups()
             if value_text == "[":
                 names = dict(self.names)
-                yield Section(name, names, number, self._rows(name, number, names.get("MODEL")))
+                rows = self._rows(name, number, names.get("MODEL"))
+                yield Section(name, names, number, rows, dict(self.name_lines))
             else:
                 self.names[name] = self._parse_value(value_text, number)
+                self.name_lines[name] = number
 
     def _rows(self, name, start_line, model):
         for number, text in self._tracked_lines():
