@@ -247,3 +247,14 @@ def test_deserialize_reads_text_and_streams(source):
     for obj in objects:
         obj.save()
     assert_same_rows(before, db_snapshot())
+
+
+def test_a_gzip_compressed_single_file_dump_loads_back(tmp_path):
+    populate()
+    before = db_snapshot()
+    path = tmp_path / "backup.py.gz"
+    call_command("dumpdata", "testapp", format="py", output=str(path))
+    assert file_mode(path) == 0o600
+    wipe()
+    call_command("loaddata", str(path), verbosity=0)
+    assert db_snapshot() == before
