@@ -79,12 +79,13 @@ def blocks_from_objects(objects, selected_fields=None, natural_foreign=False, na
     for model, instances in groupby(objects, key=type):
         first = next(instances)
         columns = columns_of(model, selected_fields, natural_primary)
+        natural = natural_columns_of(columns, natural_foreign)
         yield Block(
             model,
             columns,
-            _instance_batches(model, columns, chain([first], instances), natural_foreign),
+            _instance_batches(model, columns, chain([first], instances), natural),
             first._state.db,
-            natural_columns_of(columns, natural_foreign),
+            natural,
         )
 
 
@@ -92,12 +93,13 @@ def blocks_from_queryset(queryset, selected_fields=None, natural_foreign=False, 
     """One block read as value tuples, page by page in primary key order."""
     model = queryset.model
     columns = columns_of(model, selected_fields, natural_primary)
+    natural = natural_columns_of(columns, natural_foreign)
     return Block(
         model,
         columns,
-        _queryset_batches(queryset, columns, natural_foreign),
+        _queryset_batches(queryset, columns, natural),
         queryset.db,
-        natural_columns_of(columns, natural_foreign),
+        natural,
     )
 
 
@@ -112,7 +114,7 @@ def natural_columns_of(columns, natural_foreign):
     )
 
 
-def _instance_batches(model, columns, instances, natural_foreign):
+def _instance_batches(model, columns, instances, natural):
     attnames = [None if field.many_to_many else field.attname for field in columns]
     batch, pks = [], []
     for instance in instances:
@@ -124,13 +126,13 @@ def _instance_batches(model, columns, instances, natural_foreign):
         batch.append(row)
         pks.append(instance.pk)
         if len(batch) >= BATCH_SIZE:
-            yield _complete(model, columns, batch, pks, instance._state.db, natural_foreign)
+            yield _complete(model, columns, batch, pks, instance._state.db, natural)
             batch, pks = [], []
     if batch:
-        yield _complete(model, columns, batch, pks, instance._state.db, natural_foreign)
+        yield _complete(model, columns, batch, pks, instance._state.db, natural)
 
 
-def _queryset_batches(queryset, columns, natural_foreign):
+def _queryset_batches(queryset, columns, natural):
     pk_name = queryset.model._meta.pk.attname
     value_names = [pk_name] + [
         field.attname for field in columns if not field.many_to_many
@@ -155,15 +157,17 @@ def _queryset_batches(queryset, columns, natural_foreign):
             [record[p] if p is not None else None for p in positions]
             for record in records
         ]
-        yield _complete(queryset.model, columns, batch, pks, queryset.db, natural_foreign)
+        yield _complete(queryset.model, columns, batch, pks, queryset.db, natural)
         if len(records) < BATCH_SIZE:
             return
         last_pk = pks[-1]
 
 
-def _complete(model, columns, batch, pks, using, natural_foreign):
-    """Fill in, for one batch, what the rows need from other queries."""
-    natural = natural_columns_of(columns, natural_foreign)
+def _complete(model, columns, batch, pks, using, natural):
+    """Fill in, for one batch, what the rows need from other queries.
+
+    ``natural`` holds the indexes of the columns written as natural keys.
+    """
     for index, column in enumerate(columns):
         if column.many_to_many:
             _fill_many_to_many(column, index, batch, pks, using, index in natural)
