@@ -9,6 +9,7 @@ keys of related objects, and whether a JSONField's ``None`` is SQL NULL or
 JSON ``null``.
 """
 
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from itertools import chain, groupby
 from typing import Iterator
@@ -104,14 +105,25 @@ def blocks_from_queryset(queryset, selected_fields=None, natural_foreign=False, 
 
 
 def natural_columns_of(columns, natural_foreign):
-    """Indexes of the columns written as natural keys of related objects."""
+    """Indexes of the columns written as natural keys of related objects.
+
+    ``natural_foreign`` is True (every relation to a model with natural
+    keys, as ``dumpdata --natural-foreign``), False, or a set of model
+    labels (only relations to those models: ``dump2py``).
+    """
     if not natural_foreign:
         return frozenset()
     return frozenset(
         index
         for index, column in enumerate(columns)
-        if column.is_relation and _has_natural_key(column.related_model)
+        if column.is_relation
+        and _has_natural_key(column.related_model)
+        and (not isinstance(natural_foreign, AbstractSet) or _label(column.related_model) in natural_foreign)
     )
+
+
+def _label(model):
+    return model._meta.concrete_model._meta.label_lower
 
 
 def _instance_batches(model, columns, instances, natural):

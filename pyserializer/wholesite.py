@@ -6,8 +6,9 @@ has already filled two tables there: content types and permissions, with ids
 of its own choosing. Rows of those models are therefore written with natural
 primary keys (they are matched by what they are, not by id), and every
 reference to them with natural foreign keys, as Django's documentation
-recommends for ``dumpdata``. All other rows keep their primary keys, so that
-plain ids (a GenericForeignKey's object id, a session's user id) stay right.
+recommends for ``dumpdata``. All other rows and references keep their ids, so
+that plain ids (a GenericForeignKey's object id, a session's user id, an audit
+log's id of a deleted row) stay right.
 """
 
 from django.apps import apps
@@ -70,17 +71,22 @@ def _parse_excludes(excludes):
 def natural_keys_for(model, labels=None):
     """(natural_foreign, natural_primary) for the rows of ``model``.
 
-    Natural primary keys for the models in ``labels``; natural foreign keys
-    for a model with a relation to one of them (its other relations to
-    models with natural keys are then written naturally too, which loads
-    the same rows).
+    ``natural_foreign`` is the set of labels of the models in ``labels``
+    that ``model`` refers to: only references to rows that ``migrate``
+    rebuilds are written as natural keys. Every other reference keeps its
+    id, even one to a row that no longer exists (an audit log's
+    ``db_constraint=False`` key to a deleted page): it has no natural key,
+    and the id restores it exactly. ``natural_primary`` says whether the
+    rows of ``model`` are themselves keyed naturally.
     """
     labels = natural_key_labels() if labels is None else labels
     opts = model._meta.concrete_model._meta
     primary = opts.label_lower in labels
-    foreign = any(
-        field.related_model._meta.concrete_model._meta.label_lower in labels
+    foreign = frozenset(
+        related_label
         for field in opts.local_fields + opts.local_many_to_many
         if field.is_relation and field.related_model is not None
+        for related_label in [field.related_model._meta.concrete_model._meta.label_lower]
+        if related_label in labels
     )
     return foreign, primary

@@ -16,7 +16,7 @@ from helpers import (
     assert_same_rows, blocks, chunk_names, db_snapshot, load, populate, restore_files, wipe,
 )
 from pyserializer.management.commands.dump2py import Command
-from testapp.models import Everything, Tag
+from testapp.models import AuditEntry, Country, Everything, Tag
 
 
 def dump2py(*args, stderr=None, **options):
@@ -101,6 +101,37 @@ def test_content_types_and_permissions_are_written_by_natural_key_other_rows_by_
     # A foreign key to a model outside REBUILT_BY_MIGRATE keeps its id.
     mentor = fields["testapp.person"].index("mentor")
     assert all(isinstance(row[mentor], int) for row in rows["testapp.person"])
+
+
+@pytest.mark.django_db
+def test_a_reference_to_a_deleted_row_is_dumped_and_restored_as_its_id(tmp_path):
+    """An audit log keeps ids of deleted rows (db_constraint=False): a model with a
+    content-type key writes that key naturally, and its other keys as plain ids."""
+    kept = Country.objects.create(code="be", name="Belgium")
+    gone = Country.objects.create(code="xx", name="Deleted since")
+    content_type = ContentType.objects.get_for_model(Country)
+    AuditEntry.objects.create(content_type=content_type, country=kept, action="create")
+    AuditEntry.objects.create(content_type=content_type, country=gone, action="delete")
+    AuditEntry.objects.create(content_type=content_type, country=None, action="none")
+    gone_id = gone.pk
+    Country.objects.filter(pk=gone_id).delete()
+    before = db_snapshot()
+
+    dump2py(tmp_path / "backup")
+    restore = tmp_path / "backup" / "restore.py"
+    [block] = [
+        block for name in chunk_names(restore) for block in blocks(tmp_path / "backup" / name)
+        if block["model"] == "testapp.auditentry"
+    ]
+    columns = block["fields"]
+    dumped = [dict(zip(columns, values)) for _, values in block["rows"]]
+    assert [row["content_type"] for row in dumped] == [["testapp", "country"]] * 3
+    assert [row["country"] for row in dumped] == [kept.pk, gone_id, None]
+
+    wipe()
+    load(restore)
+    assert_same_rows(before, db_snapshot())
+    assert AuditEntry.objects.get(action="delete").country_id == gone_id
 
 
 @pytest.mark.django_db

@@ -150,3 +150,15 @@ class City(models.Model):
 
     name = models.CharField(max_length=100)
     country = models.ForeignKey(Country, on_delete=models.CASCADE, related_name="cities")
+
+
+class AuditEntry(models.Model):
+    """An audit log as Wagtail keeps one: a content type, and the id of a row
+    that may have been deleted since (no database constraint)."""
+
+    content_type = models.ForeignKey(ContentType, on_delete=models.CASCADE)
+    country = models.ForeignKey(
+        Country, on_delete=models.DO_NOTHING, db_constraint=False, null=True,
+        related_name="+",
+    )
+    action = models.CharField(max_length=50)
