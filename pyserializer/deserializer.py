@@ -12,13 +12,13 @@ import warnings
 from django.apps import apps as global_apps
 from django.core.exceptions import FieldDoesNotExist, ObjectDoesNotExist, ValidationError
 from django.core.serializers import base
-from django.db import DEFAULT_DB_ALIAS
+from django.db import DEFAULT_DB_ALIAS, IntegrityError
 from django.db.models import signals
 from django.db.models.base import ModelState
 from django.db.models.fields.files import FileDescriptor, ImageFileDescriptor
 from django.db.models.fields.related_descriptors import ForeignKeyDeferredAttribute
 
-from . import grammar, manifest
+from . import grammar, hints, manifest
 from .codec import codec_for
 from .errors import DumpError
 from .migration_state import migration_differences
@@ -39,18 +39,22 @@ class Deserializer(base.Deserializer):
         handle_forward_references=False,
         apps=None,
         transforms=None,
+        excludes=(),
         **options,
     ):
         """``apps`` is the model registry rows are loaded into (historical
         models when restoring through migrations); ``transforms`` maps model
         labels to row transforms (see pyserializer.transforms), added to those
-        of the PYSERIALIZER_TRANSFORMS setting."""
+        of the PYSERIALIZER_TRANSFORMS setting. ``excludes`` are app labels
+        and lowercase model labels whose rows are skipped unread, even of
+        models the code does not have (a restore's ``-e``)."""
         super().__init__(stream_or_string, **options)
         self.using = using
         self.ignorenonexistent = ignorenonexistent
         self.handle_forward_references = handle_forward_references
         self.apps = apps or global_apps
         self.transforms = configured_transforms(transforms)
+        self.excludes = frozenset(excludes)
         self.saver = BatchSaver(using) if handle_forward_references else None
         self.dump = None
         self.natural_keys = {}
@@ -79,6 +83,8 @@ class Deserializer(base.Deserializer):
                 RuntimeWarning,
             )
         for path, entry in zip(paths, dump.files):
+            if self._excluded(entry.model):
+                continue
             with open(path, "rb") as chunk:
                 reader = DumpReader(chunk, path)
                 rows = yield from self._load_file(reader, entry.model)
@@ -150,13 +156,19 @@ class Deserializer(base.Deserializer):
             reader, label, field_names, section.line_of("MODEL"), section.line_of("FIELDS")
         )
 
+    def _excluded(self, label):
+        return label.lower() in self.excludes or label.partition(".")[0] in self.excludes
+
     def _new_plan(self, reader, label, field_names, model_line, fields_line=None):
+        if self._excluded(label):
+            return None
         try:
             model = self.apps.get_model(label)
         except (LookupError, ValueError):
             if self.ignorenonexistent:
                 return None
-            raise reader.error("unknown model%s" % self.older_state_hint(), model_line, model=label)
+            raise reader.error("unknown model%s. %s" % (
+                self.older_state_hint(), hints.leave_out(label)), model_line, model=label)
         return RowPlan(self, reader, model, field_names, fields_line or model_line)
 
     def older_state_hint(self):
@@ -358,7 +370,8 @@ class RowPlan:
                 instance = self.model(**data)
             else:
                 instance = base.build_instance(self.model, data, self.using)
-        return DumpedObject(instance, m2m_data, deferred, self.reader.path, line, self.saver)
+        return DumpedObject(instance, m2m_data, deferred, self.reader.path, line, self.saver,
+                            self.deserializer)
 
     def _foreign_key(self, field, codec, value):
         if value is None:
@@ -419,11 +432,13 @@ class DumpedObject(base.DeserializedObject):
     moves to the next block and before it finishes.
     """
 
-    def __init__(self, obj, m2m_data, deferred_fields, path, line, saver=None):
+    def __init__(self, obj, m2m_data, deferred_fields, path, line, saver=None,
+                 deserializer=None):
         super().__init__(obj, m2m_data, deferred_fields)
         self.path = path
         self.line = line
         self.saver = saver
+        self.deserializer = deserializer
 
     def save(self, save_m2m=True, using=None, **kwargs):
         saver = self.saver
@@ -445,8 +460,13 @@ class DumpedObject(base.DeserializedObject):
         try:
             super().save(save_m2m=save_m2m, using=using, **kwargs)
         except Exception as exc:
+            older = ""
+            if isinstance(exc, IntegrityError):
+                # Rows that newer migrations create clash with the dump's: say so.
+                older = self.deserializer.older_state_hint() if self.deserializer else ""
             raise DumpError(
-                "the database rejected this row: %s%s" % (exc, _suspect_field(self.object)),
+                "the database rejected this row: %s%s%s" % (
+                    exc, _suspect_field(self.object), older),
                 self.path,
                 self.line,
                 self.object._meta.label_lower,

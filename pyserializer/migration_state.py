@@ -1,93 +1,133 @@
-"""The migration state a dump was taken at, compared with the project's."""
+"""The migration state a dump was taken at, compared with the project's.
+
+Both are read as ``migrate`` reads them: Django's ``MigrationLoader`` builds
+the graph with squashed migrations standing for the migrations they replace
+(on a new database every squash is used). A dump records the rows of
+``django_migrations``: a squash counts as applied when all the migrations it
+replaces are recorded (``migrate`` records them all when it applies it), and
+a recorded squash stands for all of them, as in ``MigrationLoader.build_graph``.
+So a squash that an app ships beside the migrations it replaces, or one whose
+replaced migrations were deleted since, reads the same as the unsquashed
+history did.
+"""
+
+from dataclasses import dataclass, field
 
 from django.db.migrations.loader import MigrationLoader
 
 
-def project_graph():
-    """The project's migration graph, as the migration files on disk describe it."""
-    return MigrationLoader(None, ignore_no_migrations=True, replace_migrations=False).graph
+@dataclass
+class ProjectMigrations:
+    """The project's migration graph, as ``migrate`` uses it for a new database."""
+
+    graph: object
+    squashes: dict  # {squash key: set of the keys it replaces}
+    on_disk: set  # every migration file's key, replaced ones included
+
+    @classmethod
+    def load(cls):
+        loader = MigrationLoader(None, ignore_no_migrations=True, replace_migrations=True)
+        squashes = {
+            key: set(migration.replaces)
+            for key, migration in loader.replacements.items()
+            if key in loader.graph.nodes
+        }
+        return cls(loader.graph, squashes, set(loader.disk_migrations))
+
+    def current_state(self):
+        """{app_label: set of migration names} the current code is at."""
+        return _by_app(self.graph.nodes)
+
+    def leaf(self, app_label, names):
+        """The last of ``names`` (migrations of ``app_label`` in the graph): the
+        one no other of them comes after; None when there is none."""
+        keys = {(app_label, name) for name in names if (app_label, name) in self.graph.nodes}
+        leaves = [
+            key for key in keys
+            if not any(child in keys for child in self.graph.node_map[key].children)
+        ]
+        if not leaves:
+            return None
+        return max(leaves, key=lambda key: (len(self.graph.forwards_plan(key)), key))
 
 
-def current_state(graph):
-    """{app_label: set of migration names} the current code is at."""
-    state = {}
-    for leaf in graph.leaf_nodes():
-        for app_label, name in graph.forwards_plan(leaf):
-            state.setdefault(app_label, set()).add(name)
-    return state
+@dataclass
+class DumpState:
+    """A dump's recorded migrations, read against the project's graph."""
+
+    applied: dict  # {app_label: set of names}: graph nodes applied when it was taken
+    missing: list = field(default_factory=list)  # recorded, but no migration file has them
+    inside_squashes: dict = field(default_factory=dict)  # {squash: recorded part of what it replaces}
+
+    def targets(self, project):
+        """[(app_label, last migration applied)] per app of the dump, sorted by app."""
+        return [
+            leaf for leaf in (
+                project.leaf(app_label, names) for app_label, names in sorted(self.applied.items())
+            ) if leaf is not None
+        ]
+
+    def differing_apps(self, project):
+        """{app_label: (dump's last migration, code's last migration)} where they differ."""
+        current = project.current_state()
+        differing = {}
+        for app_label in sorted(set(self.applied) | set(current)):
+            dumped, now = self.applied.get(app_label, set()), current.get(app_label, set())
+            if dumped != now:
+                differing[app_label] = (_last_name(project, app_label, dumped),
+                                        _last_name(project, app_label, now))
+        return differing
 
 
-def recorded_state(dump):
-    """{app_label: set of migration names} applied when the dump was taken."""
-    state = {}
-    for app_label, name in dump.migrations:
-        state.setdefault(app_label, set()).add(name)
-    return state
+def read_dump_state(dump, project):
+    """Where the dump's recorded migrations stand in the project's graph.
 
-
-def departed_apps(dump, graph):
-    """Apps the dump records migrations of, but that have no migrations in the
-    project and no rows in the dump: typically an app removed from the project,
-    whose rows in django_migrations stayed behind. They say nothing about the
-    dump's data and are left out of the comparisons below."""
-    in_graph = {app_label for app_label, _ in graph.nodes}
+    Apps the dump records migrations of but that have no migrations in the
+    project and no rows in the dump (an app removed from the project, whose
+    rows in django_migrations stayed behind) say nothing about its data and
+    are left out.
+    """
     with_rows = {entry.model.partition(".")[0] for entry in dump.files}
-    return {
-        app_label for app_label, _ in dump.migrations
-        if app_label not in in_graph and app_label not in with_rows
+    in_project = {app_label for app_label, _ in project.on_disk}
+    recorded = {
+        tuple(key) for key in dump.migrations
+        if key[0] in in_project or key[0] in with_rows
     }
-
-
-def missing_migrations(dump, graph):
-    """Migrations the dump records that the project's graph does not have."""
-    departed = departed_apps(dump, graph)
-    return sorted(
-        key for key in dump.migrations if key not in graph.nodes and key[0] not in departed
-    )
-
-
-def dump_targets(dump, graph):
-    """[(app_label, last migration applied)] for each app of the dump, in graph order."""
-    targets = []
-    for app_label, names in sorted(recorded_state(dump).items()):
-        nodes = [key for key in graph.nodes if key[0] == app_label and key[1] in names]
-        if not nodes:
-            continue
-        last = max(nodes, key=lambda key: len(graph.forwards_plan(key)))
-        targets.append(last)
-    return targets
-
-
-def differing_apps(dump, graph):
-    """{app_label: (dump's last migration, code's last migration)} where they differ."""
-    departed = departed_apps(dump, graph)
-    dumped = {
-        app_label: names for app_label, names in recorded_state(dump).items()
-        if app_label not in departed
-    }
-    current = current_state(graph)
-    differing = {}
-    for app_label in sorted(set(dumped) | set(current)):
-        if dumped.get(app_label, set()) == current.get(app_label, set()):
-            continue
-        differing[app_label] = (
-            _last(graph, app_label, dumped.get(app_label, set())),
-            _last(graph, app_label, current.get(app_label, set())),
-        )
-    return differing
-
-
-def _last(graph, app_label, names):
-    nodes = [(app_label, name) for name in names if (app_label, name) in graph.nodes]
-    if not nodes:
-        return "zero" if not names else sorted(names)[-1]
-    return max(nodes, key=lambda key: len(graph.forwards_plan(key)))[1]
+    for squash, replaced in project.squashes.items():
+        if squash in recorded:
+            recorded |= replaced
+    applied = {key for key in recorded if key in project.graph.nodes}
+    inside_squashes = {}
+    for squash, replaced in project.squashes.items():
+        if replaced <= recorded:
+            applied.add(squash)
+        elif replaced & recorded:
+            inside_squashes[squash] = sorted(replaced & recorded)
+    placed = applied | {key for squash in applied for key in project.squashes.get(squash, ())}
+    inside = {key for keys in inside_squashes.values() for key in keys}
+    missing = sorted(key for key in recorded - placed - inside if key not in project.on_disk)
+    return DumpState(_by_app(applied), missing, inside_squashes)
 
 
 def migration_differences(dump):
     """A short text of how the dump's migration state differs, or ''."""
-    differing = differing_apps(dump, project_graph())
+    project = ProjectMigrations.load()
+    differing = read_dump_state(dump, project).differing_apps(project)
     return "; ".join(
         "%s: dump at %s, code at %s" % (app_label, dumped, current)
         for app_label, (dumped, current) in differing.items()
     )
+
+
+def _by_app(keys):
+    state = {}
+    for app_label, name in keys:
+        state.setdefault(app_label, set()).add(name)
+    return state
+
+
+def _last_name(project, app_label, names):
+    if not names:
+        return "zero"
+    leaf = project.leaf(app_label, names)
+    return leaf[1] if leaf else sorted(names)[-1]

@@ -19,7 +19,7 @@ from helpers import (
     assert_same_rows, db_snapshot, line_number, populate, reseal, restore_files, replace_line,
 )
 from pyserializer.errors import DumpError
-from pyserializer.restore import Cancelled, restore
+from pyserializer.restoring import Cancelled, restore
 from testapp.models import Club, Everything, Person, Tag
 
 TESTS_DIR = Path(__file__).resolve().parent
@@ -53,7 +53,7 @@ def test_restore_replaces_all_data_of_the_database_by_the_dump(tmp_path):
     assert_same_rows(dumped, db_snapshot())
     objects = sum(entry[2] for entry in restore_files(manifest))
     models = len({entry[1] for entry in restore_files(manifest) if entry[2]})
-    assert "Restored %d objects of %d models into database 'default' (%s: " % (
+    assert "restored %d objects of %d models.\nRestored into database 'default' (%s: " % (
         objects, models, connection.vendor) in out
 
 
@@ -319,7 +319,7 @@ def test_the_script_migrates_a_new_database_and_restores_the_dump_into_it(
     assert "Are you sure" not in result.stdout
     assert "Applying testapp.0001_initial" in result.stdout
     objects = sum(entry[2] for entry in restore_files(manifest))
-    assert "Restored %d objects of " % objects in result.stdout
+    assert "restored %d objects of " % objects in result.stdout
     expected = dump_for_comparison(tmp_path / "expected")
     assert dump_for_comparison(tmp_path / "restored", new_database_url) == expected
 

@@ -26,6 +26,7 @@ INSTALLED_APPS = [
     "pyserializer",
     "testapp",
     "migrapp",
+    "squashapp",
 ]
 
 SERIALIZATION_MODULES = {"py": "pyserializer"}

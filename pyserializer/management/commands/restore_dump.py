@@ -1,13 +1,16 @@
-"""``manage.py restore_dump DIR/restore.py``: replace the data by a dump, through migrations.
+"""``manage.py restore_dump DIR/restore.py``: replace the data by a dump.
 
-The dump may be older than the code: the database is brought to the dump's
-migration state, loaded, and migrated forward (see ``pyserializer.migrating``).
+The same restore as ``python DIR/restore.py`` (``pyserializer.restoring``),
+from manage.py, without ever running the dump's ``restore.py`` as Python. A
+dump older than the code is restored through the project's migrations.
 """
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import DEFAULT_DB_ALIAS
 
-from pyserializer.migrating import describe_database, plan_restore, restore_through_migrations
+from pyserializer.errors import DumpError
+from pyserializer.restore import add_restore_arguments
+from pyserializer.restoring import restore
 
 
 class Command(BaseCommand):
@@ -28,16 +31,14 @@ class Command(BaseCommand):
             "--database", default=DEFAULT_DB_ALIAS,
             help='The database to replace. Defaults to the "default" database.',
         )
+        add_restore_arguments(parser)
 
     def handle(self, manifest, interactive, database, verbosity, **options):
-        plan = plan_restore(manifest)
-        if interactive:
-            answer = input(
-                "This replaces ALL data of %s by the dump %s.\n%s\nAre you sure (y/n)? "
-                % (describe_database(connections[database]), plan.dump.directory, plan.describe())
+        try:
+            restore(
+                manifest, using=database, interactive=interactive, verbosity=verbosity,
+                ignorenonexistent=options["ignorenonexistent"], excludes=options["exclude"],
+                stdout=self.stdout, ask=input,
             )
-            if answer.strip().lower() not in ("y", "yes"):
-                raise CommandError("Cancelled; nothing was changed.")
-        restore_through_migrations(
-            manifest, using=database, stdout=self.stdout if verbosity >= 1 else None
-        )
+        except DumpError as exc:
+            raise CommandError("Restore failed: %s" % exc) from exc

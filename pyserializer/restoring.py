@@ -1,0 +1,434 @@
+"""Replace a database's data by a directory dump: the one restore pipeline.
+
+``python DIR/restore.py``, ``manage.py restore_dump`` and the tests all go
+through ``plan_restore`` and ``run_restore``, in two steps as ``migrate``
+does: first a plan, then its execution.
+
+1. Read the manifest and decide the plan: the dump was taken at the code's
+   migration state (an ordinary restore into the current models), or at
+   another one (a restore through the project's migrations). A dump that
+   cannot be restored is refused here, before the database is touched.
+2. Bring the database to the dump's migration state (``migrate``).
+3. In one transaction, empty the tables (``tables_to_replace`` is the one
+   rule for which) and load every row of the dump.
+4. Migrate forward to the code's state, when the dump was older.
+5. Report what was done.
+"""
+
+import io
+import time
+from dataclasses import dataclass, field
+
+from django.apps import apps as global_apps
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.core.management.color import no_style
+from django.db import DEFAULT_DB_ALIAS, connections, router, transaction
+from django.db.migrations.executor import MigrationExecutor
+from django.db.migrations.recorder import MigrationRecorder
+
+from . import hints, manifest
+from .deserializer import Deserializer
+from .errors import DumpError
+from .migrating import (
+    LoadingModels, forward_plan, migrate_to, migration_ranges, natural_key_transforms, states,
+)
+from .migration_state import ProjectMigrations, read_dump_state
+from .wholesite import natural_key_labels
+
+
+class NotRestorable(CommandError):
+    """The dump cannot be restored as asked; the database was not touched."""
+
+
+class RestoreFailed(CommandError):
+    """A step after the database was changed failed; the message says where it stands."""
+
+
+class Cancelled(CommandError):
+    """The user answered no: nothing was changed."""
+
+    def __init__(self):
+        super().__init__("Cancelled; nothing was changed.")
+
+
+@dataclass
+class RestorePlan:
+    """What restoring one dump will do."""
+
+    manifest_path: str
+    dump: manifest.Manifest
+    changed: dict  # {app_label: (dump's last migration, code's last migration)}
+    targets: list  # [(app_label, migration name, or None for zero)]: the dump's state
+    excludes: frozenset = frozenset()  # app labels and model labels left out, lowercase
+
+    @property
+    def through_migrations(self):
+        return bool(self.changed)
+
+    def describe(self, connection):
+        """What the user is asked to confirm."""
+        dump = self.dump
+        lines = [
+            "This replaces ALL data of %s\nby the dump %s (%s objects of %d models, "
+            "taken %s from a %s database)." % (
+                describe_database(connection), dump.directory, "{:,}".format(dump.total_rows),
+                len({entry.model for entry in dump.files if entry.rows}), dump.created,
+                dump.database_vendor)
+        ]
+        if dump.skipped:
+            lines.append(
+                "WARNING: this dump is INCOMPLETE: these tables could not be read when it "
+                "was made and will be empty: %s" % ", ".join(table for _, table, _ in dump.skipped))
+        if self.excludes:
+            lines.append("Left out (their tables will be empty): %s." % ", ".join(sorted(self.excludes)))
+        if self.through_migrations:
+            lines.append(
+                "The dump was taken at %s; the code is at %s: the data is restored at the "
+                "dump's state and then migrated forward." % (
+                    states(self.changed, 0), states(self.changed, 1)))
+        return "\n".join(lines)
+
+
+@dataclass
+class RestoreReport:
+    """What a restore did."""
+
+    objects: int
+    models: list
+    text: str  # e.g. "dump taken at migrapp 0001, restored 6 objects of 3 models, ..."
+    seconds: float = 0.0
+    forward: list = field(default_factory=list)
+
+
+def plan_restore(manifest_path, excludes=()):
+    """Read the dump's manifest and decide how to restore it.
+
+    Raises NotRestorable, naming what is missing, when the dump was taken at
+    migrations the project cannot bring a database to.
+    """
+    manifest_path = str(manifest_path)
+    with open(manifest_path, "rb") as stream:
+        dump = manifest.read(stream, manifest_path)
+    excluded = parse_excludes(excludes, dump)
+    if not dump.migrations:
+        return RestorePlan(manifest_path, dump, {}, [], excluded)
+    project = ProjectMigrations.load()
+    state = read_dump_state(dump, project)
+    if state.missing:
+        raise NotRestorable(_missing_message(manifest_path, state.missing, project))
+    if state.inside_squashes:
+        raise NotRestorable(_inside_squash_message(manifest_path, state.inside_squashes))
+    unknown_then = sorted(set(project.current_state()) - set(state.applied))
+    targets = state.targets(project) + [(app_label, None) for app_label in unknown_then]
+    return RestorePlan(manifest_path, dump, state.differing_apps(project), targets, excluded)
+
+
+def parse_excludes(excludes, dump):
+    """``app_label`` or ``app_label.ModelName`` labels, as for ``loaddata -e``.
+
+    A label may name an app or model of the project, or one the dump holds
+    (a backend-specific model that this project does not have here).
+    """
+    in_dump = {entry.model for entry in dump.files}
+    known = {model._meta.label_lower for model in global_apps.get_models()} | in_dump
+    known_apps = {config.label for config in global_apps.get_app_configs()} | {
+        label.partition(".")[0] for label in in_dump}
+    parsed = set()
+    for exclude in excludes:
+        label = exclude.lower() if "." in exclude else exclude
+        if label not in (known if "." in exclude else known_apps):
+            raise CommandError("Unknown %s in excludes: %s" % (
+                "model" if "." in exclude else "app", exclude))
+        parsed.add(label)
+    return frozenset(parsed)
+
+
+def run_restore(plan, using=DEFAULT_DB_ALIAS, ignorenonexistent=False, stdout=None, verbosity=1):
+    """Carry out ``plan`` on database ``using``; return a RestoreReport.
+
+    ``stdout`` (optional) is told about each step as it starts.
+    """
+    started = time.monotonic()
+    connection = connections[using]
+
+    def say(text):
+        if stdout is not None and verbosity >= 1:
+            stdout.write(text + "\n")
+
+    try:
+        if not plan.through_migrations:
+            _step("migrating the database to the code's state", _migrate_to_code,
+                  connection, verbosity, stdout)
+            objects, models = _step("loading the rows into the current models", replace_rows,
+                                    plan, connection, ignorenonexistent=ignorenonexistent)
+            text = "dump taken at the code's migration state, restored %s" % counted(objects, models)
+            forward = []
+        else:
+            executor = MigrationExecutor(connection)
+            _check_targets(plan, executor)
+            say("Migrating %s to the dump's state (%s)." % (
+                describe_database(connection), states(plan.changed, 0)))
+            _step("migrating the database to the dump's state", migrate_to,
+                  connection, plan.targets, lambda: _empty(connection, _existing_tables(connection)))
+            say("Loading the dump into the models as they were then.")
+            executor = MigrationExecutor(connection)
+            historical = executor.loader.project_state(
+                [target for target in plan.targets if target[1] is not None]).apps
+            registry = LoadingModels(historical, plan.changed)
+            objects, models = _step(
+                "loading the rows", replace_rows, plan, connection, registry,
+                natural_key_transforms(registry, using), ignorenonexistent)
+            forward = forward_plan(connection)
+            say("Migrating forward through %s." % migration_ranges(forward))
+            _step("migrating forward", call_command, "migrate", database=using,
+                  interactive=False, verbosity=0, stdout=io.StringIO())
+            text = "dump taken at %s, restored %s, migrated forward through %s" % (
+                states(plan.changed, 0), counted(objects, models), migration_ranges(forward))
+    finally:
+        clear_content_type_cache()
+    report = RestoreReport(objects, models, text, time.monotonic() - started, forward)
+    say("%s.\nRestored into %s in %.1f seconds." % (
+        text[0].upper() + text[1:], describe_database(connection), report.seconds))
+    return report
+
+
+def restore(manifest_path, using=DEFAULT_DB_ALIAS, interactive=True, verbosity=1,
+            ignorenonexistent=False, excludes=(), stdout=None, ask=input):
+    """Plan, ask (unless ``interactive`` is false), run; return the RestoreReport.
+
+    The core of ``python DIR/restore.py`` and ``manage.py restore_dump``.
+    Raises Cancelled when the answer is not yes.
+    """
+    plan = plan_restore(manifest_path, excludes)
+    connection = connections[using]
+    if stdout is not None and (interactive or verbosity >= 1):
+        stdout.write(plan.describe(connection) + "\n")
+    if interactive:
+        try:
+            answer = ask("Are you sure (y/n)? ")
+        except EOFError:
+            answer = ""
+        if answer.strip().lower() not in ("y", "yes"):
+            raise Cancelled()
+    return run_restore(plan, using, ignorenonexistent, stdout, verbosity)
+
+
+def tables_to_replace(connection, registry, changed=()):
+    """The tables a restore empties before it loads: every existing table of
+    the models rows are loaded into (and of the current models), but the
+    migration history, and the tables of the models ``migrate`` fills
+    (content types, permissions) when they are loaded into their current
+    models: the dump's rows of these are matched to them by natural key."""
+    existing = set(connection.introspection.table_names(include_views=False))
+    kept = {MigrationRecorder.Migration._meta.db_table} | {
+        model._meta.db_table for model in global_apps.get_models()
+        if model._meta.label_lower in natural_key_labels() and model._meta.app_label not in changed
+    }
+    models = registry.get_models(include_auto_created=True)
+    if registry is not global_apps:
+        models += global_apps.get_models(include_auto_created=True)
+    tables = []
+    for model in models:
+        opts = model._meta
+        if (
+            opts.managed
+            and not opts.proxy
+            and opts.db_table in existing
+            and opts.db_table not in kept
+            and opts.db_table not in tables
+            and router.allow_migrate_model(connection.alias, model)
+        ):
+            tables.append(opts.db_table)
+    return tables
+
+
+def replace_rows(plan, connection, registry=None, transforms=None, ignorenonexistent=False):
+    """Empty the tables and load the dump, in one transaction; return (objects, models)."""
+    registry = registry or global_apps
+    changed = plan.changed if registry is not global_apps else ()
+    with transaction.atomic(using=connection.alias):
+        _empty(connection, tables_to_replace(connection, registry, changed))
+        clear_content_type_cache()
+        return load_dump(plan.manifest_path, connection, registry, transforms,
+                         ignorenonexistent=ignorenonexistent, excludes=plan.excludes)
+
+
+def load_dump(manifest_path, connection, registry=None, transforms=None,
+              ignorenonexistent=False, excludes=()):
+    """Save every row of the dump as ``loaddata`` does; return (objects, models).
+
+    Call it inside a transaction: rows are saved with constraint checks off,
+    forward references are filled in at the end, then the constraints of the
+    loaded tables are checked and their sequences reset.
+    """
+    using = connection.alias
+    allowed = {}  # model: whether the router lets its rows into this database
+    objects = 0
+    with open(manifest_path, "rb") as stream, connection.constraint_checks_disabled():
+        deserializer = Deserializer(
+            stream, using=using, handle_forward_references=True, apps=registry,
+            transforms=transforms, ignorenonexistent=ignorenonexistent, excludes=excludes,
+        )
+        waiting = []
+        try:
+            for dumped in deserializer:
+                model = type(dumped.object)
+                if model not in allowed:
+                    allowed[model] = router.allow_migrate_model(using, model)
+                if not allowed[model]:
+                    continue
+                objects += 1
+                dumped.save(using=using)
+                if dumped.deferred_fields:
+                    waiting.append(dumped)
+            for dumped in waiting:
+                dumped.save_deferred_fields(using=using)
+        except DumpError as exc:
+            raise hints.with_restore_hint(exc, manifest_path) from exc
+    models = [model for model, ok in allowed.items() if ok]
+    connection.check_constraints(table_names=[model._meta.db_table for model in models])
+    statements = connection.ops.sequence_reset_sql(no_style(), models)
+    if statements:
+        with connection.cursor() as cursor:
+            for statement in statements:
+                cursor.execute(statement)
+    return objects, models
+
+
+def _empty(connection, tables):
+    """Delete every row of ``tables`` inside the caller's transaction.
+
+    MariaDB/MySQL's TRUNCATE would commit the transaction, so there the rows
+    are deleted (with foreign key checks off) and sequences are not reset.
+    """
+    if not tables:
+        return
+    if connection.vendor == "postgresql":
+        # TRUNCATE refuses tables with deferred constraint checks pending from
+        # earlier writes of the same transaction: run those checks now.
+        connection.check_constraints()
+    statements = connection.ops.sql_flush(
+        no_style(), tables, reset_sequences=connection.vendor != "mysql")
+    connection.ops.execute_sql_flush(statements)
+
+
+def _existing_tables(connection):
+    """Every table of the project but the migration history (before going backwards)."""
+    keep = MigrationRecorder.Migration._meta.db_table
+    return [table for table in connection.introspection.django_table_names(
+        only_existing=True, include_views=False) if table != keep]
+
+
+def _migrate_to_code(connection, verbosity, stdout):
+    """Migrate a new (or older) database; DDL stays outside the load's transaction."""
+    executor = MigrationExecutor(connection)
+    if executor.migration_plan(executor.loader.graph.leaf_nodes()):
+        call_command("migrate", database=connection.alias, interactive=False,
+                     verbosity=verbosity if stdout is not None else 0,
+                     stdout=stdout or io.StringIO())
+
+
+def _check_targets(plan, executor):
+    """The dump's state must be one this database's migration graph can reach."""
+    graph = executor.loader.graph
+    unknown = [target for target in plan.targets
+               if target[1] is not None and target not in graph.nodes]
+    if unknown:
+        raise NotRestorable(
+            "Cannot restore %s through migrations: it was taken at %s, which the migration "
+            "history of this database cannot reach (it applied part of the migrations that "
+            "a squashed migration replaces). Nothing was changed. Restore into a new "
+            "database, or load it with python manage.py loaddata --ignorenonexistent %s."
+            % (plan.manifest_path, ", ".join("%s.%s" % target for target in unknown),
+               plan.manifest_path))
+
+
+def _step(what, function, *args, **kwargs):
+    """Run one step that changes the database; say where things stand if it fails."""
+    try:
+        return function(*args, **kwargs)
+    except DumpError as exc:  # stays a DumpError: it names the file and line
+        exc.args = ("%s\n%s" % (exc.args[0], _AFTER_FAILURE[what]),)
+        raise
+    except Exception as exc:
+        raise RestoreFailed("Restore failed while %s: %s\n%s" % (
+            what, exc, _AFTER_FAILURE[what])) from exc
+
+
+_AFTER_FAILURE = {
+    "migrating the database to the code's state":
+        "The data of the database was not replaced; see python manage.py showmigrations.",
+    "migrating the database to the dump's state":
+        "The dump was not loaded. The tables may already be empty (they are emptied "
+        "before migrating backwards), and the migration state may lie between the old "
+        "one and the dump's (see python manage.py showmigrations).",
+    "loading the rows into the current models":
+        "The load was rolled back: the data of the database is as it was before.",
+    "loading the rows":
+        "The load was rolled back; the database is at the dump's migration state. "
+        "Fix the cause and restore again, or run python manage.py migrate to go back "
+        "to the code's state.",
+    "migrating forward":
+        "The rows were restored at the dump's migration state and migrated forward as "
+        "far as the migrations succeeded (see python manage.py showmigrations). Fix the "
+        "failing migration, then run python manage.py migrate.",
+}
+
+
+def _missing_message(manifest_path, missing, project):
+    known_apps = {app_label for app_label, _ in project.on_disk}
+    names = []
+    for app_label, name in missing:
+        absent = "" if app_label in known_apps else " (no app %r has migrations here)" % app_label
+        names.append("%s.%s%s" % (app_label, name, absent))
+    return (
+        "Cannot restore %s through migrations: it was taken at migrations that this "
+        "project does not have: %s. Nothing was changed.\n"
+        "What you can do:\n"
+        "- keep (or bring back) these migration files until the dump is restored, "
+        "then restore it again;\n"
+        "- or load it into the current models, skipping the fields and models they "
+        "no longer have: python manage.py migrate && python manage.py loaddata "
+        "--ignorenonexistent %s" % (manifest_path, ", ".join(names), manifest_path)
+    )
+
+
+def _inside_squash_message(manifest_path, inside_squashes):
+    parts = [
+        "%s.%s, of whose replaced migrations the dump records only %s" % (
+            squash[0], squash[1], ", ".join(name for _, name in recorded))
+        for squash, recorded in sorted(inside_squashes.items())
+    ]
+    return (
+        "Cannot restore %s through migrations: it was taken part-way through migrations "
+        "that a squashed migration replaces (%s), and a database is migrated through the "
+        "squashed migration as a whole. Nothing was changed. Restore it with the code "
+        "from before the squash, or load it into the current models with python "
+        "manage.py loaddata --ignorenonexistent %s" % (manifest_path, "; ".join(parts), manifest_path)
+    )
+
+
+def describe_database(connection):
+    """E.g. "database 'default' (postgresql: shop on db.example.org:5432)"."""
+    settings_dict = connection.settings_dict
+    where = str(settings_dict.get("NAME") or "")
+    host = settings_dict.get("HOST")
+    if host:
+        port = settings_dict.get("PORT")
+        where += " on %s%s" % (host, ":%s" % port if port else "")
+    return "database %r (%s: %s)" % (connection.alias, connection.vendor, where)
+
+
+def counted(objects, models):
+    return "%s object%s of %d model%s" % (
+        "{:,}".format(objects), "" if objects == 1 else "s", len(models),
+        "" if len(models) == 1 else "s")
+
+
+def clear_content_type_cache():
+    """Content type ids cached before the restore (or a rollback) are wrong after it."""
+    if global_apps.is_installed("django.contrib.contenttypes"):
+        from django.contrib.contenttypes.models import ContentType
+
+        ContentType.objects.clear_cache()
