@@ -1,17 +1,21 @@
 """Batched saves: the last step of a load.
 
-``loaddata`` saves one object at a time: an UPDATE attempt, then an INSERT,
-per row. When that is equivalent, rows are queued here and written with
-multi-row INSERTs instead, batch by batch. The rule (documented in
-docs/format.rst): a row goes into a batch when it is new (its primary key is
-not in the table yet: checked with one query per batch), it has a primary
-key, it has no forward references waiting, and nothing listens to the
-model's ``pre_save``/``post_save`` signals (or to ``m2m_changed`` on its
-many-to-many tables). Every other row is saved exactly as ``loaddata`` would
-save it. Values are inserted raw, as ``save(raw=True)`` does, so
-``auto_now`` fields keep the dumped values.
+``loaddata`` saves one object at a time: ``pre_save``, an UPDATE attempt, an
+INSERT, ``post_save``, then the many-to-many links with their
+``m2m_changed``. Here new rows are queued and saved batch by batch instead
+(the rule is documented in docs/format.rst, "Batched inserts"): ``pre_save``
+for each row, one multi-row INSERT, ``post_save`` for each row, then the
+links of the whole batch. Each row gets the signals loaddata sends it, in
+the same order; only the interleaving of different rows of a batch differs.
+Rows already in the table are saved one by one, as loaddata saves them.
+Values are inserted raw, as ``save(raw=True)`` does, so ``auto_now`` fields
+keep the dumped values.
 """
 
+import functools
+import math
+
+from django.conf import settings
 from django.db import connections, models, transaction
 from django.db.models import signals
 
@@ -21,20 +25,35 @@ BATCH_SIZE = 500
 
 
 def batchable(model):
-    """Whether rows of ``model`` may skip save(): nobody listens to their saving."""
-    if signals.pre_save.has_listeners(model) or signals.post_save.has_listeners(model):
+    """Whether rows of ``model`` may be saved in batches."""
+    many_to_many = model._meta.local_many_to_many
+    if getattr(settings, "PYSERIALIZER_EXACT_SIGNAL_ORDER", False) and (
+        signals.pre_save.has_listeners(model)
+        or signals.post_save.has_listeners(model)
+        or any(signals.m2m_changed.has_listeners(f.remote_field.through) for f in many_to_many)
+    ):
         return False
+    # A symmetrical link is written in both directions: loaddata then sends no
+    # m2m_changed for a row whose links were all written by an earlier row.
     return not any(
-        signals.m2m_changed.has_listeners(field.remote_field.through)
-        for field in model._meta.local_many_to_many
+        field.remote_field.symmetrical
+        and signals.m2m_changed.has_listeners(field.remote_field.through)
+        for field in many_to_many
     )
 
 
 class BatchSaver:
-    """Queues new rows of one model at a time and inserts them together."""
+    """Queues new rows of one model at a time and saves them together.
 
-    def __init__(self, using):
+    ``empty_tables`` names tables that were empty when the load started (the
+    caller emptied them in the same transaction): batches of their models skip
+    the query for rows already there, and only a rejected INSERT makes them
+    look (see ``_save_one_by_one``).
+    """
+
+    def __init__(self, using, empty_tables=()):
         self.using = using
+        self.empty_tables = frozenset(empty_tables)
         self.pending = []
         self.model = None
 
@@ -52,11 +71,19 @@ class BatchSaver:
         if not pending:
             return
         model = self.model._meta.concrete_model
-        existing = set(
-            model._base_manager.using(self.using)
-            .filter(pk__in=[dumped.object.pk for dumped in pending])
-            .values_list("pk", flat=True)
-        )
+        if model._meta.db_table in self.empty_tables:
+            self._save(model, pending)
+            return
+        try:
+            existing = set(
+                model._base_manager.using(self.using)
+                .filter(pk__in=[dumped.object.pk for dumped in pending])
+                .values_list("pk", flat=True)
+            )
+        except OverflowError:  # a key the driver cannot send: saved alone, it is named
+            for dumped in pending:
+                dumped.save_one(using=self.using)
+            return
         new = []
         for dumped in pending:
             if dumped.object.pk in existing:
@@ -64,35 +91,97 @@ class BatchSaver:
             else:
                 new.append(dumped)
         if new:
-            self._insert(model, new)
+            self._save(model, new)
 
-    def _insert(self, model, batch):
-        fields = model._meta.local_concrete_fields
+    def _save(self, model, batch):
+        """pre_save for each row, one INSERT, post_save for each row, the links."""
+        objects = [dumped.object for dumped in batch]
+        self._send(signals.pre_save, objects, update_fields=None)
         try:
             with transaction.atomic(using=self.using):
-                _insert_rows(model, fields, [dumped.object for dumped in batch], self.using)
-                _insert_many_to_many(model, batch, self.using)
-        except Exception as exc:
-            self._find_failing_row(batch)
-            first = batch[0]
-            raise DumpError(
-                "the database rejected the rows from here to line %d: %s"
-                % (batch[-1].line, exc),
-                first.path,
-                first.line,
-                model._meta.label_lower,
-            ) from exc
+                _insert_rows(model, model._meta.local_concrete_fields, objects, self.using)
+        except Exception:
+            self._save_one_by_one(model, batch)
+            return
+        for obj in objects:
+            obj._state.adding = False
+            obj._state.db = self.using
+        self._send(signals.post_save, objects, created=True, update_fields=None)
+        self._save_links(model, batch)
+
+    def _send(self, signal, objects, **kwargs):
+        """Send ``signal`` for each object, as Model.save_base does."""
+        sender = self.model
+        if sender._meta.concrete_model._meta.auto_created or not signal.has_listeners(sender):
+            return
+        for obj in objects:
+            signal.send(sender=sender, instance=obj, raw=True, using=self.using, **kwargs)
+
+    def _save_one_by_one(self, model, batch):
+        """After the database rejected a batch's INSERT: save each row as
+        loaddata does (an UPDATE, else an INSERT), but for the pre_save it had.
+        A row that is there already (made during the load by a receiver, or
+        an earlier row with the same key) is updated; a row the database
+        refuses is named."""
         for dumped in batch:
-            dumped.object._state.adding = False
-            dumped.object._state.db = self.using
+            obj = dumped.object
+            try:
+                updated = obj._save_table(raw=True, cls=model, using=self.using)
+            except Exception as exc:
+                raise dumped.rejected(exc) from exc
+            obj._state.adding = False
+            obj._state.db = self.using
+            self._send(signals.post_save, [obj], created=not updated, update_fields=None)
+            for name, keys in (dumped.m2m_data or {}).items():
+                getattr(obj, name).set(keys)
             dumped.m2m_data = None
 
-    def _find_failing_row(self, batch):
-        """Save the rows one by one, undoing each, so the one rejected is named."""
+    def _save_links(self, model, batch):
+        """Insert the links of each many-to-many field, between the rows'
+        m2m_changed "pre_add" and "post_add" (as the field's manager does)."""
+        names = dict.fromkeys(name for dumped in batch for name in (dumped.m2m_data or ()))
+        for name in names:
+            field = model._meta.get_field(name)
+            through = field.remote_field.through
+            source = through._meta.get_field(field.m2m_field_name())
+            target = through._meta.get_field(field.m2m_reverse_field_name())
+            added = []
+            for dumped in batch:
+                keys = dumped.m2m_data.get(name) if dumped.m2m_data else None
+                if keys:
+                    added.append((dumped.object, list(dict.fromkeys(keys))))
+            send = signals.m2m_changed.has_listeners(through)
+            if send:
+                added = [(obj, {target.get_prep_value(key) for key in keys}) for obj, keys in added]
+                self._send_m2m_changed("pre_add", field, added)
+            links = [
+                through(**{source.attname: obj.pk, target.attname: key})
+                for obj, keys in added
+                for key in keys
+            ]
+            if links:
+                try:
+                    _insert_rows(through, [source, target], links, self.using)
+                except Exception as exc:
+                    first = batch[0]
+                    raise DumpError(
+                        "the database rejected the %s links of the rows from here to line %d: %s"
+                        % (name, batch[-1].line, exc),
+                        first.path,
+                        first.line,
+                        model._meta.label_lower,
+                    ) from exc
+            if send:
+                self._send_m2m_changed("post_add", field, added)
         for dumped in batch:
-            with transaction.atomic(using=self.using):
-                dumped.save_one(using=self.using)
-                transaction.set_rollback(True, using=self.using)
+            dumped.m2m_data = None
+
+    def _send_m2m_changed(self, action, field, added):
+        for obj, pk_set in added:
+            signals.m2m_changed.send(
+                sender=field.remote_field.through, action=action, instance=obj, reverse=False,
+                model=field.remote_field.model, pk_set=pk_set, using=self.using,
+            )
 
 
 def _insert_rows(model, fields, objects, using):
@@ -162,21 +251,30 @@ def _db_value(field, connection):
     return convert
 
 
-def _insert_many_to_many(model, batch, using):
-    for field in model._meta.local_many_to_many:
-        through = field.remote_field.through
-        source = through._meta.get_field(field.m2m_field_name())
-        target = through._meta.get_field(field.m2m_reverse_field_name())
-        links = []
-        for dumped in batch:
-            keys = (dumped.m2m_data or {}).get(field.name)
-            if not keys:
-                continue
-            pk = dumped.object.pk
-            for key in dict.fromkeys(keys):
-                link = through(**{source.attname: pk, target.attname: key})
-                links.append(link)
-        if links:
-            fields = [source, target]
-            _insert_rows(through, fields, links, using)
+def write_negative_zero(connection):
+    """Have ``connection`` write -0.0 to PostgreSQL as -0.0.
 
+    Django binds parameters client-side on psycopg 3: a float becomes an SQL
+    literal, and -0.0 the literal `` -0.0``, which PostgreSQL reads as the
+    numeric 0 negated, that is 0. The dumper registered here writes
+    ``'-0.0'::float8`` instead. It stays on the connection until it closes.
+    """
+    if connection.vendor != "postgresql":
+        return
+    connection.ensure_connection()
+    adapters = getattr(connection.connection, "adapters", None)
+    if adapters is not None:
+        adapters.register_dumper(float, _float_dumper())
+
+
+@functools.cache
+def _float_dumper():
+    from psycopg.types.numeric import FloatDumper
+
+    class NegativeZeroFloatDumper(FloatDumper):
+        def quote(self, obj):
+            if obj == 0 and math.copysign(1.0, obj) < 0:
+                return b"'-0.0'::float8"
+            return super().quote(obj)
+
+    return NegativeZeroFloatDumper
