@@ -7,18 +7,21 @@
 #   PYTHON   interpreter that creates the virtualenv
 #   VENV     where the virtualenv lives
 #   DJANGO   pip requirement for Django, installed on top of setup.cfg's
+#   EXTRAS   setup.cfg extras to install (wagtail needs Django 5.2 or newer)
 #   PYTEST_ARGS  extra arguments for pytest, e.g. PYTEST_ARGS="-x -k roundtrip"
 #   BENCH_ARGS   options for benchmarks/bench.py, e.g. BENCH_ARGS="--quick"
 
 PYTHON ?= python3
 VENV ?= .venv
 DJANGO ?= Django>=5.2,<5.3
+EXTRAS ?= test,zstd,bench,docs,wagtail
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
 VPY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-# The Django requirement is part of what the stamp records: changing DJANGO reinstalls.
+# The Django requirement and the extras are part of what the stamp records:
+# changing DJANGO or EXTRAS reinstalls.
 DJANGO_SPEC := $(VENV)/.django-spec
 
 SQLITE_URL ?= sqlite:///$(abspath $(VENV))/test.sqlite3
@@ -36,10 +39,10 @@ $(VPY):
 
 # Rewritten only when its content changes, so that it can be a prerequisite.
 $(DJANGO_SPEC): FORCE | $(VPY)
-	@echo '$(DJANGO)' | cmp -s - $@ || echo '$(DJANGO)' > $@
+	@echo '$(DJANGO) [$(EXTRAS)]' | cmp -s - $@ || echo '$(DJANGO) [$(EXTRAS)]' > $@
 
 $(STAMP): setup.cfg setup.py $(DJANGO_SPEC) | $(VPY)
-	$(VPY) -m pip install --quiet -e ".[test,bench,docs]" "$(DJANGO)"
+	$(VPY) -m pip install --quiet -e ".[$(EXTRAS)]" "$(DJANGO)"
 	$(VPY) -c "import django; print('Django', django.get_version(), 'in $(VENV)')"
 	touch $@
 
