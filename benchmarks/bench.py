@@ -58,11 +58,17 @@ STEPS = [
     Step("dumpdata-jsonl", "dumpdata --format jsonl", "dump"),
     Step("dumpdata-py", "dumpdata --format py -o DIR/restore.py", "dump", py=True),
     Step("dump2py", "dump2py DIR", "dump", py=True),
+    Step("dump2py-gzip", "dump2py --compress gzip DIR", "dump"),
+    Step("dump2py-zstd", "dump2py --compress zstd DIR", "dump"),
     Step("driver-read", "driver read limit (SELECT, repr to a file)", "dump", limit=True),
     Step("loaddata-json", "loaddata dump.json", "load", needs="dumpdata-json"),
     Step("loaddata-jsonl", "loaddata dump.jsonl", "load", needs="dumpdata-jsonl"),
     Step("loaddata-py", "loaddata DIR/restore.py (dumpdata's)", "load", py=True, needs="dumpdata-py"),
     Step("loaddata-dump2py", "loaddata DIR/restore.py (dump2py's)", "load", py=True, needs="dump2py"),
+    Step("loaddata-gzip", "loaddata DIR/restore.py (dump2py --compress gzip's)", "load",
+         needs="dump2py-gzip"),
+    Step("loaddata-zstd", "loaddata DIR/restore.py (dump2py --compress zstd's)", "load",
+         needs="dump2py-zstd"),
     Step("restore-script", "python DIR/restore.py --noinput", "load", py=True),
     Step("driver-insert", "driver insert limit (eval + executemany)", "load", limit=True, needs="driver-read"),
 ]
@@ -214,6 +220,8 @@ class Bench:
             return django + ["dumpdata", "--format", "py", "-o", self.path("py-dumpdata/restore.py")], "src"
         if key == "dump2py":
             return django + ["dump2py", self.path("py-dump2py")], "src"
+        if key in ("dump2py-gzip", "dump2py-zstd"):
+            return django + ["dump2py", "--compress", key[8:], self.path("py-" + key)], "src"
         if key == "driver-read":
             return driver + [
                 "read", json.dumps(self.db.connection("src")), self.path("driver.txt")
@@ -226,6 +234,8 @@ class Bench:
             return django + ["loaddata", self.path("py-dumpdata/restore.py")], "dst"
         if key == "loaddata-dump2py":
             return django + ["loaddata", self.path("py-dump2py/restore.py")], "dst"
+        if key in ("loaddata-gzip", "loaddata-zstd"):
+            return django + ["loaddata", self.path("py-dump2py-%s/restore.py" % key[9:])], "dst"
         if key == "restore-script":
             return [self.python, self.restore_script_path(), "--noinput"], "dst"
         if key == "driver-insert":
@@ -243,6 +253,8 @@ class Bench:
             "dumpdata-jsonl": "dump.jsonl",
             "dumpdata-py": "py-dumpdata",
             "dump2py": "py-dump2py",
+            "dump2py-gzip": "py-dump2py-gzip",
+            "dump2py-zstd": "py-dump2py-zstd",
             "driver-read": "driver.txt",
         }.get(step.key)
 
@@ -286,6 +298,14 @@ class Bench:
         return chosen
 
     def check_availability(self):
+        if not self.info["dump2py"] or not self.info["compress"]:
+            for key in ("dump2py-gzip", "dump2py-zstd", "loaddata-gzip", "loaddata-zstd"):
+                STEP[key].available = False
+                STEP[key].why_not = "not available: this checkout's dump2py has no --compress"
+        elif not self.info["zstd"]:
+            for key in ("dump2py-zstd", "loaddata-zstd"):
+                STEP[key].available = False
+                STEP[key].why_not = "not available: zstandard is not installed (pip install .[zstd])"
         if not self.info["dump2py"]:
             for key in ("dump2py", "loaddata-dump2py"):
                 STEP[key].available = False

@@ -299,6 +299,8 @@ def info():
         "server": server,
         "dump2py": "dump2py" in get_commands(),
         "restore_script": importlib.util.find_spec("pyserializer.restore") is not None,
+        "compress": importlib.util.find_spec("pyserializer.compression") is not None,
+        "zstd": importlib.util.find_spec("zstandard") is not None,
         "tables": dumped_tables(),
     }
 

@@ -12,7 +12,7 @@ import warnings
 from django.apps import apps as global_apps
 from django.core.exceptions import FieldDoesNotExist, ObjectDoesNotExist, ValidationError
 from django.core.serializers import base
-from django.db import DEFAULT_DB_ALIAS, IntegrityError
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections
 from django.db.models import signals
 from django.db.models.base import ModelState
 from django.db.models.fields.files import FileDescriptor, ImageFileDescriptor
@@ -22,8 +22,8 @@ from . import grammar, hints, manifest
 from .codec import codec_for
 from .errors import DumpError
 from .migration_state import migration_differences
-from .reader import DumpReader
-from .saving import BatchSaver, batchable
+from .reader import DumpReader, open_chunk
+from .saving import BatchSaver, batchable, write_negative_zero
 from .transforms import apply_transform, configured_transforms
 
 
@@ -40,6 +40,8 @@ class Deserializer(base.Deserializer):
         apps=None,
         transforms=None,
         excludes=(),
+        empty_tables=(),
+        resolve_natural_keys=True,
         **options,
     ):
         """``apps`` is the model registry rows are loaded into (historical
@@ -47,7 +49,11 @@ class Deserializer(base.Deserializer):
         labels to row transforms (see pyserializer.transforms), added to those
         of the PYSERIALIZER_TRANSFORMS setting. ``excludes`` are app labels
         and lowercase model labels whose rows are skipped unread, even of
-        models the code does not have (a restore's ``-e``)."""
+        models the code does not have (a restore's ``-e``). ``empty_tables``
+        names the tables the caller emptied in this transaction: saving rows
+        into them needs no query for rows already there. Without
+        ``resolve_natural_keys`` no natural key is looked up in the database
+        (``restore_dump --check`` reads rows without touching one)."""
         super().__init__(stream_or_string, **options)
         self.using = using
         self.ignorenonexistent = ignorenonexistent
@@ -55,13 +61,15 @@ class Deserializer(base.Deserializer):
         self.apps = apps or global_apps
         self.transforms = configured_transforms(transforms)
         self.excludes = frozenset(excludes)
-        self.saver = BatchSaver(using) if handle_forward_references else None
+        self.resolve_natural_keys = resolve_natural_keys
+        self.saver = BatchSaver(using, empty_tables) if handle_forward_references else None
         self.dump = None
         self.natural_keys = {}
         self._plans = {}
         self._iterator = None
 
     def __iter__(self):
+        write_negative_zero(connections[self.using])
         path = getattr(self.stream, "name", None)
         if manifest.is_manifest_path(path):
             self.dump = manifest.read(self.stream, path)
@@ -85,7 +93,7 @@ class Deserializer(base.Deserializer):
         for path, entry in zip(paths, dump.files):
             if self._excluded(entry.model):
                 continue
-            with open(path, "rb") as chunk:
+            with open_chunk(path) as chunk:
                 reader = DumpReader(chunk, path)
                 rows = yield from self._load_file(reader, entry.model)
             if reader.size != entry.size or reader.sha256() != entry.sha256:
@@ -235,6 +243,7 @@ class RowPlan:
         self.label = model._meta.label_lower
         self.using = deserializer.using
         self.forward = deserializer.handle_forward_references
+        self.lookups = deserializer.resolve_natural_keys
         self.ignorenonexistent = deserializer.ignorenonexistent
         self.width = len(field_names)
         self.field_names = field_names
@@ -366,10 +375,15 @@ class RowPlan:
             instance = self.model(*[values[index] for index in self.positions])
         else:
             data = {attname: values[index] for attname, index in self.attributes}
-            if self.has_pk:
+            if self.has_pk or not self.lookups:
                 instance = self.model(**data)
             else:
-                instance = base.build_instance(self.model, data, self.using)
+                try:
+                    instance = base.build_instance(self.model, data, self.using)
+                except Exception as exc:  # natural_key() needs a field the row lacks
+                    raise self.error(
+                        "cannot make this row's natural key: %s" % _reason(exc), line
+                    ) from exc
         return DumpedObject(instance, m2m_data, deferred, self.reader.path, line, self.saver,
                             self.deserializer)
 
@@ -400,6 +414,8 @@ class RowPlan:
 
     def _natural_key(self, field, natural_key, resolve):
         """Resolve a natural key once per load: a site's rows repeat the same few."""
+        if not self.lookups:
+            return base.DEFER_FIELD
         try:
             cache_key = (field, tuple(natural_key))
             return self.deserializer.natural_keys[cache_key]
@@ -460,17 +476,20 @@ class DumpedObject(base.DeserializedObject):
         try:
             super().save(save_m2m=save_m2m, using=using, **kwargs)
         except Exception as exc:
-            older = ""
-            if isinstance(exc, IntegrityError):
-                # Rows that newer migrations create clash with the dump's: say so.
-                older = self.deserializer.older_state_hint() if self.deserializer else ""
-            raise DumpError(
-                "the database rejected this row: %s%s%s" % (
-                    exc, _suspect_field(self.object), older),
-                self.path,
-                self.line,
-                self.object._meta.label_lower,
-            ) from exc
+            raise self.rejected(exc) from exc
+
+    def rejected(self, exc):
+        """The error for the database refusing this row with ``exc``."""
+        older = ""
+        if isinstance(exc, IntegrityError) and self.deserializer is not None:
+            # Rows that newer migrations create clash with the dump's: say so.
+            older = self.deserializer.older_state_hint()
+        return DumpError(
+            "the database rejected this row: %s%s%s" % (exc, _suspect_field(self.object), older),
+            self.path,
+            self.line,
+            self.object._meta.label_lower,
+        )
 
     def save_deferred_fields(self, using=None):
         try:

@@ -25,7 +25,7 @@ def leave_out(label, manifest_path=None):
     app_label = label.partition(".")[0]
     how = (
         "To restore without it, leave it out: python %s -e %s (or manage.py restore_dump "
-        "-e %s, loaddata -e %s)" % (manifest_path, label, label, label)
+        "%s -e %s)" % (manifest_path, label, manifest_path, label)
         if manifest_path else
         "To load without it, leave it out with -e %s (loaddata -e, restore.py -e, "
         "restore_dump -e; for a model the code does not have, loaddata --ignorenonexistent)"

@@ -5,16 +5,22 @@ and SHA-256, so that a missing, truncated, altered or stale file is never
 loaded by mistake, and it records where the data came from (versions,
 database vendor, time, applied migrations). It is also a script: running it
 restores the dump (see ``pyserializer.restore``). The loader reads it with
-the same safe reader as the chunks and checks that the script part is
-exactly the one written here.
+the same safe reader as the chunks, stricter still (JSON values only, no
+import line), and checks that the script part is exactly the one written
+here. Running it is running Python: its header says so, and how to restore
+a dump from elsewhere without running it.
 """
 
 import os
 from dataclasses import dataclass, field
 
 from . import grammar
+from .compression import compression_of
 from .reader import DumpReader
-from .writer import FileEntry
+from .writer import PARTIAL_SUFFIX, FileEntry
+
+# The largest row count or size a FILES entry may give (a signed 64-bit integer).
+MAX_COUNT = (1 << 63) - 1
 
 # Run as a script, Python puts the dump's directory first on sys.path: take it
 # off before importing anything, so that no chunk file can pass for a module.
@@ -73,8 +79,11 @@ def render(manifest):
         grammar.DATA_ONLY_NOTE + "\n",
         "# This file lists the chunk files of the dump; the dump is complete only\n",
         "# when this file exists. Restore with one of:\n",
+        "#     python manage.py restore_dump path/to/restore.py\n",
         "#     python manage.py loaddata path/to/restore.py\n",
         "#     python path/to/restore.py [--noinput] [--settings=...]\n",
+        "# The last one RUNS THIS FILE AS PYTHON: use it only for a dump you made.\n",
+        "# Restore a dump from anyone else with manage.py, which never runs it.\n",
         grammar.assignment("FORMAT", manifest.format),
     ]
     for name, attribute in _NAMES.items():
@@ -100,15 +109,24 @@ def is_manifest_path(path):
 
 def read(source, path):
     """Parse ``restore.py`` (a stream or text) into a Manifest."""
-    reader = DumpReader(source, path, allow_script_trailer=True)
+    reader = DumpReader(source, path, manifest=True)
+    directory = os.path.dirname(os.path.abspath(str(path)))
+    if is_staging_directory(directory):
+        raise reader.error(
+            "this is the staging directory of a dump2py that has not finished (or "
+            "was killed); it is not a dump"
+        )
     blocks = {}
     for section in reader.sections():
+        if section.name in blocks:
+            raise reader.error("%s is given twice" % section.name, section.line)
         blocks[section.name] = list(section.rows)
     names = reader.names
     if names.get("FORMAT") != grammar.FORMAT_VERSION:
         raise reader.error(
             "this is not a pyserializer %s of format %d (FORMAT = %r)"
-            % (grammar.MANIFEST_NAME, grammar.FORMAT_VERSION, names.get("FORMAT"))
+            % (grammar.MANIFEST_NAME, grammar.FORMAT_VERSION, names.get("FORMAT")),
+            reader.name_lines.get("FORMAT"),
         )
     if "FILES" not in blocks or reader.trailer is None:
         raise reader.error(
@@ -120,16 +138,41 @@ def read(source, path):
             "the script part of %s was changed; only the part written by "
             "pyserializer is accepted" % grammar.MANIFEST_NAME
         )
-    manifest = Manifest(directory=os.path.dirname(os.path.abspath(str(path))))
+    manifest = Manifest(directory=directory)
     for name, attribute in _NAMES.items():
-        setattr(manifest, attribute, names.get(name, getattr(manifest, attribute)))
+        if name in names:
+            setattr(manifest, attribute, _checked(reader, name, names[name]))
     manifest.migrations = [_migration(reader, *row) for row in blocks.get("MIGRATIONS", [])]
     manifest.files = [_file_entry(reader, *row) for row in blocks["FILES"]]
+    _refuse_repeated_files(reader, blocks["FILES"])
     return manifest
 
 
+def is_staging_directory(directory):
+    """Whether ``directory`` is named as dump2py names a dump it is still writing."""
+    name = os.path.basename(directory)
+    return name.startswith(".") and name.endswith(PARTIAL_SUFFIX)
+
+
+def _checked(reader, name, value):
+    """SKIPPED is a list of [model, table, message]; the other names are text."""
+    if name == "SKIPPED":
+        valid = isinstance(value, list) and all(_strings(entry, 3) for entry in value)
+        expected = "a list of [model, table, error message]"
+    else:
+        valid = isinstance(value, str)
+        expected = "a string"
+    if not valid:
+        raise reader.error("%s must be %s" % (name, expected), reader.name_lines[name])
+    return value
+
+
+def _strings(value, length):
+    return isinstance(value, list) and len(value) == length and all(isinstance(v, str) for v in value)
+
+
 def _migration(reader, line, value):
-    if not (isinstance(value, list) and len(value) == 2 and all(isinstance(v, str) for v in value)):
+    if not _strings(value, 2):
         raise reader.error("a migration is written as [app_label, name]", line)
     return tuple(value)
 
@@ -143,6 +186,23 @@ def _file_entry(reader, line, value):
     ):
         raise reader.error("a file is written as [name, model, rows, bytes, sha256]", line)
     name = value[0]
-    if os.path.basename(name) != name or name.startswith(".") or not name.endswith(".py"):
+    if os.path.basename(name) != name or name.startswith(".") or not is_chunk_name(name):
         raise reader.error("%r is not a chunk file name of this directory" % name, line)
+    if name == grammar.MANIFEST_NAME:
+        raise reader.error("%s cannot list itself as a chunk" % name, line)
+    if not all(0 <= count <= MAX_COUNT for count in value[2:4]):
+        raise reader.error("the row count and the size must be between 0 and 2**63 - 1", line)
     return FileEntry(*value)
+
+
+def is_chunk_name(name):
+    """``NAME.py``, or ``NAME.py.gz`` or ``NAME.py.zst`` when compressed."""
+    return name.endswith(".py") or compression_of(name) is not None
+
+
+def _refuse_repeated_files(reader, rows):
+    seen = set()
+    for line, value in rows:
+        if value[0] in seen:
+            raise reader.error("%s is listed twice in FILES" % value[0], line)
+        seen.add(value[0])

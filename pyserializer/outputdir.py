@@ -7,16 +7,26 @@ the place of ``OUTPUT_DIR``. So an interrupted dump (an error, Ctrl-C, a full
 disk) never leaves a directory that looks complete, an older dump being
 replaced stays intact until the new one is ready, and no file of the old dump
 is left beside the new ``restore.py``.
+
+While it is written, the staging directory holds a lock file
+(``.dump2py.lock``) locked with ``flock`` by the running dump. A dump killed
+outright (SIGKILL, a power cut) leaves its staging directory behind with the
+lock free: the next ``dump2py`` into the same parent removes it.
 """
 
+import fcntl
 import os
 import shutil
+import stat
 import tempfile
 
 from django.core.management.base import CommandError
 
 from .grammar import MANIFEST_NAME
-from .writer import PRIVATE_FILE_MODE, fsync_directory
+from .writer import PARTIAL_SUFFIX, create_private, fsync_directory
+
+PRIVATE_DIRECTORY_MODE = 0o700
+LOCK_NAME = ".dump2py.lock"
 
 
 def check_target(path, overwrite, confirm):
@@ -67,10 +77,17 @@ class StagingDirectory:
     def __init__(self, target):
         self.target = os.path.abspath(target)
         parent, name = os.path.split(self.target)
-        os.makedirs(parent, exist_ok=True)
-        # mkdtemp creates the directory readable by its owner only (0o700).
-        self.path = tempfile.mkdtemp(prefix=".%s." % name, suffix=".partial", dir=parent)
+        make_private_parents(parent)
+        self.removed = remove_abandoned_staging(parent)
+        self.path = tempfile.mkdtemp(prefix=".%s." % name, suffix=PARTIAL_SUFFIX, dir=parent)
         self.manifest = None
+        self._lock = None
+        try:
+            _make_private_directory(self.path)
+            self._lock = _hold_lock(self.path)
+        except BaseException:
+            self.discard()
+            raise
 
     def __enter__(self):
         return self
@@ -88,27 +105,105 @@ class StagingDirectory:
         if self.manifest is not None:
             self.manifest.discard()
         shutil.rmtree(self.path, ignore_errors=True)
+        self._release_lock()
+
+    def _release_lock(self):
+        if self._lock is not None:
+            os.close(self._lock)
+            self._lock = None
 
     def publish(self):
-        """Make the finished dump ``target``; replace an older one only now."""
+        """Make the finished dump ``target``; replace an older one only now.
+
+        The lock file goes first, while its lock is still held: a dump never
+        holds it, and no other dump2py takes the directory for abandoned.
+        """
         self.manifest.commit()
+        os.remove(os.path.join(self.path, LOCK_NAME))
         fsync_directory(self.path)
         parent = os.path.dirname(self.target)
-        if not os.path.lexists(self.target):
-            os.rename(self.path, self.target)
-            fsync_directory(parent)
-            return
-        old_holder = tempfile.mkdtemp(prefix=".%s." % os.path.basename(self.target),
-                                      suffix=".old", dir=parent)
-        old = os.path.join(old_holder, "old")
-        os.rename(self.target, old)
         try:
-            os.rename(self.path, self.target)
-        except BaseException:
-            os.rename(old, self.target)
-            raise
-        fsync_directory(parent)
-        shutil.rmtree(old_holder, ignore_errors=True)
+            if not os.path.lexists(self.target):
+                os.rename(self.path, self.target)
+                fsync_directory(parent)
+                return
+            old_holder = tempfile.mkdtemp(prefix=".%s." % os.path.basename(self.target),
+                                          suffix=".old", dir=parent)
+            old = os.path.join(old_holder, "old")
+            os.rename(self.target, old)
+            try:
+                os.rename(self.path, self.target)
+            except BaseException:
+                os.rename(old, self.target)
+                raise
+            fsync_directory(parent)
+            shutil.rmtree(old_holder, ignore_errors=True)
+        finally:
+            self._release_lock()
+
+
+def make_private_parents(directory):
+    """Create the missing directories of ``directory``, each readable by its
+    owner only whatever the umask; an existing one is left as it is."""
+    missing = []
+    while not os.path.lexists(directory):
+        directory, name = os.path.split(directory)
+        if not name:
+            break
+        missing.append(name)
+    for name in reversed(missing):
+        directory = os.path.join(directory, name)
+        os.mkdir(directory, PRIVATE_DIRECTORY_MODE)
+        _make_private_directory(directory)
+
+
+def _make_private_directory(path):
+    """chmod 0700 the directory just created, never through a link put in its place."""
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    try:
+        os.fchmod(fd, PRIVATE_DIRECTORY_MODE)
+    finally:
+        os.close(fd)
+
+
+def _hold_lock(directory):
+    """Create the staging directory's lock file, locked before it gets its name."""
+    temporary = os.path.join(directory, LOCK_NAME + PARTIAL_SUFFIX)
+    fd = create_private(temporary)
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    os.rename(temporary, os.path.join(directory, LOCK_NAME))
+    return fd
+
+
+def remove_abandoned_staging(parent):
+    """Remove the staging directories in ``parent`` that no running dump holds.
+
+    One is recognised by its name (``.NAME.XXXX.partial``, a directory, not a
+    link) and its lock file, whose lock is free once the dump that made it is
+    gone. A directory without the lock file is not touched. Returns the paths
+    removed.
+    """
+    removed = []
+    for entry in os.scandir(parent):
+        if not (entry.name.startswith(".") and entry.name.endswith(PARTIAL_SUFFIX)):
+            continue
+        if not entry.is_dir(follow_symlinks=False):
+            continue
+        try:
+            fd = os.open(os.path.join(entry.path, LOCK_NAME), os.O_RDONLY | os.O_NOFOLLOW)
+        except OSError:
+            continue
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                continue
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            continue
+        finally:
+            os.close(fd)
+        shutil.rmtree(entry.path, ignore_errors=True)
+        removed.append(entry.path)
+    return removed
 
 
 class ManifestFile:
@@ -120,9 +215,10 @@ class ManifestFile:
 
     def __init__(self, name):
         self.name = name
-        self.partial_path = os.path.join(os.path.dirname(name), ".%s.partial" % MANIFEST_NAME)
-        fd = os.open(self.partial_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE)
-        self._file = os.fdopen(fd, "wb")
+        self.partial_path = os.path.join(
+            os.path.dirname(name), ".%s%s" % (MANIFEST_NAME, PARTIAL_SUFFIX)
+        )
+        self._file = os.fdopen(create_private(self.partial_path), "wb")
 
     def write(self, data):
         return self._file.write(data)
@@ -141,7 +237,7 @@ class ManifestFile:
 
     def discard(self):
         self._file.close()
-        if os.path.exists(self.partial_path):
+        if os.path.lexists(self.partial_path):
             os.remove(self.partial_path)
 
 

@@ -1,8 +1,9 @@
-"""What ``dump2py`` tells the person watching: a bar per model, rows per model.
+"""What the person watching a dump or a restore sees on a terminal.
 
-It observes the Serializer (see ``serializer.DumpObserver``) and counts the
-rows of each model as they are read, which gives the summary and the
-``--simulate`` report. On a terminal it shows a tqdm progress bar per model.
+``DumpProgress`` observes the Serializer (see ``serializer.DumpObserver``) and
+counts the rows of each model as they are read, which gives ``dump2py``'s
+summary and ``--simulate`` report, with a tqdm progress bar per model.
+``RestoreProgress`` is one bar of the rows restored out of the manifest's total.
 """
 
 from tqdm import tqdm
@@ -59,3 +60,48 @@ class DumpProgress(DumpObserver):
     @property
     def total_rows(self):
         return sum(self.rows.values())
+
+
+class RestoreProgress:
+    """A bar of the rows restored out of ``total``, when ``bar_stream`` is given."""
+
+    # Updating the bar for every row would cost more than the row itself.
+    EVERY = 500
+
+    def __init__(self, total, bar_stream=None):
+        self._bar = None if bar_stream is None else tqdm(
+            total=total, desc="Restoring", unit=" rows", unit_scale=True,
+            file=bar_stream, leave=False, dynamic_ncols=True,
+        )
+        self._shown = 0
+
+    def loaded(self, count):
+        """``count`` rows are loaded so far."""
+        if self._bar is not None and count - self._shown >= self.EVERY:
+            self._bar.update(count - self._shown)
+            self._shown = count
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        if self._bar is not None:
+            self._bar.close()
+
+
+def bar_stream(stream, verbosity):
+    """``stream`` when progress bars belong there (a terminal, verbosity 1 or
+    more), else None: a log file or a pipe gets no bars."""
+    try:
+        terminal = stream.isatty()
+    except (AttributeError, ValueError):
+        terminal = False
+    return stream if terminal and verbosity >= 1 else None
+
+
+def human_size(size):
+    """E.g. "812 bytes", "48.1 kB", "3.2 MB": sizes as a summary line gives them."""
+    for unit in ("bytes", "kB", "MB", "GB"):
+        if size < 1000 or unit == "GB":
+            return ("%d %s" if unit == "bytes" else "%.1f %s") % (size, unit)
+        size /= 1000

@@ -10,25 +10,52 @@ The reader accepts exactly the data grammar the writer produces::
     <a JSON value on one line>,      (one row per line)
     ]
 
-Rows are parsed with the C JSON parser. A line it rejects (for example one
-edited by hand to say ``None`` or ``'text'``) is parsed as Python with
-``ast.parse`` and accepted only if it is made of literals alone. Anything
-else is an error that names the file and line. Files are read in blocks, so
-memory stays bounded however large the file is; a checksum of the bytes read
-is kept on the way.
+and it accepts a file only where Python's own tokenizer would see the same
+lines: no character that Python reads as a line or page break other than
+``\n`` (or ``\r\n``), no NUL byte, no byte-order mark, no encoding
+declaration but UTF-8. So what the reader checked is what ``python FILE``
+would run, line for line.
+
+Rows are parsed with the C JSON parser. In a data file, a line it rejects
+(for example one edited by hand to say ``None`` or ``'text'``) is parsed as
+Python with ``ast.parse`` and accepted only if it is made of literals alone;
+``restore.py`` takes JSON values only. Anything else is an error that names
+the file and line. Files are read in blocks, in time linear in their size,
+and memory stays bounded by the longest line; a checksum of the bytes read
+is kept on the way. A compressed chunk (``.py.gz``, ``.py.zst``) is read
+through its decompressor; its size and checksum are those of the stored bytes.
 """
 
 import ast
+import codecs
 import hashlib
+import io
 import json
+import os
 import re
+import stat
 
+from .compression import DecompressingReader, compression_of
 from .errors import DumpError
 from .grammar import IMPORT_LINE, SCRIPT_TRAILER_START
 
 READ_BLOCK_SIZE = 1 << 20
+# Python refuses to turn an int of more than 4300 digits into text; stay below.
+MAX_INT_BITS = 14000
+# What Python's tokenizer and the reader both take as space around a value.
+SPACE = " \t\r\n"
 
 _ASSIGNMENT = re.compile(r"([A-Z][A-Z0-9_]*) = (.*)\Z", re.DOTALL)
+# Every byte but the control characters other than tab (\n, and a \r right
+# before it, end a line): deleting these leaves the control characters.
+_NOT_CONTROL = bytes(range(0x20, 0x100)) + b"\t"
+_CONTROL_NAMES = {
+    b"\x00": "a NUL byte",
+    b"\r": "a carriage return that does not end a line",
+    b"\x0c": "a form feed",
+}
+# PEP 263, as Python's tokenizer applies it to the first two lines.
+_CODING = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)", re.ASCII)
 _LITERAL_NAMES = {
     "null": None,
     "None": None,
@@ -40,6 +67,13 @@ _LITERAL_NAMES = {
     "Infinity": float("inf"),
 }
 _json_decode = json.JSONDecoder().decode
+
+
+def _refuse_constant(name):
+    raise ValueError("%s is not a value of restore.py" % name)
+
+
+_strict_json_decode = json.JSONDecoder(parse_constant=_refuse_constant).decode
 
 
 class Section:
@@ -62,19 +96,34 @@ class Section:
 
 
 class DumpReader:
-    """Reads one dump file, given as a binary or text stream or a string."""
+    """Reads one dump file, given as a binary or text stream or a string.
 
-    def __init__(self, source, path, allow_script_trailer=False):
+    ``manifest`` reads a ``restore.py``: JSON values only, no import line,
+    and the script part at the end (kept in ``trailer`` for the caller).
+    """
+
+    def __init__(self, source, path, manifest=False):
         self.path = path
-        self.allow_script_trailer = allow_script_trailer
+        self.manifest = manifest
+        check_regular_file(source, path)
         self._lines = _numbered_lines(source)
         self._digest = hashlib.sha256()
-        self.size = 0
+        self._read_size = 0
+        self._compressed = source if isinstance(source, DecompressingReader) else None
         self.names = {}
         self.name_lines = {}
         self.trailer = None
 
+    @property
+    def size(self):
+        """Bytes read so far, as stored: a compressed chunk's compressed bytes."""
+        if self._compressed is not None:
+            return self._compressed.stored_size
+        return self._read_size
+
     def sha256(self):
+        if self._compressed is not None:
+            return self._compressed.stored_sha256()
         return self._digest.hexdigest()
 
     def error(self, problem, line=None, model=None, field=None):
@@ -83,13 +132,16 @@ class DumpReader:
     def sections(self):
         """Yield a Section for each block, after reading the names before it."""
         for number, text in self._tracked_lines():
-            stripped = text.strip()
-            if not stripped or stripped.startswith("#") or stripped == IMPORT_LINE:
+            stripped = text.strip(SPACE)
+            if not stripped or stripped.startswith("#"):
                 continue
-            if self.allow_script_trailer and text.rstrip() == SCRIPT_TRAILER_START:
+            line = text.rstrip(SPACE)
+            if line == IMPORT_LINE and not self.manifest:
+                continue
+            if self.manifest and line == SCRIPT_TRAILER_START:
                 self.trailer = self._read_trailer(text)
                 return
-            match = _ASSIGNMENT.match(text.rstrip())
+            match = _ASSIGNMENT.match(line)
             if match is None:
                 raise self.error(
                     "this line is not part of a pyserializer dump "
@@ -102,12 +154,28 @@ class DumpReader:
                 rows = self._rows(name, number, names.get("MODEL"))
                 yield Section(name, names, number, rows, dict(self.name_lines))
             else:
-                self.names[name] = self._parse_value(value_text, number)
+                value = self._parse_value(value_text, number, shown=line)
+                self._check_shape(name, value, number)
+                self.names[name] = value
                 self.name_lines[name] = number
+
+    def _check_shape(self, name, value, number):
+        """FORMAT, MODEL and FIELDS have one type each: refuse any other at their line."""
+        if name == "FORMAT" and type(value) is not int:
+            problem = "FORMAT must be an integer"
+        elif name == "MODEL" and not isinstance(value, str):
+            problem = "MODEL must be a model label (a string)"
+        elif name == "FIELDS" and not (
+            isinstance(value, list) and all(isinstance(item, str) for item in value)
+        ):
+            problem = "FIELDS must be a list of field names (strings)"
+        else:
+            return
+        raise self.error("%s, not %s" % (problem, _shorten(repr(value))), number)
 
     def _rows(self, name, start_line, model):
         for number, text in self._tracked_lines():
-            stripped = text.strip()
+            stripped = text.strip(SPACE)
             if not stripped or stripped.startswith("#"):
                 continue
             if stripped == "]":
@@ -133,44 +201,110 @@ class DumpReader:
         digest_update = self._digest.update
         for number, raw in self._lines:
             digest_update(raw)
-            self.size += len(raw)
+            self._read_size += len(raw)
+            self._check_as_python_reads(number, raw)
             try:
                 yield number, raw.decode("utf-8")
             except UnicodeDecodeError as exc:
                 raise self.error("not valid UTF-8 (%s)" % exc.reason, number)
 
-    def _parse_value(self, text, number, model=None):
-        try:
-            return _json_decode(text)
-        except (ValueError, RecursionError):
-            pass
-        try:
-            return literal_value(text)
-        except ValueError as exc:
-            raise self.error("%s: %s" % (exc, _shorten(text.strip())), number, model)
+    def _check_as_python_reads(self, number, raw):
+        """Refuse a line that Python's tokenizer would split, join or decode
+        differently from this reader (see docs/format.rst, "The grammar")."""
+        body = raw[:-1] if raw.endswith(b"\n") else raw
+        if raw.endswith(b"\r\n"):
+            body = body[:-1]
+        controls = body.translate(None, _NOT_CONTROL)
+        if controls:
+            character = controls[:1]
+            raise self.error(
+                "%s: Python would read this line differently from pyserializer "
+                "(only \\n or \\r\\n may end a line, and other control characters "
+                "are written escaped, inside strings)"
+                % _CONTROL_NAMES.get(character, "the control character %r" % character),
+                number,
+            )
+        if number == 1 and raw.startswith(codecs.BOM_UTF8):
+            raise self.error("the file starts with a byte-order mark; dump files are UTF-8 "
+                             "without one", number)
+        if number <= 2:
+            cookie = _CODING.match(raw)
+            if cookie is not None and not _is_utf8(cookie.group(1)):
+                raise self.error(
+                    "an encoding declaration for %s: dump files are UTF-8, and "
+                    "Python would decode this file differently"
+                    % cookie.group(1).decode("ascii"),
+                    number,
+                )
+
+    def _parse_value(self, text, number, model=None, shown=None):
+        """The value in ``text``; an error quotes ``shown`` (the whole line) or ``text``."""
+        if self.manifest:
+            try:
+                return _strict_json_decode(text)
+            except (ValueError, RecursionError) as exc:
+                problem = "restore.py holds JSON values only (%s)" % _shorten(str(exc), 60)
+        else:
+            try:
+                return _json_decode(text)
+            except (ValueError, RecursionError):
+                pass
+            try:
+                return literal_value(text)
+            except ValueError as exc:
+                problem = str(exc)
+        shown = _shorten((shown or text).strip(SPACE))
+        raise self.error("%s: %s" % (problem, shown), number, model)
+
+
+def _is_utf8(name):
+    """Whether Python's tokenizer reads a file with this encoding declaration as UTF-8."""
+    name = name.decode("ascii").lower().replace("_", "-")
+    if name == "utf-8" or name.startswith("utf-8-"):
+        return True
+    try:
+        return codecs.lookup(name).name == "utf-8"
+    except LookupError:
+        return False
 
 
 def literal_value(text):
-    """Parse a Python expression made of literals only, without running it."""
+    """Parse a Python expression made of literals only, without running it.
+
+    The expression must be the whole of ``text``, as Python would read it in
+    its place: no comment after it, no parentheses around it, and not a
+    tuple without brackets (which Python would read as several values).
+    """
+    text = text.strip(SPACE)
     try:
-        tree = ast.parse(text.strip(), mode="eval")
+        tree = ast.parse(text, mode="eval")
     except (SyntaxError, ValueError, MemoryError, RecursionError):
         raise ValueError("syntax error")
+    body = tree.body
+    if (body.col_offset, body.end_lineno, body.end_col_offset) != (0, 1, len(text.encode("utf-8"))):
+        raise ValueError("a value must be the whole line, without a comment or parentheses around it")
+    if isinstance(body, ast.Tuple):
+        raise ValueError("a value is written as a list [...], not as a tuple")
     try:
-        return _literal(tree.body)
+        return _literal(body)
     except RecursionError:
         raise ValueError("too deeply nested")
 
 
 def _literal(node):
     if isinstance(node, ast.Constant) and not isinstance(node.value, type(...)):
+        if type(node.value) is int and node.value.bit_length() > MAX_INT_BITS:
+            raise ValueError("this integer is too large")
         return node.value
     if isinstance(node, ast.Name) and node.id in _LITERAL_NAMES:
         return _LITERAL_NAMES[node.id]
     if isinstance(node, (ast.List, ast.Tuple)):
         return [_literal(element) for element in node.elts]
     if isinstance(node, ast.Dict) and None not in node.keys:
-        return {_literal(k): _literal(v) for k, v in zip(node.keys, node.values)}
+        try:
+            return {_literal(k): _literal(v) for k, v in zip(node.keys, node.values)}
+        except TypeError:
+            raise ValueError("a dict key must be a string, a number or null, not a list or dict")
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
         operand = _literal(node.operand)
         if isinstance(operand, (int, float)) and not isinstance(operand, bool):
@@ -182,27 +316,102 @@ def _shorten(text, limit=80):
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def _numbered_lines(source):
-    """Yield (line number, raw bytes line) from a stream or string, in blocks."""
-    if isinstance(source, str):
-        source = source.encode("utf-8")
-    if isinstance(source, bytes):
-        for number, line in enumerate(source.splitlines(keepends=True), 1):
-            yield number, line
+def open_dump_file(path):
+    """Open a file of a dump for reading without following a link, and without
+    blocking on a FIFO; refuse anything but a regular file before reading it."""
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        if os.path.islink(path):
+            raise _not_regular(path, "a symbolic link")
+        raise DumpError("cannot open this file: %s" % (exc.strerror or exc), path)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise _not_regular(path, _NOT_REGULAR)
+        os.set_blocking(fd, True)
+    except BaseException:
+        os.close(fd)
+        raise
+    # Opened again through the descriptor, so that the stream is named by its path.
+    return open(str(path), "rb", opener=lambda name, flags: fd)
+
+
+def open_chunk(path):
+    """Open a chunk file as ``open_dump_file`` does; a ``.py.gz`` or ``.py.zst``
+    one is read through its decompressor."""
+    file = open_dump_file(path)
+    kind = compression_of(path)
+    if kind is None:
+        return file
+    try:
+        return DecompressingReader(file, kind, path)
+    except BaseException:
+        file.close()
+        raise
+
+
+def check_regular_file(source, path):
+    """Refuse a dump file that is a link, FIFO, device or directory, looking at
+    the open file, before a byte is read. A stream that is no file of the file
+    system (a string, standard input) is read as it is."""
+    name = getattr(source, "name", None)
+    try:
+        opened = os.fstat(source.fileno())
+        named = os.lstat(name)
+    except (AttributeError, TypeError, ValueError, OSError, io.UnsupportedOperation):
         return
+    if stat.S_ISLNK(named.st_mode):
+        raise _not_regular(path, "a symbolic link")
+    if not stat.S_ISREG(opened.st_mode):
+        raise _not_regular(path, _NOT_REGULAR)
+
+
+_NOT_REGULAR = "not a regular file (a FIFO, a device or a directory)"
+
+
+def _not_regular(path, what):
+    return DumpError(
+        "this file is %s; pyserializer reads only regular files, never through a link"
+        % what,
+        path,
+    )
+
+
+def _numbered_lines(source):
+    """Yield (line number, raw bytes line) from a stream or string, in blocks.
+
+    Lines end at ``\\n`` only; a line longer than a block is kept in pieces
+    and joined once, so reading is linear in the length of the line.
+    """
+    if isinstance(source, str):
+        source = source.encode("utf-8", "surrogatepass")
+    if isinstance(source, bytes):
+        source = io.BytesIO(source)
     stream = getattr(source, "buffer", source)
     number = 0
-    pending = b""
+    pending = []
     while True:
         block = stream.read(READ_BLOCK_SIZE)
         if not block:
             break
         if isinstance(block, str):
-            block = block.encode("utf-8")
-        lines = (pending + block).split(b"\n")
-        pending = lines.pop()
-        for line in lines:
+            block = block.encode("utf-8", "surrogatepass")
+        lines = block.split(b"\n")
+        if len(lines) == 1:
+            pending.append(block)
+            continue
+        last = lines.pop()
+        if pending:
+            pending += (lines[0], b"\n")
+            lines[0] = b"".join(pending)
+        else:
+            lines[0] += b"\n"
+        pending = [last] if last else []
+        number += 1
+        yield number, lines[0]
+        for line in lines[1:]:
             number += 1
             yield number, line + b"\n"
     if pending:
-        yield number + 1, pending
+        yield number + 1, b"".join(pending)

@@ -71,12 +71,14 @@ def main(manifest_path, argv=None):
 
     try:
         django.setup()
+        from .progress import bar_stream
         from .restoring import restore
 
         restore(
             manifest_path, using=args.database, interactive=args.interactive,
             verbosity=args.verbosity, ignorenonexistent=args.ignorenonexistent,
             excludes=args.exclude, stdout=sys.stdout,
+            bar_stream=bar_stream(sys.stderr, args.verbosity),
         )
     except KeyboardInterrupt:
         parser.exit(1, "\nInterrupted; the transaction was rolled back.\n")

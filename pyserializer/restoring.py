@@ -25,6 +25,7 @@ from django.core.management.base import CommandError
 from django.core.management.color import no_style
 from django.db import DEFAULT_DB_ALIAS, connections, router, transaction
 from django.db.migrations.executor import MigrationExecutor
+from django.db.migrations.loader import MigrationLoader
 from django.db.migrations.recorder import MigrationRecorder
 
 from . import hints, manifest
@@ -34,6 +35,9 @@ from .migrating import (
     LoadingModels, forward_plan, migrate_to, migration_ranges, natural_key_transforms, states,
 )
 from .migration_state import ProjectMigrations, read_dump_state
+from .progress import RestoreProgress
+from .reader import open_dump_file
+from .transforms import configured_transforms
 from .wholesite import natural_key_labels
 
 
@@ -65,6 +69,12 @@ class RestorePlan:
     @property
     def through_migrations(self):
         return bool(self.changed)
+
+    def excluded(self, label):
+        return label in self.excludes or label.partition(".")[0] in self.excludes
+
+    def rows_to_load(self):
+        return sum(entry.rows for entry in self.dump.files if not self.excluded(entry.model))
 
     def describe(self, connection):
         """What the user is asked to confirm."""
@@ -108,7 +118,7 @@ def plan_restore(manifest_path, excludes=()):
     migrations the project cannot bring a database to.
     """
     manifest_path = str(manifest_path)
-    with open(manifest_path, "rb") as stream:
+    with open_dump_file(manifest_path) as stream:
         dump = manifest.read(stream, manifest_path)
     excluded = parse_excludes(excludes, dump)
     if not dump.migrations:
@@ -144,10 +154,46 @@ def parse_excludes(excludes, dump):
     return frozenset(parsed)
 
 
-def run_restore(plan, using=DEFAULT_DB_ALIAS, ignorenonexistent=False, stdout=None, verbosity=1):
+def loading_models(plan, using):
+    """(registry, row transforms) that the rows of the dump are loaded into:
+    the current models, or for a dump taken at other migrations the models as
+    they were at the dump's state."""
+    if not plan.through_migrations:
+        return global_apps, None
+    loader = MigrationLoader(None, ignore_no_migrations=True)
+    historical = loader.project_state(
+        [target for target in plan.targets if target[1] is not None]).apps
+    registry = LoadingModels(historical, plan.changed)
+    return registry, natural_key_transforms(registry, using)
+
+
+def refuse_unknown_models(plan, registry, ignorenonexistent=False):
+    """Before anything changes: every model the dump holds (but those left
+    out) must be one the rows can be loaded into, or the load would fail
+    after the migrations."""
+    if ignorenonexistent:
+        return
+    transformed = configured_transforms()
+    for entry in plan.dump.files:
+        if plan.excluded(entry.model) or entry.model in transformed:
+            continue
+        try:
+            registry.get_model(entry.model)
+        except (LookupError, ValueError):
+            raise DumpError(
+                "unknown model: the dump holds rows of %s, which %s. Nothing was changed. %s"
+                % (entry.model, "the code does not have" if not plan.through_migrations
+                   else "the project's models at the dump's migration state do not have",
+                   hints.leave_out(entry.model, plan.manifest_path)),
+                plan.manifest_path, model=entry.model)
+
+
+def run_restore(plan, using=DEFAULT_DB_ALIAS, ignorenonexistent=False, stdout=None, verbosity=1,
+                progress=None):
     """Carry out ``plan`` on database ``using``; return a RestoreReport.
 
-    ``stdout`` (optional) is told about each step as it starts.
+    ``stdout`` (optional) is told about each step as it starts; ``progress``
+    (a RestoreProgress) counts the rows as they are loaded.
     """
     started = time.monotonic()
     connection = connections[using]
@@ -156,12 +202,15 @@ def run_restore(plan, using=DEFAULT_DB_ALIAS, ignorenonexistent=False, stdout=No
         if stdout is not None and verbosity >= 1:
             stdout.write(text + "\n")
 
+    registry, transforms = loading_models(plan, using)
+    refuse_unknown_models(plan, registry, ignorenonexistent)
     try:
         if not plan.through_migrations:
             _step("migrating the database to the code's state", _migrate_to_code,
                   connection, verbosity, stdout)
             objects, models = _step("loading the rows into the current models", replace_rows,
-                                    plan, connection, ignorenonexistent=ignorenonexistent)
+                                    plan, connection, ignorenonexistent=ignorenonexistent,
+                                    progress=progress)
             text = "dump taken at the code's migration state, restored %s" % counted(objects, models)
             forward = []
         else:
@@ -172,13 +221,9 @@ def run_restore(plan, using=DEFAULT_DB_ALIAS, ignorenonexistent=False, stdout=No
             _step("migrating the database to the dump's state", migrate_to,
                   connection, plan.targets, lambda: _empty(connection, _existing_tables(connection)))
             say("Loading the dump into the models as they were then.")
-            executor = MigrationExecutor(connection)
-            historical = executor.loader.project_state(
-                [target for target in plan.targets if target[1] is not None]).apps
-            registry = LoadingModels(historical, plan.changed)
             objects, models = _step(
-                "loading the rows", replace_rows, plan, connection, registry,
-                natural_key_transforms(registry, using), ignorenonexistent)
+                "loading the rows", replace_rows, plan, connection, registry, transforms,
+                ignorenonexistent, progress)
             forward = forward_plan(connection)
             say("Migrating forward through %s." % migration_ranges(forward))
             _step("migrating forward", call_command, "migrate", database=using,
@@ -194,11 +239,12 @@ def run_restore(plan, using=DEFAULT_DB_ALIAS, ignorenonexistent=False, stdout=No
 
 
 def restore(manifest_path, using=DEFAULT_DB_ALIAS, interactive=True, verbosity=1,
-            ignorenonexistent=False, excludes=(), stdout=None, ask=input):
+            ignorenonexistent=False, excludes=(), stdout=None, ask=input, bar_stream=None):
     """Plan, ask (unless ``interactive`` is false), run; return the RestoreReport.
 
     The core of ``python DIR/restore.py`` and ``manage.py restore_dump``.
-    Raises Cancelled when the answer is not yes.
+    Raises Cancelled when the answer is not yes. ``bar_stream`` (a terminal)
+    gets a progress bar of the rows restored.
     """
     plan = plan_restore(manifest_path, excludes)
     connection = connections[using]
@@ -211,7 +257,8 @@ def restore(manifest_path, using=DEFAULT_DB_ALIAS, interactive=True, verbosity=1
             answer = ""
         if answer.strip().lower() not in ("y", "yes"):
             raise Cancelled()
-    return run_restore(plan, using, ignorenonexistent, stdout, verbosity)
+    with RestoreProgress(plan.rows_to_load(), bar_stream) as progress:
+        return run_restore(plan, using, ignorenonexistent, stdout, verbosity, progress)
 
 
 def tables_to_replace(connection, registry, changed=()):
@@ -243,32 +290,37 @@ def tables_to_replace(connection, registry, changed=()):
     return tables
 
 
-def replace_rows(plan, connection, registry=None, transforms=None, ignorenonexistent=False):
+def replace_rows(plan, connection, registry=None, transforms=None, ignorenonexistent=False,
+                 progress=None):
     """Empty the tables and load the dump, in one transaction; return (objects, models)."""
     registry = registry or global_apps
     changed = plan.changed if registry is not global_apps else ()
+    tables = tables_to_replace(connection, registry, changed)
     with transaction.atomic(using=connection.alias):
-        _empty(connection, tables_to_replace(connection, registry, changed))
+        _empty(connection, tables)
         clear_content_type_cache()
         return load_dump(plan.manifest_path, connection, registry, transforms,
-                         ignorenonexistent=ignorenonexistent, excludes=plan.excludes)
+                         ignorenonexistent=ignorenonexistent, excludes=plan.excludes,
+                         progress=progress, empty_tables=tables)
 
 
 def load_dump(manifest_path, connection, registry=None, transforms=None,
-              ignorenonexistent=False, excludes=()):
+              ignorenonexistent=False, excludes=(), progress=None, empty_tables=()):
     """Save every row of the dump as ``loaddata`` does; return (objects, models).
 
     Call it inside a transaction: rows are saved with constraint checks off,
     forward references are filled in at the end, then the constraints of the
-    loaded tables are checked and their sequences reset.
+    loaded tables are checked and their sequences reset. ``empty_tables`` are
+    the tables the caller has just emptied in the same transaction.
     """
     using = connection.alias
     allowed = {}  # model: whether the router lets its rows into this database
     objects = 0
-    with open(manifest_path, "rb") as stream, connection.constraint_checks_disabled():
+    with open_dump_file(manifest_path) as stream, connection.constraint_checks_disabled():
         deserializer = Deserializer(
             stream, using=using, handle_forward_references=True, apps=registry,
             transforms=transforms, ignorenonexistent=ignorenonexistent, excludes=excludes,
+            empty_tables=empty_tables,
         )
         waiting = []
         try:
@@ -279,6 +331,8 @@ def load_dump(manifest_path, connection, registry=None, transforms=None,
                 if not allowed[model]:
                     continue
                 objects += 1
+                if progress is not None:
+                    progress.loaded(objects)
                 dumped.save(using=using)
                 if dumped.deferred_fields:
                     waiting.append(dumped)

@@ -20,7 +20,8 @@ from django.db.models.query import QuerySet
 
 from . import __version__, manifest
 from .codec import codec_for
-from .errors import DumpWriteError
+from .compression import check_available
+from .errors import DumpError, DumpWriteError
 from .grammar import json_value
 from .ordering import loading_order
 from .rows import blocks_from_objects, blocks_from_queryset
@@ -31,6 +32,14 @@ DEFAULT_MAX_ROW_COUNT = 50000
 
 def max_row_count_setting():
     return getattr(settings, "PYSERIALIZER_MAX_ROW_COUNT", DEFAULT_MAX_ROW_COUNT)
+
+
+def chosen_compression(compress=None):
+    """The compression of a directory dump's chunks ("gzip", "zstd" or None):
+    ``compress``, else the PYSERIALIZER_COMPRESS setting; "none" says none."""
+    if compress is None:
+        compress = getattr(settings, "PYSERIALIZER_COMPRESS", None)
+    return None if compress == "none" else compress
 
 
 class Serializer(base.Serializer):
@@ -49,6 +58,7 @@ class Serializer(base.Serializer):
         progress_output=None,
         object_count=0,
         max_row_count=None,
+        compress=None,
         on_block_error=None,
         observer=None,
         natural_keys=None,
@@ -57,7 +67,9 @@ class Serializer(base.Serializer):
     ):
         """Write ``queryset`` (instances, a queryset, or an iterable of querysets).
 
-        ``max_row_count`` caps the rows per chunk file of a directory dump.
+        ``max_row_count`` caps the rows per chunk file of a directory dump;
+        ``compress`` ("gzip", "zstd" or "none") is how its chunks are
+        compressed (default: the PYSERIALIZER_COMPRESS setting).
         ``on_block_error(block, exc)`` may return True to skip a model whose
         rows cannot be read (``dump2py --tolerate``); it is then listed in
         the manifest's SKIPPED. The last three options are for ``dump2py``:
@@ -81,7 +93,8 @@ class Serializer(base.Serializer):
         elif manifest.is_manifest_path(getattr(self.stream, "name", None)):
             if max_row_count is None:
                 max_row_count = max_row_count_setting()
-            self._write_directory(blocks, max_row_count, on_block_error)
+            compress = chosen_compression(compress)
+            self._write_directory(blocks, max_row_count, compress, on_block_error)
         else:
             self._write_all(blocks, SingleFileWriter(self.stream), on_block_error=None)
         return self.getvalue()
@@ -93,19 +106,22 @@ class Serializer(base.Serializer):
         }
 
         def of_queryset(queryset):
-            if self.natural_keys is None:
-                return blocks_from_queryset(queryset, fields, **natural)
-            foreign, primary = self.natural_keys(queryset.model)
-            return blocks_from_queryset(
-                queryset, fields, natural_foreign=foreign, natural_primary=primary
-            )
+            """The blocks of one queryset. A sliced one holds chosen rows in its
+            own order: it is read as the objects it holds, as ``json`` reads it."""
+            options = natural
+            if self.natural_keys is not None:
+                foreign, primary = self.natural_keys(queryset.model)
+                options = {"natural_foreign": foreign, "natural_primary": primary}
+            if queryset.query.is_sliced:
+                return blocks_from_objects(queryset, fields, **options)
+            return [blocks_from_queryset(queryset, fields, **options)]
 
         if isinstance(source, QuerySet) and not source.query.is_sliced:
-            return iter([of_queryset(source)])
+            return iter(of_queryset(source))
         items = iter(source)
         first = next(items, None)
         if isinstance(first, QuerySet):
-            return (of_queryset(queryset) for queryset in chain([first], items))
+            return chain.from_iterable(of_queryset(queryset) for queryset in chain([first], items))
         if first is None:
             return iter([])
         return blocks_from_objects(chain([first], items), fields, **natural)
@@ -158,10 +174,14 @@ class Serializer(base.Serializer):
             self.observer.rows_read(block, len(lines))
             yield lines
 
-    def _write_directory(self, blocks, max_row_count, on_block_error):
+    def _write_directory(self, blocks, max_row_count, compress, on_block_error):
+        try:
+            check_available(compress)
+        except (ValueError, DumpError) as exc:
+            raise DumpWriteError("cannot compress the dump: %s" % exc) from exc
         directory = os.path.dirname(os.path.abspath(self.stream.name))
-        make_private(self.stream)
-        writer = DirectoryWriter(directory, max_row_count)
+        make_private(self.stream, own_file=True)
+        writer = DirectoryWriter(directory, max_row_count, compress)
         try:
             written_models, using = self._write_all(blocks, writer, on_block_error)
             order = [model._meta.label_lower for model in loading_order(written_models)]

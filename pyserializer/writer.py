@@ -2,20 +2,24 @@
 
 It knows files, not fields: where each model's rows go, when a chunk is full,
 and what each file's size and checksum are. Files are created readable by
-their owner only, chunks are written under a temporary name and renamed when
-complete, and the manifest (``restore.py``) is written last, so that an
-interrupted dump never looks complete.
+their owner only, as new files that never follow a link (``create_private``);
+chunks are written under a temporary name and renamed when complete, and the
+manifest (``restore.py``) is written last, so that an interrupted dump never
+looks complete.
 """
 
-import hashlib
+import contextlib
 import os
 import stat
 from dataclasses import dataclass
 
 from . import grammar
+from .compression import SUFFIXES, Counted, compressing_writer
+from .errors import DumpWriteError
 
 PRIVATE_FILE_MODE = 0o600
 PARTIAL_SUFFIX = ".partial"
+_CREATE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
 
 
 @dataclass
@@ -29,21 +33,45 @@ class FileEntry:
     sha256: str
 
 
-def make_private(stream):
+def create_private(path):
+    """Create ``path`` as a new file readable by its owner only, whatever the
+    umask, and return its descriptor. An entry already there (a file, or a link
+    planted to make the dump write elsewhere) is an error, and is left alone."""
+    try:
+        fd = os.open(path, _CREATE_FLAGS, PRIVATE_FILE_MODE)
+    except FileExistsError:
+        raise DumpWriteError(
+            "cannot create %s: a file or link of that name is already there (left by "
+            "an interrupted dump, or put there by someone else); nothing was written "
+            "to it. Remove it and dump again." % path
+        )
+    os.fchmod(fd, PRIVATE_FILE_MODE)
+    return fd
+
+
+def make_private(stream, own_file=False):
     """Restrict the file a stream was opened on by name to its owner.
 
-    Only a regular file the caller named (``dumpdata -o``), never a terminal
-    or whatever standard output was redirected to.
+    Only a regular file the caller named (``dumpdata -o``), never a terminal,
+    whatever standard output was redirected to, nor the target of a link.
+    With ``own_file`` (the ``restore.py`` of a directory dump), a name that
+    is a link or another file than the stream's is an error.
     """
     name = getattr(stream, "name", None)
-    if not isinstance(name, str) or not os.path.isfile(name):
+    if not isinstance(name, str):
         return
     try:
-        fd = stream.fileno()
-        if stat.S_ISREG(os.fstat(fd).st_mode) and os.path.samestat(os.fstat(fd), os.stat(name)):
-            os.fchmod(fd, PRIVATE_FILE_MODE)
+        opened = os.fstat(stream.fileno())
+        named = os.lstat(name)
     except (AttributeError, OSError, ValueError):
-        pass
+        return
+    if stat.S_ISREG(named.st_mode) and os.path.samestat(opened, named):
+        os.fchmod(stream.fileno(), PRIVATE_FILE_MODE)
+    elif own_file:
+        raise DumpWriteError(
+            "%s is a symbolic link or not the file being written; a directory dump "
+            "never writes through a link. Remove it and dump again." % name
+        )
 
 
 def _model_header(label, table, columns, part, first_row):
@@ -110,56 +138,71 @@ def utf8_writer(stream):
 
 
 class _ChunkFile:
-    def __init__(self, directory, stem, label, table, columns, part, first_row):
+    """One chunk being written, plain or through a compressor; its size and
+    SHA-256 are those of the bytes stored on disk."""
+
+    def __init__(self, directory, stem, label, table, columns, part, first_row, compress=None):
         self.directory = directory
         self.stem = stem
         self.part = part
         self.label = label
+        self.compress = compress
         self.rows = 0
-        self.size = 0
-        self._digest = hashlib.sha256()
         self.partial_path = os.path.join(
             directory, ".%s_%d.py%s" % (stem, part, PARTIAL_SUFFIX)
         )
-        fd = os.open(
-            self.partial_path,
-            os.O_WRONLY | os.O_CREAT | os.O_TRUNC,
-            PRIVATE_FILE_MODE,
-        )
-        os.fchmod(fd, PRIVATE_FILE_MODE)
-        self._file = os.fdopen(fd, "wb")
+        self._file = os.fdopen(create_private(self.partial_path), "wb")
+        if compress is None:
+            self._out = self._stored = Counted(self._file)
+        else:
+            self._out, self._stored = compressing_writer(compress, self._file)
         self.write(_file_header() + _model_header(label, table, columns, part, first_row))
 
+    @property
+    def size(self):
+        return self._stored.size
+
     def write(self, text):
-        data = text.encode("utf-8")
-        self._digest.update(data)
-        self.size += len(data)
-        self._file.write(data)
+        self._out.write(text.encode("utf-8"))
 
     def close(self):
         self.write(_block_end(self.rows))
+        self._end_compression()
         self._file.flush()
         os.fsync(self._file.fileno())
         self._file.close()
 
+    def _end_compression(self):
+        """Finish the compressed stream and let the compressor go: a dump keeps
+        every chunk until it publishes them, but not their compressors' memory."""
+        if self._out is not self._stored:
+            out, self._out = self._out, self._stored
+            out.close()
+
     def discard(self):
+        with contextlib.suppress(OSError, ValueError):
+            self._end_compression()
         self._file.close()
-        if os.path.exists(self.partial_path):
+        if os.path.lexists(self.partial_path):
             os.remove(self.partial_path)
 
     def publish(self, name):
         """Give the finished chunk its final name and return its entry."""
         os.replace(self.partial_path, os.path.join(self.directory, name))
-        return FileEntry(name, self.label, self.rows, self.size, self._digest.hexdigest())
+        return FileEntry(name, self.label, self.rows, self.size, self._stored.digest.hexdigest())
 
 
 def _unique_name(chunk, only_part, label, taken):
-    """``<stem>.py`` or ``<stem>_N.py``, made unique if another table's name clashes."""
-    stem = chunk.stem
-    name = "%s.py" % stem if only_part else "%s_%d.py" % (stem, chunk.part)
+    """``<stem>.py`` or ``<stem>_N.py`` (then ``.gz`` or ``.zst`` when compressed),
+    made unique if another table's name clashes."""
+    suffix = ".py" + SUFFIXES.get(chunk.compress, "")
+
+    def named(stem):
+        return stem + suffix if only_part else "%s_%d%s" % (stem, chunk.part, suffix)
+
+    name = named(chunk.stem)
     if name in taken:
-        stem = grammar.safe_file_stem("%s_%s" % (stem, label))
-        name = "%s.py" % stem if only_part else "%s_%d.py" % (stem, chunk.part)
+        name = named(grammar.safe_file_stem("%s_%s" % (chunk.stem, label)))
     if name in taken:
         raise ValueError("two models would write the chunk file %s" % name)
     return name
@@ -180,13 +223,15 @@ def fsync_directory(directory):
 
 
 class DirectoryWriter:
-    """Each model into ``<db_table>.py`` or ``<db_table>_N.py`` chunks."""
+    """Each model into ``<db_table>.py`` or ``<db_table>_N.py`` chunks, compressed
+    with ``compress`` ("gzip" or "zstd") when it is given."""
 
-    def __init__(self, directory, max_row_count):
+    def __init__(self, directory, max_row_count, compress=None):
         if max_row_count < 1:
             raise ValueError("the chunk size must be at least one row")
         self.directory = directory
         self.max_row_count = max_row_count
+        self.compress = compress
         self._chunks = {}
         self._stems = {}
         self._current = None
@@ -212,7 +257,8 @@ class DirectoryWriter:
         first_row = sum(chunk.rows for chunk in chunks) + 1
         stem = chunks[0].stem if chunks else self._stem(label, table)
         chunk = _ChunkFile(
-            self.directory, stem, label, table, columns, len(chunks) + 1, first_row
+            self.directory, stem, label, table, columns, len(chunks) + 1, first_row,
+            self.compress,
         )
         chunks.append(chunk)
         return chunk

@@ -230,48 +230,6 @@ def test_a_whole_site_comes_back_where_migrate_gave_content_types_other_ids(
 # The script itself, run from the project directory into a new database.
 
 
-@pytest.fixture
-def new_database_url(tmp_path):
-    """The URL of a new, empty database on the backend under test; dropped afterwards."""
-    settings_dict = connection.settings_dict
-    vendor = connection.vendor
-    if vendor == "sqlite":
-        yield "sqlite:///%s" % (tmp_path / "new.sqlite3")
-        return
-    name = "%s_new" % settings_dict["NAME"]
-    host, port, user = settings_dict["HOST"], settings_dict["PORT"], settings_dict["USER"]
-    password = settings_dict["PASSWORD"]
-    if vendor == "postgresql":
-        import psycopg
-
-        def admin(sql):
-            with psycopg.connect(host=host, port=port or 5432, user=user, password=password or None,
-                                 dbname="postgres", autocommit=True) as conn:
-                conn.execute(sql)
-
-        admin('DROP DATABASE IF EXISTS "%s"' % name)
-        admin('CREATE DATABASE "%s"' % name)
-        scheme = "postgres"
-    else:
-        import pymysql
-
-        def admin(sql):
-            conn = pymysql.connect(host=host, port=int(port or 3306), user=user,
-                                   password=password or "")
-            try:
-                conn.cursor().execute(sql)
-            finally:
-                conn.close()
-
-        admin("DROP DATABASE IF EXISTS `%s`" % name)
-        admin("CREATE DATABASE `%s` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin" % name)
-        scheme = "mysql"
-    auth = user + (":%s" % password if password else "")
-    yield "%s://%s@%s:%s/%s" % (scheme, auth, host, port, name)
-    admin(('DROP DATABASE IF EXISTS "%s"' if vendor == "postgresql" else
-           "DROP DATABASE IF EXISTS `%s`") % name)
-
-
 def run_script(manifest, *args, database_url=None, settings="testproject.settings", stdin=""):
     """`python DIR/restore.py ARGS` from the test project's directory."""
     env = {key: value for key, value in os.environ.items()

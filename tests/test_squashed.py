@@ -2,6 +2,8 @@
 project's migrations, whether the replaced migrations ship beside the squash
 (squashapp.migrations) or were deleted after squashing (squashapp.squashed_only)."""
 
+import io
+
 import pytest
 from django.contrib.contenttypes.models import ContentType
 from django.core.management import call_command
@@ -145,4 +147,17 @@ def test_restoring_a_dump_from_part_way_through_a_squash_changes_nothing(squasha
     assert "part-way through migrations that a squashed migration replaces" in str(failure.value)
     assert "squashapp.%s" % SQUASH in str(failure.value)
     assert "0001_initial, 0002_item_size" in str(failure.value)
+    assert restored_items() == before
+
+
+def test_check_of_an_older_dump_says_it_restores_through_migrations(squashapp_db, tmp_path):
+    manifest = dump_at_squash(tmp_path / "dump", recorded_squash=False)
+    before = restored_items()
+    out = io.StringIO()
+
+    call_command("restore_dump", str(manifest), "--check", stdout=out)
+
+    assert "is good: 2 objects of 1 model in 1 files" in out.getvalue()
+    assert "A restore would restore it at the dump's migration state (squashapp " \
+        "0001_squashed_0003) and migrate forward to the code's (squashapp 0004)." in out.getvalue()
     assert restored_items() == before

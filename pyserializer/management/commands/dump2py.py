@@ -3,29 +3,34 @@
 A thin wrapper: it chooses the models and the natural keys (``wholesite``),
 opens one read-only snapshot (``snapshot``), and hands the writing to the
 "py" Serializer, inside a staging directory that becomes OUTPUT_DIR only
-when the dump is complete (``outputdir``).
+when the dump is complete (``outputdir``). SIGTERM stops it as Ctrl-C does.
 """
 
 import os
+import signal
 import sys
 import time
+from contextlib import contextmanager
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.core.serializers.base import SerializationError
 from django.db import DEFAULT_DB_ALIAS, DatabaseError
 
-from pyserializer import outputdir, wholesite
-from pyserializer.progress import DumpProgress
-from pyserializer.serializer import Serializer, max_row_count_setting
+from pyserializer import compression, outputdir, wholesite
+from pyserializer.errors import DumpError
+from pyserializer.progress import DumpProgress, bar_stream, human_size
+from pyserializer.serializer import Serializer, chosen_compression, max_row_count_setting
 from pyserializer.snapshot import ModelSavepoints, read_snapshot
 
 
 class Command(BaseCommand):
     help = (
         "Write a Python dump of the whole database to OUTPUT_DIR: restore.py plus "
-        "one file per model. Restore it with `python OUTPUT_DIR/restore.py` "
-        "(replaces the database) or `manage.py loaddata OUTPUT_DIR/restore.py`."
+        "one file per model. Restore it with `manage.py restore_dump "
+        "OUTPUT_DIR/restore.py` (replaces the database; never runs the dump) or "
+        "`manage.py loaddata OUTPUT_DIR/restore.py`; `python OUTPUT_DIR/restore.py` "
+        "runs the file as Python, for your own dumps only."
     )
 
     def add_arguments(self, parser):
@@ -57,6 +62,12 @@ class Command(BaseCommand):
             "PYSERIALIZER_MAX_ROW_COUNT setting).",
         )
         parser.add_argument(
+            "-z", "--compress", choices=compression.CHOICES + ("none",), default=None,
+            help="Compress every file but restore.py with gzip (<table>.py.gz) or zstd "
+            "(<table>.py.zst, needs pip install pyserializer[zstd]); default: the "
+            "PYSERIALIZER_COMPRESS setting, else none.",
+        )
+        parser.add_argument(
             "--database", default=DEFAULT_DB_ALIAS,
             help='Nominates a specific database to dump. Defaults to the "default" database.',
         )
@@ -76,23 +87,34 @@ class Command(BaseCommand):
             max_row_count = max_row_count_setting()
         if max_row_count < 1:
             raise CommandError("--max-row-count must be at least 1.")
+        compress = chosen_compression(options["compress"])
+        try:
+            compression.check_available(compress)
+        except (ValueError, DumpError) as exc:
+            raise CommandError("--compress %s: %s" % (compress, exc.args[0]))
         models = wholesite.models_to_dump(using, options["exclude"])
         self.verbosity = options["verbosity"]
         error_stream = options.get("stderr") or sys.stderr
-        show_bars = self.verbosity >= 1 and _isatty(error_stream)
-        progress = DumpProgress(error_stream if show_bars else None)
+        progress = DumpProgress(bar_stream(error_stream, self.verbosity))
         write_options = self.write_options(using, max_row_count, progress, options["tolerate"])
+        write_options["compress"] = compress or "none"
         querysets = [model._base_manager.using(using).all() for model in models]
         target = os.path.abspath(output_dir)
         existed = os.path.lexists(target)
         try:
-            if options["simulate"]:
-                self.simulate(querysets, using, write_options, progress, started)
-            else:
-                outputdir.check_target(
-                    target, options["overwrite"], self.confirm if options["interactive"] else None
-                )
-                self.dump(querysets, using, target, write_options, progress, started)
+            with _terminate_as_interrupt():
+                if options["simulate"]:
+                    self.simulate(querysets, using, write_options, progress, started)
+                else:
+                    outputdir.check_target(
+                        target, options["overwrite"],
+                        self.confirm if options["interactive"] else None,
+                    )
+                    self.dump(querysets, using, target, write_options, progress, started)
+        except Terminated:
+            raise CommandError(
+                "Terminated (SIGTERM). %s" % _nothing_written(target, existed, options)
+            )
         except KeyboardInterrupt:
             raise CommandError("Interrupted. %s" % _nothing_written(target, existed, options))
         except DatabaseError as exc:
@@ -151,6 +173,12 @@ class Command(BaseCommand):
     def dump(self, querysets, using, target, write_options, progress, started):
         serializer = Serializer()
         with outputdir.StagingDirectory(target) as staging:
+            if self.verbosity >= 1:
+                for path in staging.removed:
+                    self.stdout.write(
+                        "Removed %s, left by a dump2py that was killed before it finished."
+                        % path
+                    )
             with read_snapshot(using):
                 serializer.serialize(
                     querysets, stream=staging.manifest_file(), **write_options
@@ -162,7 +190,7 @@ class Command(BaseCommand):
                 "Dumped %s objects of %d models to %s (%d files, %s) in %.1f seconds."
                 % (
                     _count(progress.total_rows), progress.models_with_rows, target, files,
-                    _size(size), time.monotonic() - started,
+                    human_size(size), time.monotonic() - started,
                 )
             )
 
@@ -179,7 +207,7 @@ class Command(BaseCommand):
                 "(about %s of rows); nothing was written."
                 % (
                     _count(progress.total_rows), len(progress.rows),
-                    time.monotonic() - started, _size(output.size),
+                    time.monotonic() - started, human_size(output.size),
                 )
             )
 
@@ -191,6 +219,26 @@ class Command(BaseCommand):
         return answer.strip().lower() in ("y", "yes")
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM arrived: unwind like Ctrl-C, so that the staging directory goes."""
+
+
+@contextmanager
+def _terminate_as_interrupt():
+    def terminate(signum, frame):
+        raise Terminated()
+
+    try:
+        previous = signal.signal(signal.SIGTERM, terminate)
+    except ValueError:  # not the main thread: signals are not ours to handle
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def _nothing_written(target, existed, options):
     if options["simulate"]:
         return "Nothing was written."
@@ -199,23 +247,9 @@ def _nothing_written(target, existed, options):
     return "No dump was written."
 
 
-def _isatty(stream):
-    try:
-        return stream.isatty()
-    except (AttributeError, ValueError):
-        return False
-
-
 def _one_line(exc):
     return " ".join(str(exc).split()) or type(exc).__name__
 
 
 def _count(number):
     return "{:,}".format(number)
-
-
-def _size(size):
-    for unit in ("bytes", "kB", "MB", "GB"):
-        if size < 1000 or unit == "GB":
-            return ("%d %s" if unit == "bytes" else "%.1f %s") % (size, unit)
-        size /= 1000

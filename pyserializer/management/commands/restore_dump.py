@@ -3,12 +3,18 @@
 The same restore as ``python DIR/restore.py`` (``pyserializer.restoring``),
 from manage.py, without ever running the dump's ``restore.py`` as Python. A
 dump older than the code is restored through the project's migrations.
+``--list`` and ``--check`` look at a dump without restoring it
+(``pyserializer.checking``).
 """
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DEFAULT_DB_ALIAS
 
+from pyserializer import manifest as manifests
+from pyserializer.checking import check_dump, list_dump
 from pyserializer.errors import DumpError
+from pyserializer.progress import bar_stream
+from pyserializer.reader import open_dump_file
 from pyserializer.restore import add_restore_arguments
 from pyserializer.restoring import restore
 
@@ -18,7 +24,7 @@ class Command(BaseCommand):
         "Replace ALL data of a database by a directory dump, even one taken at older "
         "migrations: the database is migrated to the dump's migration state, the rows "
         "are loaded into the models as they were then, and the database is migrated "
-        "forward to the current code."
+        "forward to the current code. With --list or --check, only look at the dump."
     )
 
     def add_arguments(self, parser):
@@ -32,13 +38,33 @@ class Command(BaseCommand):
             help='The database to replace. Defaults to the "default" database.',
         )
         add_restore_arguments(parser)
+        looks = parser.add_mutually_exclusive_group()
+        looks.add_argument(
+            "--check", action="store_true",
+            help="Read the whole dump as a restore would, without writing to any "
+            "database: every file, checksum, row, model and field, or the migrations "
+            "it needs. Exits with an error naming file and line on any problem.",
+        )
+        looks.add_argument(
+            "--list", action="store_true",
+            help="List the dump's origin, migrations, models, rows and files; read nothing else.",
+        )
 
     def handle(self, manifest, interactive, database, verbosity, **options):
         try:
-            restore(
-                manifest, using=database, interactive=interactive, verbosity=verbosity,
-                ignorenonexistent=options["ignorenonexistent"], excludes=options["exclude"],
-                stdout=self.stdout, ask=input,
-            )
+            if options["list"]:
+                with open_dump_file(manifest) as stream:
+                    self.stdout.write(list_dump(manifests.read(stream, manifest)))
+            elif options["check"]:
+                report = check_dump(manifest, using=database, excludes=options["exclude"])
+                if verbosity >= 1:
+                    self.stdout.write(report.describe())
+            else:
+                restore(
+                    manifest, using=database, interactive=interactive, verbosity=verbosity,
+                    ignorenonexistent=options["ignorenonexistent"], excludes=options["exclude"],
+                    stdout=self.stdout, ask=input, bar_stream=bar_stream(self.stderr._out, verbosity),
+                )
         except DumpError as exc:
-            raise CommandError("Restore failed: %s" % exc) from exc
+            what = "Check failed" if options["check"] else "Restore failed"
+            raise CommandError("%s: %s" % (what, exc)) from exc

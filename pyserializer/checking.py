@@ -1,0 +1,101 @@
+"""Look at a dump without restoring it: ``restore_dump --list`` and ``--check``.
+
+``list_dump`` says what ``restore.py`` records (as ``pg_restore -l`` does),
+reading nothing else. ``check_dump`` reads the whole dump the way a restore
+would, through the same plan and the same loader, but saves nothing: every
+chunk must be there, a regular file with its size, checksum and row count,
+every row must parse and fit a model of the code (or of the migration state
+the dump was taken at, when it would be restored through migrations).
+"""
+
+from dataclasses import dataclass
+
+from django.db import DEFAULT_DB_ALIAS
+
+from .deserializer import Deserializer
+from .progress import human_size
+from .reader import open_dump_file
+from .restoring import counted, loading_models, plan_restore, refuse_unknown_models
+from .migrating import states
+
+
+@dataclass
+class CheckReport:
+    """What ``check_dump`` read."""
+
+    objects: int
+    models: list
+    files: int
+    size: int
+    plan: object
+
+    def describe(self):
+        dump, plan = self.plan.dump, self.plan
+        if plan.through_migrations:
+            restore_would = (
+                "restore it at the dump's migration state (%s) and migrate forward to the "
+                "code's (%s)" % (states(plan.changed, 0), states(plan.changed, 1)))
+        else:
+            restore_would = "load it into the current models (same migration state)"
+        lines = [
+            "The dump %s is good: %s in %d files (%s), taken %s from a %s database."
+            % (dump.directory, counted(self.objects, self.models), self.files,
+               human_size(self.size), dump.created, dump.database_vendor),
+            "A restore would %s." % restore_would,
+        ]
+        if plan.excludes:
+            lines.append("Left out of the check: %s." % ", ".join(sorted(plan.excludes)))
+        if dump.skipped:
+            lines.append("WARNING: this dump is INCOMPLETE: these tables could not be read "
+                         "when it was made: %s." % ", ".join(t for _, t, _ in dump.skipped))
+        return "\n".join(lines)
+
+
+def check_dump(manifest_path, using=DEFAULT_DB_ALIAS, excludes=()):
+    """Read every row of the dump as a restore would, saving nothing; return a CheckReport.
+
+    Raises DumpError (file and line) or NotRestorable on the first problem.
+    No database is read either: natural keys are not looked up (a restore
+    empties the tables first, and the database may be new).
+    """
+    plan = plan_restore(manifest_path, excludes)
+    registry, _ = loading_models(plan, using)
+    refuse_unknown_models(plan, registry)
+    objects, models = 0, []
+    with open_dump_file(plan.manifest_path) as stream:
+        for dumped in Deserializer(
+            stream, using=using, handle_forward_references=True, apps=registry,
+            excludes=plan.excludes, resolve_natural_keys=False,
+        ):
+            objects += 1
+            label = dumped.object._meta.label_lower
+            if label not in models:
+                models.append(label)
+    entries = [entry for entry in plan.dump.files if not plan.excluded(entry.model)]
+    return CheckReport(objects, models, len(entries), sum(e.size for e in entries), plan)
+
+
+def list_dump(dump):
+    """The text of ``restore_dump --list``: origin, migrations, models, files."""
+    lines = [
+        "Dump %s (format %d)" % (dump.directory, dump.format),
+        "Taken %s from a %s database, by pyserializer %s on Django %s."
+        % (dump.created, dump.database_vendor, dump.pyserializer_version, dump.django_version),
+        "Migrations applied then (last of each app):",
+    ]
+    for app_label, names in sorted(dump.migration_state().items()):
+        lines.append("  %-24s %s (%d applied)" % (app_label, sorted(names)[-1], len(names)))
+    lines.append("Chunk files, in loading order:")
+    width = max((len(entry.name) for entry in dump.files), default=0)
+    model_width = max((len(entry.model) for entry in dump.files), default=0)
+    for entry in dump.files:
+        lines.append("  %-*s  %-*s %10s rows %12s bytes  sha256 %s" % (
+            width, entry.name, model_width, entry.model, "{:,}".format(entry.rows),
+            "{:,}".format(entry.size), entry.sha256[:16]))
+    models = {entry.model for entry in dump.files if entry.rows}
+    lines.append("%s of %d models in %d files, %s." % (
+        "{:,} objects".format(dump.total_rows), len(models), len(dump.files),
+        human_size(sum(entry.size for entry in dump.files))))
+    for label, table, reason in dump.skipped:
+        lines.append("SKIPPED when the dump was made: %s (model %s): %s" % (table, label, reason))
+    return "\n".join(lines)

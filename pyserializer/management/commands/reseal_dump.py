@@ -1,0 +1,34 @@
+"""``manage.py reseal_dump DIR/restore.py``: accept hand edits of a directory dump.
+
+A thin wrapper over ``pyserializer.resealing``: it only reports.
+"""
+
+from django.core.management.base import BaseCommand, CommandError
+
+from pyserializer.errors import DumpError, DumpWriteError
+from pyserializer.resealing import reseal
+
+
+class Command(BaseCommand):
+    help = (
+        "After chunk files of a directory dump were edited by hand, check every "
+        "chunk as the loader reads it and write their new sizes, checksums and "
+        "row counts into restore.py."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("manifest", help="The restore.py of the dump.")
+
+    def handle(self, manifest, **options):
+        try:
+            changed = reseal(manifest)
+        except (DumpError, DumpWriteError, OSError) as exc:
+            raise CommandError("%s\nrestore.py was not changed." % exc) from exc
+        if options["verbosity"] < 1:
+            return
+        if not changed:
+            self.stdout.write("Every chunk matches %s; nothing was changed." % manifest)
+            return
+        for name in changed:
+            self.stdout.write("Resealed %s" % name)
+        self.stdout.write("Wrote %s (%d of its chunks changed)." % (manifest, len(changed)))

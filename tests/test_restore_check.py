@@ -1,0 +1,201 @@
+"""Looking at a dump without restoring it (restore_dump --list, --check), and the
+restore's progress bar on a terminal."""
+
+import fcntl
+import io
+import os
+import pty
+import struct
+import subprocess
+import sys
+import termios
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from helpers import chunk_names, db_snapshot, line_number, populate, replace_line, reseal
+from test_restore_script import REPO_DIR, TESTS_DIR
+
+
+def dump2py(directory):
+    call_command("dump2py", str(directory), "--noinput", verbosity=0)
+    return directory / "restore.py"
+
+
+def restore_dump(*args):
+    out = io.StringIO()
+    call_command("restore_dump", *[str(arg) for arg in args], stdout=out, stderr=io.StringIO())
+    return out.getvalue()
+
+
+def writes(queries):
+    return [query["sql"] for query in queries
+            if not query["sql"].lstrip().upper().startswith(("SELECT", "SAVEPOINT", "RELEASE"))]
+
+
+@pytest.mark.django_db
+def test_list_shows_origin_migrations_models_and_files_without_a_query(tmp_path):
+    populate()
+    manifest = dump2py(tmp_path / "backup")
+
+    with CaptureQueriesContext(connection) as queries:
+        out = restore_dump(manifest, "--list")
+
+    assert len(queries) == 0
+    assert "Dump %s (format 1)" % manifest.parent in out
+    assert "from a %s database, by pyserializer" % connection.vendor in out
+    assert "testapp " in out and "0002_auditentry" in out
+    for name in chunk_names(manifest):
+        assert name in out
+    assert "testapp.person" in out and " rows " in out
+
+
+@pytest.mark.django_db
+def test_check_reads_a_good_dump_and_says_what_a_restore_would_do_writing_nothing(tmp_path):
+    populate()
+    manifest = dump2py(tmp_path / "backup")
+    before = db_snapshot()
+
+    with CaptureQueriesContext(connection) as queries:
+        out = restore_dump(manifest, "--check")
+
+    assert writes(queries) == []
+    assert db_snapshot() == before
+    assert "The dump %s is good: " % manifest.parent in out
+    assert "files (" in out and "taken " in out
+    assert "A restore would load it into the current models (same migration state)." in out
+
+
+def truncate(chunk):
+    chunk.write_bytes(chunk.read_bytes()[:-10])
+
+
+def alter(chunk):
+    data = bytearray(chunk.read_bytes())
+    index = data.rindex(b'"')
+    data[index - 1:index] = b"X"
+    chunk.write_bytes(bytes(data))
+
+
+def bad_row(chunk):
+    replace_line(chunk, line_number(chunk, lambda line: line == "]") - 1, "[1, 2, 3, 4, 5, 6],")
+
+
+def unknown_field(chunk):
+    text = chunk.read_text(encoding="utf-8")
+    chunk.write_text(text.replace('"name"', '"nickname"', 1), encoding="utf-8")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("break_it, resealed, expected", [
+    (os.remove, False, "is missing"),
+    (truncate, False, "truncated or altered"),
+    (alter, False, "altered or truncated"),
+    (bad_row, True, "expected a list of"),
+    (unknown_field, True, "field nickname"),
+])
+def test_check_fails_a_broken_dump_naming_the_file_and_touches_nothing(
+        tmp_path, break_it, resealed, expected):
+    populate()
+    manifest = dump2py(tmp_path / "backup")
+    chunk = tmp_path / "backup" / next(
+        name for name in chunk_names(manifest) if name.startswith("testapp_person"))
+    break_it(chunk)
+    if resealed:
+        reseal(manifest)
+    before = db_snapshot()
+
+    with CaptureQueriesContext(connection) as queries, pytest.raises(CommandError) as failure:
+        restore_dump(manifest, "--check")
+
+    message = str(failure.value)
+    assert message.startswith("Check failed: ") and chunk.name in message
+    assert expected in message
+    if resealed:
+        assert ", line " in message
+    assert writes(queries) == []
+    assert db_snapshot() == before
+
+
+def run_restore_script(manifest, database_url, stderr):
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    env.update(PYTHONPATH=str(REPO_DIR), DJANGO_SETTINGS_MODULE="testproject.settings",
+               DATABASE_URL=database_url)
+    return subprocess.run(
+        [sys.executable, str(manifest), "--noinput"], cwd=TESTS_DIR, env=env,
+        stdout=subprocess.PIPE, stderr=stderr, timeout=300,
+    )
+
+
+@pytest.mark.django_db
+def test_a_terminal_gets_a_progress_bar_of_the_rows_restored(tmp_path, new_database_url):
+    populate()
+    manifest = dump2py(tmp_path / "backup")
+    controller, terminal = pty.openpty()
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))  # 80 columns
+    try:
+        result = run_restore_script(manifest, new_database_url, terminal)
+        os.close(terminal)
+        shown = b""
+        while True:
+            try:
+                chunk = os.read(controller, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            shown += chunk
+    finally:
+        os.close(controller)
+    assert result.returncode == 0, shown.decode(errors="replace")
+    assert b"Restoring" in shown and b"rows" in shown
+
+
+@pytest.mark.django_db
+def test_no_progress_bar_when_not_on_a_terminal(tmp_path, new_database_url):
+    populate()
+    manifest = dump2py(tmp_path / "backup")
+    result = run_restore_script(manifest, new_database_url, subprocess.PIPE)
+    assert result.returncode == 0, result.stderr
+    assert b"Restoring" not in result.stderr and b"\r" not in result.stderr
+    assert b"restored " in result.stdout
+
+
+@pytest.mark.django_db
+def test_check_works_against_a_new_empty_database(tmp_path, new_database_url):
+    """Where a dump is checked before a restore: nothing is migrated there yet."""
+    populate()
+    manifest = dump2py(tmp_path / "backup")
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    env.update(PYTHONPATH=os.pathsep.join([str(REPO_DIR), str(TESTS_DIR)]),
+               DJANGO_SETTINGS_MODULE="testproject.settings", DATABASE_URL=new_database_url)
+    result = subprocess.run(
+        [sys.executable, "-m", "django", "restore_dump", "--check", str(manifest)],
+        cwd=TESTS_DIR, env=env, capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "is good: " in result.stdout
+
+
+@pytest.mark.django_db
+def test_a_restore_refuses_a_model_it_cannot_load_before_migrating_anything(
+        tmp_path, new_database_url):
+    populate()
+    manifest = dump2py(tmp_path / "backup")
+    chunk = tmp_path / "backup" / next(
+        name for name in chunk_names(manifest) if name.startswith("testapp_person"))
+    text = chunk.read_text(encoding="utf-8")
+    chunk.write_text(text.replace('"testapp.person"', '"testapp.ftsentry"'), encoding="utf-8")
+    text = manifest.read_text(encoding="utf-8")
+    manifest.write_text(text.replace('"testapp.person"', '"testapp.ftsentry"'), encoding="utf-8")
+    reseal(manifest)
+
+    result = run_restore_script(manifest, new_database_url, subprocess.PIPE)
+
+    assert result.returncode == 1
+    assert b"unknown model: the dump holds rows of testapp.ftsentry" in result.stderr
+    assert b"-e testapp.ftsentry" in result.stderr
+    assert b"Applying" not in result.stdout
