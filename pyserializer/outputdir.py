@@ -213,6 +213,8 @@ class ManifestFile:
     directory dump beside it.
     """
 
+    created_private = True
+
     def __init__(self, name):
         self.name = name
         self.partial_path = os.path.join(

@@ -55,10 +55,12 @@ def make_private(stream, own_file=False):
     Only a regular file the caller named (``dumpdata -o``), never a terminal,
     whatever standard output was redirected to, nor the target of a link.
     With ``own_file`` (the ``restore.py`` of a directory dump), a name that
-    is a link or another file than the stream's is an error.
+    is a link or another file than the stream's is an error. A stream that
+    says ``created_private`` (``outputdir.ManifestFile``) is left alone: it
+    writes a new private file that becomes ``name`` only when complete.
     """
     name = getattr(stream, "name", None)
-    if not isinstance(name, str):
+    if not isinstance(name, str) or getattr(stream, "created_private", False):
         return
     try:
         opened = os.fstat(stream.fileno())

@@ -8,6 +8,7 @@ or, when writing, that no write went through a planted link.
 
 import io
 import os
+import stat
 import signal
 import subprocess
 import sys
@@ -244,14 +245,38 @@ def test_an_existing_file_at_a_chunk_s_temporary_name_is_left_alone(tmp_path):
     assert stray.read_text() == "not ours\n"
 
 
-def test_a_restore_py_that_is_a_link_makes_the_directory_dump_fail(tmp_path):
+@pytest.mark.parametrize("target_exists", [False, True])
+def test_a_restore_py_that_is_a_link_makes_the_directory_dump_fail(tmp_path, target_exists):
+    """dumpdata -o DIR/restore.py never opens a planted link (pyserializer's dumpdata)."""
     populate()
     dump = tmp_path / "dump"
     dump.mkdir()
-    (dump / "restore.py").symlink_to(tmp_path / "elsewhere.py")
+    victim = tmp_path / "elsewhere.py"
+    if target_exists:
+        victim.write_text("the victim's own data\n")
+        victim.chmod(0o644)
+    (dump / "restore.py").symlink_to(victim)
     with pytest.raises(CommandError, match="symbolic link"):
         dump_dir(dump)
     assert os.listdir(dump) == ["restore.py"]
+    if target_exists:
+        assert victim.read_text() == "the victim's own data\n"
+        assert victim.stat().st_mode & 0o777 == 0o644
+    else:
+        assert not victim.exists()
+
+
+def test_dumpdata_into_a_directory_replaces_an_old_restore_py_and_leaves_no_partial(tmp_path):
+    populate()
+    dump = tmp_path / "dump"
+    dump.mkdir()
+    dump_dir(dump)
+    first = (dump / "restore.py").read_text(encoding="utf-8")
+    dump_dir(dump)
+    assert (dump / "restore.py").read_text(encoding="utf-8").count("FILES = [") == 1
+    assert first.count("FILES = [") == 1
+    assert not [name for name in os.listdir(dump) if name.endswith(".partial")]
+    assert stat.S_IMODE((dump / "restore.py").stat().st_mode) == 0o600
 
 
 def test_parents_dump2py_creates_are_private_whatever_the_umask(tmp_path):
