@@ -16,6 +16,7 @@ import binascii
 import datetime
 import decimal
 import json
+import operator
 import uuid
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
@@ -104,8 +105,8 @@ def _time_codec(field):
     return Codec(_isoformat, _parse_or_to_python(datetime.time.fromisoformat, field))
 
 
-def _isoformat(value):
-    return value.isoformat()
+# A C-level call per value, not a Python frame: dumps call it once per date.
+_isoformat = operator.methodcaller("isoformat")
 
 
 def _datetime_codec(field):
@@ -227,11 +228,14 @@ def _json_codec(field):
     """
     encoder, decoder = field.encoder, field.decoder
     json_null = models.Value(None, output_field=field)
+    # json.dumps builds a new encoder per call when given options; one per column
+    # writes the same text.
+    json_text = (encoder or json.JSONEncoder)(ensure_ascii=False).encode
 
     def encode(value):
         if value is JSON_NULL:
             return "null"
-        return json.dumps(value, cls=encoder, ensure_ascii=False)
+        return json_text(value)
 
     def decode(value):
         if type(value) is not str:

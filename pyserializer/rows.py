@@ -1,12 +1,14 @@
 """Database rows: the first step of a dump.
 
 Turns model instances (what ``dumpdata`` hands a serializer) or querysets
-(what ``dump2py`` hands it, read as plain value tuples without building
-instances) into blocks of rows: per model, the columns to write and batches of
-Python values, one list per row. Everything a row needs from other tables is
+(what ``dump2py`` hands it) into blocks of rows: per model, the columns to
+write and batches of values, one list per row. A queryset is read with one
+cursor per table, without building instances: each column goes from the
+driver's values to the dump's JSON values in one step, through Django's
+converters only where it has some. Everything a row needs from other tables is
 fetched here once per batch, never once per row: many-to-many keys, natural
-keys of related objects, and whether a JSONField's ``None`` is SQL NULL or
-JSON ``null``.
+keys of related objects, and for instances whether a JSONField's ``None`` is
+SQL NULL or JSON ``null``.
 """
 
 from collections.abc import Set as AbstractSet
@@ -15,8 +17,9 @@ from itertools import chain, groupby
 from typing import Iterator
 
 from django.db import connections, models
+from django.db.models.sql.constants import CURSOR
 
-from .codec import JSON_NULL
+from .codec import JSON_NULL, codec_for
 from .errors import DumpWriteError
 
 BATCH_SIZE = 1000
@@ -31,10 +34,17 @@ class Block:
     batches: Iterator[list]
     using: str
     natural_columns: frozenset = frozenset()
+    encoded_columns: frozenset = frozenset()
 
     @property
     def label(self):
         return self.model._meta.label_lower
+
+    @property
+    def ready_columns(self):
+        """Indexes of the columns whose values are already JSON values: natural
+        keys, and what the reader encoded itself."""
+        return self.natural_columns | self.encoded_columns
 
 
 def columns_of(model, selected_fields=None, natural_primary=False):
@@ -91,16 +101,22 @@ def blocks_from_objects(objects, selected_fields=None, natural_foreign=False, na
 
 
 def blocks_from_queryset(queryset, selected_fields=None, natural_foreign=False, natural_primary=False):
-    """One block read as value tuples, page by page in primary key order."""
+    """One block read straight from the driver in primary key order, its
+    columns encoded as they are read."""
     model = queryset.model
     columns = columns_of(model, selected_fields, natural_primary)
     natural = natural_columns_of(columns, natural_foreign)
+    encoded = frozenset(
+        index for index, column in enumerate(columns)
+        if not column.many_to_many and index not in natural
+    )
     return Block(
         model,
         columns,
         _queryset_batches(queryset, columns, natural),
         queryset.db,
         natural,
+        encoded,
     )
 
 
@@ -145,45 +161,159 @@ def _instance_batches(model, columns, instances, natural):
 
 
 def _queryset_batches(queryset, columns, natural):
-    pk_name = queryset.model._meta.pk.attname
-    value_names = [pk_name] + [
-        field.attname for field in columns if not field.many_to_many
-    ]
-    positions = []
-    position = 1
-    for field in columns:
-        if field.many_to_many:
-            positions.append(None)
-        else:
-            positions.append(position)
-            position += 1
-    page = queryset.order_by(pk_name).values_list(*value_names)
-    last_pk = None
+    """Batches of rows as the driver returns them, each column turned into its
+    JSON value by one function chosen for the block (see _column_writer)."""
+    model, using = queryset.model, queryset.db
+    pk_name = model._meta.pk.attname
+    names = [field.attname for field in columns if not field.many_to_many]
+    width = len(names)
+    if pk_name not in names:
+        names.append(pk_name)
+    pk_position = names.index(pk_name)
+    padding = [None] * (len(columns) - width)
+    values = queryset.order_by(pk_name).values_list(*names)
+    writers = None
+    for compiler, records in _reader_for(connections[using])(values, using, pk_position):
+        if writers is None:
+            read_pk = _column_reader(compiler, pk_position) or list
+            writers = [
+                (index, writer)
+                for index in range(width)
+                if (writer := _column_writer(compiler, index, columns[index], index in natural))
+            ]
+        by_column = list(zip(*records))
+        pks = read_pk(by_column[pk_position])
+        for index, writer in writers:
+            by_column[index] = _write_column(model, columns[index], writer, by_column[index], pks)
+        rows = zip(*by_column[:width]) if width else [()] * len(records)
+        batch = [[*row, *padding] for row in rows] if padding else list(map(list, rows))
+        yield _complete(model, columns, batch, pks, using, natural, json_nulls_known=True)
+
+
+def _reader_for(connection):
+    """One cursor over the table where the driver streams it while other
+    queries run on the connection (PostgreSQL's server-side cursors, SQLite);
+    pages of keys elsewhere: MySQL's unbuffered cursors block every other query
+    until the last row is read."""
+    if connection.vendor == "sqlite" or (
+        connection.vendor == "postgresql"
+        and not connection.settings_dict.get("DISABLE_SERVER_SIDE_CURSORS")
+    ):
+        return _stream
+    return _pages
+
+
+def _stream(values, using, pk_position):
+    compiler = values.query.get_compiler(using=using)
+    cursor = compiler.execute_sql(CURSOR, chunked_fetch=True)
+    if cursor is None:
+        return
+    # Closed before an error leaves, so that a savepoint rollback (dump2py
+    # --tolerate) never meets a cursor it has already dropped. Not when the
+    # reader is abandoned (the dump failed elsewhere): that may run at garbage
+    # collection, inside another query on the connection; the cursor then goes
+    # with the transaction.
+    try:
+        while records := cursor.fetchmany(BATCH_SIZE):
+            yield compiler, records
+    except GeneratorExit:
+        raise
+    except BaseException:
+        cursor.close()
+        raise
+    cursor.close()
+
+
+def _pages(values, using, pk_position):
+    page = values
     while True:
-        current = page if last_pk is None else page.filter(pk__gt=last_pk)
-        records = list(current[:BATCH_SIZE])
+        compiler = page[:BATCH_SIZE].query.get_compiler(using=using)
+        cursor = compiler.execute_sql(CURSOR)
+        if cursor is None:
+            return
+        try:
+            records = cursor.fetchall()
+        finally:
+            cursor.close()
         if not records:
             return
-        pks = [record[0] for record in records]
-        batch = [
-            [record[p] if p is not None else None for p in positions]
-            for record in records
-        ]
-        yield _complete(queryset.model, columns, batch, pks, queryset.db, natural)
+        yield compiler, records
         if len(records) < BATCH_SIZE:
             return
-        last_pk = pks[-1]
+        last = records[-1][pk_position]
+        read_pk = _column_reader(compiler, pk_position)
+        page = values.filter(pk__gt=read_pk([last])[0] if read_pk else last)
 
 
-def _complete(model, columns, batch, pks, using, natural):
+def _column_reader(compiler, position):
+    """The driver's values of one column -> what values_list returns, or None
+    when Django has no converter for it and takes them as they come."""
+    converters = compiler.get_converters([compiler.select[position][0]])
+    if not converters:
+        return None
+    functions, expression = converters[0]
+    connection = compiler.connection
+    if len(functions) == 1:
+        convert = functions[0]
+        return lambda values: [convert(value, expression, connection) for value in values]
+
+    def read(values):
+        for convert in functions:
+            values = [convert(value, expression, connection) for value in values]
+        return values
+
+    return read
+
+
+def _column_writer(compiler, position, field, natural):
+    """The driver's values of one column -> the JSON values of the dump, or None
+    when they already are. Django's converters apply to NULL too, as in
+    values_list; the codec never sees None. A JSONField's SQL NULL reads as
+    None, its JSON null as the text "null" that converts to None."""
+    read = _column_reader(compiler, position)
+    encode = None if natural else codec_for(field).encode
+    if read is None and encode is None:
+        return None
+    if read is None:
+        return lambda values: [None if value is None else encode(value) for value in values]
+    if encode is None:
+        return read
+    if isinstance(field, models.JSONField):
+        json_null = encode(JSON_NULL)
+        return lambda values: [
+            encode(value) if value is not None else (None if raw is None else json_null)
+            for raw, value in zip(values, read(values))
+        ]
+    return lambda values: [None if value is None else encode(value) for value in read(values)]
+
+
+def _write_column(model, field, writer, values, pks):
+    """One column of a batch through its writer; a failure names its row."""
+    try:
+        return writer(values)
+    except Exception:
+        for pk, value in zip(pks, values):
+            try:
+                writer((value,))
+            except Exception as exc:
+                raise DumpWriteError(
+                    "%s pk=%r: cannot write field %s: %s"
+                    % (model._meta.label_lower, pk, field.name, exc)
+                ) from exc
+        raise
+
+
+def _complete(model, columns, batch, pks, using, natural, json_nulls_known=False):
     """Fill in, for one batch, what the rows need from other queries.
 
-    ``natural`` holds the indexes of the columns written as natural keys.
+    ``natural`` holds the indexes of the columns written as natural keys;
+    ``json_nulls_known`` says that the rows already tell JSON null from SQL
+    NULL (the driver's values do, model instances do not).
     """
     for index, column in enumerate(columns):
         if column.many_to_many:
             _fill_many_to_many(column, index, batch, pks, using, index in natural)
-        elif isinstance(column, models.JSONField):
+        elif isinstance(column, models.JSONField) and not json_nulls_known:
             _mark_json_nulls(model, column, index, batch, pks, using)
         elif index in natural:
             _fill_natural_foreign_keys(model, column, index, batch, pks, using)

@@ -154,7 +154,7 @@ class Serializer(base.Serializer):
         encoders = [
             (index, codec.encode)
             for index, codec in enumerate(map(codec_for, block.columns))
-            if codec.encode is not None and index not in block.natural_columns
+            if codec.encode is not None and index not in block.ready_columns
         ]
         for batch in block.batches:
             lines = []
