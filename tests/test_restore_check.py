@@ -130,14 +130,14 @@ def run_restore_script(manifest, database_url, stderr):
     )
 
 
-@pytest.mark.django_db
-def test_a_terminal_gets_a_progress_bar_of_the_rows_restored(tmp_path, new_database_url):
-    populate()
-    manifest = dump2py(tmp_path / "backup")
+def on_a_terminal(args, env):
+    """Run ``args`` with standard error on a pseudo-terminal of 80 columns;
+    return the result and what the terminal showed."""
     controller, terminal = pty.openpty()
-    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))  # 80 columns
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
     try:
-        result = run_restore_script(manifest, new_database_url, terminal)
+        result = subprocess.run(args, cwd=TESTS_DIR, env=env, stdout=subprocess.PIPE,
+                                stderr=terminal, timeout=300)
         os.close(terminal)
         shown = b""
         while True:
@@ -150,6 +150,17 @@ def test_a_terminal_gets_a_progress_bar_of_the_rows_restored(tmp_path, new_datab
             shown += chunk
     finally:
         os.close(controller)
+    return result, shown
+
+
+@pytest.mark.django_db
+def test_a_terminal_gets_a_progress_bar_of_the_rows_restored(tmp_path, new_database_url):
+    populate()
+    manifest = dump2py(tmp_path / "backup")
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    env.update(PYTHONPATH=str(REPO_DIR), DJANGO_SETTINGS_MODULE="testproject.settings",
+               DATABASE_URL=new_database_url)
+    result, shown = on_a_terminal([sys.executable, str(manifest), "--noinput"], env)
     assert result.returncode == 0, shown.decode(errors="replace")
     assert b"Restoring" in shown and b"rows" in shown
 
@@ -199,3 +210,19 @@ def test_a_restore_refuses_a_model_it_cannot_load_before_migrating_anything(
     assert b"unknown model: the dump holds rows of testapp.ftsentry" in result.stderr
     assert b"-e testapp.ftsentry" in result.stderr
     assert b"Applying" not in result.stdout
+
+
+@pytest.mark.django_db
+def test_loaddata_at_verbosity_2_on_a_terminal_shows_the_bar(tmp_path, new_database_url):
+    populate()
+    manifest = dump2py(tmp_path / "backup")
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    env.update(PYTHONPATH=os.pathsep.join([str(REPO_DIR), str(TESTS_DIR)]),
+               DJANGO_SETTINGS_MODULE="testproject.settings", DATABASE_URL=new_database_url)
+    django = [sys.executable, "-m", "django"]
+    subprocess.run(django + ["migrate", "-v", "0"], cwd=TESTS_DIR, env=env, check=True, timeout=300)
+    for verbosity, shown in (("1", False), ("2", True)):
+        result, output = on_a_terminal(
+            django + ["loaddata", "-v", verbosity, str(manifest)], env)
+        assert result.returncode == 0, output
+        assert (b"Restoring" in output) is shown
