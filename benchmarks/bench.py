@@ -49,6 +49,7 @@ class Step:
     py: bool = False  # part of the py pipeline, measured at every size
     limit: bool = False  # the driver's physical limit, measured at every size
     needs: str = ""  # the dump step whose output this load reads
+    native: bool = False  # the database's own tool (pg_dump, mysqldump, sqlite3), at the first size
     available: bool = True
     why_not: str = ""
 
@@ -61,6 +62,8 @@ STEPS = [
     Step("dump2py-gzip", "dump2py --compress gzip DIR", "dump"),
     Step("dump2py-zstd", "dump2py --compress zstd DIR", "dump"),
     Step("driver-read", "driver read limit (SELECT, repr to a file)", "dump", limit=True),
+    # Titles and commands depend on the backend: see NATIVE.
+    Step("native-dump", "the database's own dump", "dump", native=True),
     Step("loaddata-json", "loaddata dump.json", "load", needs="dumpdata-json"),
     Step("loaddata-jsonl", "loaddata dump.jsonl", "load", needs="dumpdata-jsonl"),
     Step("loaddata-py", "loaddata DIR/restore.py (dumpdata's)", "load", py=True, needs="dumpdata-py"),
@@ -71,8 +74,32 @@ STEPS = [
          needs="dump2py-zstd"),
     Step("restore-script", "python DIR/restore.py --noinput", "load", py=True),
     Step("driver-insert", "driver insert limit (eval + executemany)", "load", limit=True, needs="driver-read"),
+    Step("native-restore", "the database's own restore", "load", native=True, needs="native-dump"),
 ]
 STEP = {step.key: step for step in STEPS}
+
+# The tools each database ships, per vendor: the client binaries they need,
+# the titles of native-dump and native-restore, and the dump's file name.
+NATIVE = {
+    "postgresql": {
+        "binaries": ("pg_dump", "pg_restore"),
+        "dump": "pg_dump -Fc DB -f dump.pgc",
+        "restore": "pg_restore -1 -d NEW dump.pgc (into an empty database)",
+        "file": "native.pgc",
+    },
+    "mysql": {
+        "binaries": ("mysqldump", "mysql"),
+        "dump": "mysqldump --single-transaction DB > dump.sql",
+        "restore": "mysql NEW < dump.sql (into an empty database)",
+        "file": "native.sql",
+    },
+    "sqlite": {
+        "binaries": ("sqlite3",),
+        "dump": "sqlite3 DB .dump > dump.sql",
+        "restore": "sqlite3 NEW < dump.sql (into an empty database)",
+        "file": "native.sql",
+    },
+}
 
 
 @dataclass
@@ -108,15 +135,21 @@ class Run:
     code: int  # exit status
 
 
-def run_process(command, env, log_path, timeout=PROCESS_TIMEOUT):
-    """Run one whole process and say what it took."""
-    with open(log_path, "ab") as log:
-        log.write(("$ %s\n" % shlex.join(command)).encode())
+def run_process(command, env, log_path, timeout=PROCESS_TIMEOUT, stdin_path=None, stdout_path=None):
+    """Run one whole process and say what it took (``stdin_path`` and
+    ``stdout_path``: the shell's ``< file`` and ``> file``, opened before the
+    clock starts)."""
+    with open(log_path, "ab") as log, \
+            open(stdin_path or os.devnull, "rb") as stdin, \
+            (open(stdout_path, "wb") if stdout_path else log) as stdout:
+        log.write(("$ %s%s%s\n" % (
+            shlex.join(command), " < " + shlex.quote(stdin_path) if stdin_path else "",
+            " > " + shlex.quote(stdout_path) if stdout_path else "")).encode())
         log.flush()
         start = time.perf_counter()
         process = subprocess.Popen(
-            command, env=env, cwd=env["PYSER_BENCH_CODE"], stdin=subprocess.DEVNULL, stdout=log,
-            stderr=subprocess.STDOUT, start_new_session=True,
+            command, env=env, cwd=env["PYSER_BENCH_CODE"], stdin=stdin, stdout=stdout,
+            stderr=log if stdout_path else subprocess.STDOUT, start_new_session=True,
         )
         timer = threading.Timer(timeout, os.killpg, (process.pid, signal.SIGKILL))
         timer.start()
@@ -192,6 +225,11 @@ class Bench:
         env["PYSER_BENCH_CODE"] = self.code
         env["DATABASE_URL"] = self.db.url_for(role)
         env.pop("PYTHONSTARTUP", None)
+        password = self.db.settings.get("PASSWORD")
+        if password and self.db.vendor == "postgresql":
+            env["PGPASSWORD"] = password  # for pg_dump and pg_restore
+        elif password and self.db.vendor == "mysql":
+            env["MYSQL_PWD"] = password  # for mysqldump and mysql
         return env
 
     def helper(self, role, *arguments):
@@ -240,7 +278,35 @@ class Bench:
             return [self.python, self.restore_script_path(), "--noinput"], "dst"
         if key == "driver-insert":
             return driver + ["insert", json.dumps(self.db.connection("dst")), self.path("driver.txt")], "dst"
+        if key in ("native-dump", "native-restore"):
+            return self.native_command(key), "src" if key == "native-dump" else "dst"
         raise KeyError(key)
+
+    def native_command(self, key):
+        """pg_dump/pg_restore, mysqldump/mysql or sqlite3 (see redirects())."""
+        vendor, dump = self.db.vendor, self.path(NATIVE[self.db.vendor]["file"])
+        c = self.db.connection("src" if key == "native-dump" else "dst")
+        if vendor == "sqlite":
+            return ["sqlite3", c["name"]] + ([".dump"] if key == "native-dump" else [])
+        server = ["-h", c["host"] or "127.0.0.1", "-p" if vendor == "postgresql" else "-P",
+                  str(c["port"] or (5432 if vendor == "postgresql" else 3306))]
+        if vendor == "postgresql":
+            server += ["-U", c["user"]] if c["user"] else []
+            if key == "native-dump":
+                return ["pg_dump", "-Fc", "-f", dump] + server + [c["name"]]
+            return ["pg_restore", "-1", "--exit-on-error", "-d", c["name"]] + server + [dump]
+        server += ["-u", c["user"]] if c["user"] else []
+        if key == "native-dump":
+            return ["mysqldump", "--single-transaction", "--default-character-set=utf8mb4"] + server + [c["name"]]
+        return ["mysql", "--default-character-set=utf8mb4"] + server + [c["name"]]
+
+    def redirects(self, step):
+        """The (stdin, stdout) files of a step, as a shell's < and > would give."""
+        if step.key == "native-dump" and self.db.vendor != "postgresql":
+            return None, self.path(NATIVE[self.db.vendor]["file"])
+        if step.key == "native-restore" and self.db.vendor != "postgresql":
+            return self.path(NATIVE[self.db.vendor]["file"]), None
+        return None, None
 
     def restore_script_path(self):
         if STEP["dump2py"].available:
@@ -256,13 +322,17 @@ class Bench:
             "dump2py-gzip": "py-dump2py-gzip",
             "dump2py-zstd": "py-dump2py-zstd",
             "driver-read": "driver.txt",
+            "native-dump": NATIVE[self.db.vendor]["file"],
         }.get(step.key)
 
     # -- databases -------------------------------------------------------
 
-    def fresh_target(self, empty):
-        """A freshly migrated database for one load (emptied for the driver)."""
-        if self.db.has_templates:
+    def fresh_target(self, empty, bare=False):
+        """A freshly migrated database for one load (emptied for the driver);
+        with ``bare``, a new database with no tables at all (native restores)."""
+        if bare:
+            self.db.recreate("dst")
+        elif self.db.has_templates:
             self.db.copy("tpl0" if empty else "tpl", "dst")
         else:
             self.db.recreate("dst")
@@ -286,7 +356,7 @@ class Bench:
     # -- the run ---------------------------------------------------------
 
     def steps_at(self, index):
-        chosen = [s for s in STEPS if index == 0 or s.py or s.limit]
+        chosen = [s for s in STEPS if (index == 0 or s.py or s.limit) and (not s.native or index == 0)]
         if self.args.steps:
             wanted = set(self.args.steps)
             for step in STEPS:  # a load needs its dump
@@ -298,6 +368,18 @@ class Bench:
         return chosen
 
     def check_availability(self):
+        native = NATIVE[self.db.vendor]
+        STEP["native-dump"].title, STEP["native-restore"].title = native["dump"], native["restore"]
+        missing = [name for name in native["binaries"] if not shutil.which(name)]
+        if missing:
+            for key in ("native-dump", "native-restore"):
+                STEP[key].available = False
+                STEP[key].why_not = "not available: no %s client binary on PATH (%s)" % (
+                    " or ".join(missing), "install Debian's " + {
+                        "postgresql": "postgresql-client", "mysql": "mariadb-client",
+                        "sqlite": "sqlite3"}[self.db.vendor] + " package")
+        else:
+            self.info["native_tools"] = native_versions(native["binaries"])
         if not self.info["dump2py"] or not self.info["compress"]:
             for key in ("dump2py-gzip", "dump2py-zstd", "loaddata-gzip", "loaddata-zstd"):
                 STEP[key].available = False
@@ -387,9 +469,10 @@ class Bench:
             if step.key == "dumpdata-py":
                 os.makedirs(self.path(output))
         if step.kind == "load":
-            self.fresh_target(empty=step.key == "driver-insert")
+            self.fresh_target(empty=step.key == "driver-insert", bare=step.key == "native-restore")
         log = os.path.join(self.logs, "%d-%s-%d.log" % (rows, step.key, repeat))
-        run = run_process(command, self.env(role), log)
+        stdin, stdout = self.redirects(step)
+        run = run_process(command, self.env(role), log, stdin_path=stdin, stdout_path=stdout)
         seconds, peak_kb, code = run.seconds, run.peak_kb, run.code
         if code != 0:
             measure.status = "failed"
@@ -473,11 +556,13 @@ class Bench:
             "repeat": self.args.repeat,
             "seed": self.args.seed,
             "quick": self.args.quick,
+            "native_tools": self.info.get("native_tools", {}),
             "machine": dict(machine_info(self.info, self.db), git=self.revision,
                             load_average=self.load_average + [os.getloadavg()[0]]),
             "startup": self.startup,
             "steps": [
-                {"key": s.key, "title": s.title, "kind": s.kind, "py": s.py, "limit": s.limit}
+                {"key": s.key, "title": s.title, "kind": s.kind, "py": s.py, "limit": s.limit,
+                 "native": s.native}
                 for s in STEPS
             ],
             "results": {str(rows): value for rows, value in results.items()},
@@ -492,6 +577,19 @@ def snapshot_code(target):
         shutil.copytree(os.path.join(REPO, part), os.path.join(target, part), ignore=ignore, dirs_exist_ok=True)
     os.makedirs(os.path.join(target, "benchmarks"), exist_ok=True)
     shutil.copy(os.path.join(HERE, "settings.py"), os.path.join(target, "benchmarks", "settings.py"))
+
+
+def native_versions(binaries):
+    """``--version`` of each client binary, for the report."""
+    versions = {}
+    for name in binaries:
+        try:
+            done = subprocess.run([name, "--version"], capture_output=True, text=True, timeout=30)
+            version = done.stdout.strip().splitlines()[0] if done.stdout.strip() else ""
+            versions[name] = version if name in version else ("%s %s" % (name, version)).strip()
+        except (OSError, subprocess.SubprocessError):
+            versions[name] = ""
+    return versions
 
 
 def machine_info(info, db):

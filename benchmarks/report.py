@@ -22,6 +22,19 @@ MAX_RSS_MB = 120.0
 MAX_SPEED_DROP = 0.15
 MAX_BYTES_VS_JSONL = 0.60
 TARGET_SIZES = (100000, 1000000)
+# Issue 10: ours against the tools the database ships, as ratios of wall times
+# in one run (ours / native; lower is better), with its targets where it has one.
+NATIVE_COMPARISONS = (
+    ("dump2py", "native-dump", 1.5),
+    ("dump2py-gzip", "native-dump", None),
+    ("dump2py-zstd", "native-dump", None),
+    ("restore-script", "native-restore", 3.0),
+    ("loaddata-dump2py", "native-restore", 4.0),
+    ("loaddata-gzip", "native-restore", None),
+    ("loaddata-zstd", "native-restore", None),
+)
+# Bytes on disk of our dumps against the native dump's (pg_dump -Fc is compressed).
+NATIVE_SIZES = ("dump2py", "dump2py-gzip", "dump2py-zstd")
 
 
 def file_names(vendor):
@@ -180,6 +193,65 @@ def targets(summary):
     return found
 
 
+# -- against the database's own tools ----------------------------------------
+
+
+def native_rows(summary, rows):
+    """Ours against native-dump / native-restore at one size: one list of cells
+    per comparison (ours, its median, native, its median, ratio, target), and
+    one per dump size (ours, bytes, native, bytes, share)."""
+    titles = {s["key"]: s["title"] for s in summary["steps"]}
+    times, sizes_ = [], []
+    for key, native, limit in NATIVE_COMPARISONS:
+        a, b = step_result(summary, rows, key), step_result(summary, rows, native)
+        if key not in summary["results"][str(rows)]["steps"]:  # not part of this run
+            continue
+        value = a["median_s"] / b["median_s"] if a and b else None
+        times.append([
+            key, "%.2f" % a["median_s"] if a else why_missing(summary, rows, key),
+            titles.get(native, native), "%.2f" % b["median_s"] if b else why_missing(summary, rows, native),
+            "%.1f x" % value if value is not None else "",
+            "" if limit is None else "<= %s x: %s" % (
+                _number(limit), verdict(value <= limit) if value is not None else "not measured"),
+        ])
+    native = step_result(summary, rows, "native-dump")
+    for key in NATIVE_SIZES:
+        a = step_result(summary, rows, key)
+        if not (a and a["output_bytes"] and native and native["output_bytes"]):
+            continue
+        sizes_.append([key, _megabytes(a["output_bytes"]), titles.get("native-dump"),
+                       _megabytes(native["output_bytes"]),
+                       "%.2f x" % (a["output_bytes"] / native["output_bytes"])])
+    return times, sizes_
+
+
+def render_native(summary, rows):
+    times, sizes_ = native_rows(summary, rows)
+    if not times:
+        return []
+    out = ["", "### Against the database's own tools (issue 10)", ""]
+    tools = summary.get("native_tools") or {}
+    out.append(
+        "Same run, whole processes, median wall times; `ours / native` is how many times "
+        "longer ours takes (lower is better). Wall time, not CPU time, is the comparison: the "
+        "native tools leave most of the work to the database server, whose CPU time is not the "
+        "client's. Their peak RSS in the table above is not theirs: `ru_maxrss` also counts "
+        "the fork of the benchmark's own process before the tool starts.%s" % (" Client tools: %s." % "; ".join(
+            "`%s`" % (version or name) for name, version in sorted(tools.items())) if tools else "")
+    )
+    out += ["", "| ours | median s | native | median s | ours / native | target |",
+            "|---|---:|---|---:|---:|---|"]
+    for cells in times:
+        out.append("| `%s` | %s | `%s` | %s | %s | %s |" % tuple(
+            cell.replace("|", "\\|") for cell in cells))
+    if sizes_:
+        out += ["", "| dump | MB on disk | native dump | MB on disk | ours / native |",
+                "|---|---:|---|---:|---:|"]
+        for cells in sizes_:
+            out.append("| `%s` | %s | `%s` | %s | %s |" % tuple(cell.replace("|", "\\|") for cell in cells))
+    return out
+
+
 # -- text ------------------------------------------------------------------
 
 
@@ -285,6 +357,7 @@ def render_markdown(summary, chart_name):
         for cells in table_rows(summary, rows):
             cells = ["`%s`" % cells[0], "`%s`" % cells[1]] + cells[2:]
             out.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
+        out += render_native(summary, rows)
     out += ["", "## Targets (issue 4)", ""]
     if tuple(sizes(summary)) != TARGET_SIZES:
         out.append(
@@ -321,6 +394,13 @@ def text_table(summary):
                 out.append("  %-17s %s" % (cells[0], cells[-1][:100]))
                 continue
             out.append("  %-17s %9s %7s %10s %8s %9s %7s %7s" % tuple(cells[:1] + cells[2:9]))
+        times, sizes_ = native_rows(summary, rows)
+        if times:
+            out.append("  against the database's own tools (median s, ours / native):")
+        for cells in times:
+            out.append("    %-17s %9s  vs %-45s %9s  %8s  %s" % tuple(c[:45] for c in cells))
+        for cells in sizes_:
+            out.append("    %-17s %7s MB  vs %-45s %7s MB  %8s" % tuple(c[:45] for c in cells))
     targets_ = summary.get("targets") or targets(summary)
     out.append("targets:")
     for target in targets_:
