@@ -77,12 +77,13 @@ class RestoreProgress:
 
     def loaded(self, count):
         """``count`` rows are loaded so far."""
-        if self._bar is not None and count - self._shown >= self.EVERY:
+        if count - self._shown >= self.EVERY:
             self._bar.update(count - self._shown)
             self._shown = count
 
     def __enter__(self):
-        return self
+        """Itself, or None without a bar: a load then has nothing to tell per row."""
+        return self if self._bar is not None else None
 
     def __exit__(self, *exc_info):
         if self._bar is not None:

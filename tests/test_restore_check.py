@@ -120,13 +120,18 @@ def test_check_fails_a_broken_dump_naming_the_file_and_touches_nothing(
     assert db_snapshot() == before
 
 
-def run_restore_script(manifest, database_url, stderr):
+def project_env(database_url, *paths):
+    """The environment of the test project on ``database_url``, in another process."""
     env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
-    env.update(PYTHONPATH=str(REPO_DIR), DJANGO_SETTINGS_MODULE="testproject.settings",
-               DATABASE_URL=database_url)
+    env.update(PYTHONPATH=os.pathsep.join([str(REPO_DIR), *paths]),
+               DJANGO_SETTINGS_MODULE="testproject.settings", DATABASE_URL=database_url)
+    return env
+
+
+def run_restore_script(manifest, database_url, stderr):
     return subprocess.run(
-        [sys.executable, str(manifest), "--noinput"], cwd=TESTS_DIR, env=env,
-        stdout=subprocess.PIPE, stderr=stderr, timeout=300,
+        [sys.executable, str(manifest), "--noinput"], cwd=TESTS_DIR,
+        env=project_env(database_url), stdout=subprocess.PIPE, stderr=stderr, timeout=300,
     )
 
 
@@ -157,9 +162,7 @@ def on_a_terminal(args, env):
 def test_a_terminal_gets_a_progress_bar_of_the_rows_restored(tmp_path, new_database_url):
     populate()
     manifest = dump2py(tmp_path / "backup")
-    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
-    env.update(PYTHONPATH=str(REPO_DIR), DJANGO_SETTINGS_MODULE="testproject.settings",
-               DATABASE_URL=new_database_url)
+    env = project_env(new_database_url)
     result, shown = on_a_terminal([sys.executable, str(manifest), "--noinput"], env)
     assert result.returncode == 0, shown.decode(errors="replace")
     assert b"Restoring" in shown and b"rows" in shown
@@ -180,9 +183,7 @@ def test_check_works_against_a_new_empty_database(tmp_path, new_database_url):
     """Where a dump is checked before a restore: nothing is migrated there yet."""
     populate()
     manifest = dump2py(tmp_path / "backup")
-    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
-    env.update(PYTHONPATH=os.pathsep.join([str(REPO_DIR), str(TESTS_DIR)]),
-               DJANGO_SETTINGS_MODULE="testproject.settings", DATABASE_URL=new_database_url)
+    env = project_env(new_database_url, str(TESTS_DIR))
     result = subprocess.run(
         [sys.executable, "-m", "django", "restore_dump", "--check", str(manifest)],
         cwd=TESTS_DIR, env=env, capture_output=True, text=True, timeout=300,
@@ -216,9 +217,7 @@ def test_a_restore_refuses_a_model_it_cannot_load_before_migrating_anything(
 def test_loaddata_at_verbosity_2_on_a_terminal_shows_the_bar(tmp_path, new_database_url):
     populate()
     manifest = dump2py(tmp_path / "backup")
-    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
-    env.update(PYTHONPATH=os.pathsep.join([str(REPO_DIR), str(TESTS_DIR)]),
-               DJANGO_SETTINGS_MODULE="testproject.settings", DATABASE_URL=new_database_url)
+    env = project_env(new_database_url, str(TESTS_DIR))
     django = [sys.executable, "-m", "django"]
     subprocess.run(django + ["migrate", "-v", "0"], cwd=TESTS_DIR, env=env, check=True, timeout=300)
     for verbosity, shown in (("1", False), ("2", True)):

@@ -216,36 +216,27 @@ def test_rows_a_receiver_made_in_an_emptied_table_are_updated_as_loaddata_does(
     assert_same_rows(dumped, db_snapshot())
 
 
-def test_a_key_twice_in_an_emptied_table_updates_as_loaddata_does(tmp_path):
-    path = tmp_path / "twice.py"
+def country_dump(path, *rows):
+    """A single-file dump of testapp.country rows (id, code, name), one per line."""
     path.write_text(
         "# pyserializer dump, format 1. Data only: loaders parse this file, they never run it.\n"
         "from pyserializer.literals import null, true, false, NaN, Infinity\n"
         "FORMAT = 1\n"
         'MODEL = "testapp.country"\n'
         'FIELDS = ["id", "code", "name"]\n'
-        "ROWS = [\n"
-        '[1, "BE", "Belgium"],\n'
-        '[1, "BE", "Belgique"],\n'
-        "]\n"
+        "ROWS = [\n" + "".join(row + ",\n" for row in rows) + "]\n"
     )
+    return path
+
+
+def test_a_key_twice_in_an_emptied_table_updates_as_loaddata_does(tmp_path):
+    path = country_dump(tmp_path / "twice.py", '[1, "BE", "Belgium"]', '[1, "BE", "Belgique"]')
     load_into_emptied_tables(path)
     assert list(Country.objects.values_list("pk", "name")) == [(1, "Belgique")]
 
 
 def test_a_row_the_database_refuses_is_named_in_an_emptied_table(tmp_path):
-    path = tmp_path / "refused.py"
-    path.write_text(
-        "# pyserializer dump, format 1. Data only: loaders parse this file, they never run it.\n"
-        "from pyserializer.literals import null, true, false, NaN, Infinity\n"
-        "FORMAT = 1\n"
-        'MODEL = "testapp.country"\n'
-        'FIELDS = ["id", "code", "name"]\n'
-        "ROWS = [\n"
-        '[1, "BE", "Belgium"],\n'
-        '[2, "BE", "Belgique"],\n'
-        "]\n"
-    )
+    path = country_dump(tmp_path / "refused.py", '[1, "BE", "Belgium"]', '[2, "BE", "Belgique"]')
     with pytest.raises(Exception, match=r"refused\.py, line 8, model testapp\.country: "
                                         r"the database rejected this row"):
         load_into_emptied_tables(path)
