@@ -16,9 +16,10 @@ import functools
 import math
 
 from django.conf import settings
-from django.db import connections, models, transaction
+from django.db import connections, transaction
 from django.db.models import signals
 
+from .dbvalues import db_value
 from .errors import DumpError
 
 BATCH_SIZE = 500
@@ -185,7 +186,13 @@ class BatchSaver:
 
 
 def _insert_rows(model, fields, objects, using):
-    """INSERT the objects' raw values: one executemany with a prepared statement."""
+    """INSERT the objects' raw values through the backend's bulk path.
+
+    PostgreSQL with psycopg 3 gets one ``COPY ... FROM STDIN``: Django binds
+    parameters client-side there, so an executemany is one statement per row.
+    The other backends get one executemany of a prepared statement, which
+    MySQL's drivers send as multi-row INSERTs and SQLite runs in C.
+    """
     connection = connections[using]
     if any(_special_placeholder(field, connection) for field in fields):
         size = max(1, connection.ops.bulk_batch_size(fields, objects))
@@ -194,18 +201,25 @@ def _insert_rows(model, fields, objects, using):
             manager._insert(objects[start : start + size], fields=fields, using=using, raw=True)
         return
     quote = connection.ops.quote_name
-    sql = "INSERT INTO %s (%s) VALUES (%s)" % (
-        quote(model._meta.db_table),
-        ", ".join(quote(field.column) for field in fields),
-        ", ".join(["%s"] * len(fields)),
-    )
-    columns = [(field.attname, _db_value(field, connection)) for field in fields]
-    params = []
-    for obj in objects:
-        values = obj.__dict__
-        params.append([convert(values[attname]) for attname, convert in columns])
+    table = quote(model._meta.db_table)
+    column_names = ", ".join(quote(field.column) for field in fields)
+    columns = [(field.attname, db_value(field, connection)) for field in fields]
+    rows = [[convert(obj.__dict__[attname]) for attname, convert in columns] for obj in objects]
     with connection.cursor() as cursor:
-        cursor.executemany(sql, params)
+        if _copies(connection):
+            with cursor.cursor.copy("COPY %s (%s) FROM STDIN" % (table, column_names)) as copy:
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            placeholders = ", ".join(["%s"] * len(fields))
+            cursor.executemany(
+                "INSERT INTO %s (%s) VALUES (%s)" % (table, column_names, placeholders), rows
+            )
+
+
+def _copies(connection):
+    """Whether rows go to ``connection`` by COPY (PostgreSQL through psycopg 3)."""
+    return connection.vendor == "postgresql" and hasattr(connection.connection, "adapters")
 
 
 def _special_placeholder(field, connection):
@@ -213,42 +227,6 @@ def _special_placeholder(field, connection):
     if not hasattr(field, "get_placeholder"):
         return False
     return field.get_placeholder(b"", None, connection) != "%s"
-
-
-# Fields whose database value is the Python value itself when it has this type.
-_PLAIN_TYPES = {
-    models.IntegerField: int,
-    models.BigIntegerField: int,
-    models.SmallIntegerField: int,
-    models.PositiveIntegerField: int,
-    models.PositiveBigIntegerField: int,
-    models.PositiveSmallIntegerField: int,
-    models.BooleanField: bool,
-    models.FloatField: float,
-    models.CharField: str,
-    models.TextField: str,
-    models.SlugField: str,
-    models.EmailField: str,
-    models.URLField: str,
-    models.FilePathField: str,
-    models.FileField: str,
-    models.ImageField: str,
-}
-
-
-def _db_value(field, connection):
-    """A function giving what the database gets for an attribute value."""
-    prepare = field.get_db_prep_save
-    plain = _PLAIN_TYPES.get(type(field))
-    if plain is None:
-        return lambda value: prepare(value, connection)
-
-    def convert(value):
-        if type(value) is plain or value is None:
-            return value
-        return prepare(value, connection)
-
-    return convert
 
 
 def write_negative_zero(connection):
