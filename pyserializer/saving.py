@@ -16,7 +16,7 @@ import functools
 import math
 
 from django.conf import settings
-from django.db import connections, transaction
+from django.db import connections, models, transaction
 from django.db.models import signals
 
 from .dbvalues import db_value
@@ -191,10 +191,13 @@ def _insert_rows(model, fields, objects, using):
     PostgreSQL with psycopg 3 gets one ``COPY ... FROM STDIN``: Django binds
     parameters client-side there, so an executemany is one statement per row.
     The other backends get one executemany of a prepared statement, which
-    MySQL's drivers send as multi-row INSERTs and SQLite runs in C.
+    MySQL's drivers send as multi-row INSERTs and SQLite runs in C, or, when
+    a field puts SQL around its parameter (MySQL's ``_binary %s``), multi-row
+    INSERTs built here.
     """
     connection = connections[using]
-    if any(_special_placeholder(field, connection) for field in fields):
+    placeholders = [_placeholder(field, connection) for field in fields]
+    if None in placeholders:
         size = max(1, connection.ops.bulk_batch_size(fields, objects))
         manager = model._base_manager.using(using)
         for start in range(0, len(objects), size):
@@ -210,11 +213,36 @@ def _insert_rows(model, fields, objects, using):
             with cursor.cursor.copy("COPY %s (%s) FROM STDIN" % (table, column_names)) as copy:
                 for row in rows:
                     copy.write_row(row)
-        else:
-            placeholders = ", ".join(["%s"] * len(fields))
+        elif all(placeholder == "%s" for placeholder in placeholders):
             cursor.executemany(
-                "INSERT INTO %s (%s) VALUES (%s)" % (table, column_names, placeholders), rows
+                "INSERT INTO %s (%s) VALUES (%s)" % (table, column_names, ", ".join(placeholders)),
+                rows,
             )
+        else:
+            _multi_row_inserts(cursor, "INSERT INTO %s (%s) VALUES " % (table, column_names),
+                               placeholders, rows)
+
+
+# Statements of about this size at most, as MySQL's drivers cut an executemany.
+STATEMENT_BYTES = 1000000
+
+
+def _multi_row_inserts(cursor, insert, placeholders, rows):
+    """INSERT the rows a few hundred kilobytes at a time, each value inside the
+    SQL its field puts around it."""
+    values, params, size = [], [], 0
+    for row in rows:
+        values.append("(%s)" % ", ".join([
+            placeholder if type(placeholder) is str else placeholder(value)
+            for placeholder, value in zip(placeholders, row)
+        ]))
+        params.extend(row)
+        size += sum([len(value) for value in row if type(value) in (str, bytes)], 10 * len(row))
+        if size >= STATEMENT_BYTES:
+            cursor.execute(insert + ", ".join(values), params)
+            values, params, size = [], [], 0
+    if values:
+        cursor.execute(insert + ", ".join(values), params)
 
 
 def _copies(connection):
@@ -222,11 +250,17 @@ def _copies(connection):
     return connection.vendor == "postgresql" and hasattr(connection.connection, "adapters")
 
 
-def _special_placeholder(field, connection):
-    """Whether the field needs SQL around its parameter (MySQL's _binary %s)."""
+def _placeholder(field, connection):
+    """The SQL around a field's parameter: "%s", a function of the value for
+    Django's BinaryField (MySQL's ``_binary %s``, but "%s" for NULL), or None
+    for a field of another kind that wants SQL of its own (GIS geometries)."""
     if not hasattr(field, "get_placeholder"):
-        return False
-    return field.get_placeholder(b"", None, connection) != "%s"
+        return "%s"
+    if type(field).get_placeholder is models.BinaryField.get_placeholder:
+        if field.get_placeholder(b"", None, connection) == "%s":
+            return "%s"
+        return lambda value: field.get_placeholder(value, None, connection)
+    return None
 
 
 def write_negative_zero(connection):
