@@ -1,6 +1,6 @@
 """Benchmark: the "py" format against dumpdata/loaddata and the plain driver.
 
-    python benchmarks/bench.py                      # 100k rows every tool, 1M rows py + driver
+    python benchmarks/bench.py                      # 100k rows every tool, 1M rows py + driver + native
     python benchmarks/bench.py --quick              # a smoke run, about a minute
     python benchmarks/bench.py --database-url postgres://postgres@127.0.0.1:5432/pyser_bench
 
@@ -39,6 +39,8 @@ DEFAULT_SIZES = (100000, 1000000)
 QUICK_SIZES = (5000, 20000)
 PROCESS_TIMEOUT = 4 * 3600
 SETTINGS = "benchmarks.settings"
+RECEIVERS = ("benchmarks/benchapp: a `pre_save` receiver on every model, as Wagtail has, and a "
+             "`post_save` receiver on every generated model but countries and the Left/Right cycle")
 
 
 @dataclass
@@ -49,7 +51,7 @@ class Step:
     py: bool = False  # part of the py pipeline, measured at every size
     limit: bool = False  # the driver's physical limit, measured at every size
     needs: str = ""  # the dump step whose output this load reads
-    native: bool = False  # the database's own tool (pg_dump, mysqldump, sqlite3), at the first size
+    native: bool = False  # the database's own tool (pg_dump, mysqldump, sqlite3), measured at every size
     available: bool = True
     why_not: str = ""
 
@@ -59,6 +61,7 @@ STEPS = [
     Step("dumpdata-jsonl", "dumpdata --format jsonl", "dump"),
     Step("dumpdata-py", "dumpdata --format py -o DIR/restore.py", "dump", py=True),
     Step("dump2py", "dump2py DIR", "dump", py=True),
+    Step("dump2py-jobs2", "dump2py --jobs 2 DIR", "dump", py=True),
     Step("dump2py-gzip", "dump2py --compress gzip DIR", "dump"),
     Step("dump2py-zstd", "dump2py --compress zstd DIR", "dump"),
     Step("driver-read", "driver read limit (SELECT, repr to a file)", "dump", limit=True),
@@ -112,6 +115,9 @@ class Measure:
     output_bytes: int = None
     status: str = "ok"  # ok, failed, skipped
     note: str = ""
+    values: str = None  # after a load: "exact", or which columns' values differ from the source's
+    negative_zeros: int = None  # after a load: the -0.0 values in the target
+    signals: dict = None  # what benchapp's receivers got in the first run: {"pre_save": n, ...}
 
     def as_dict(self, rows):
         median = statistics.median(self.times) if self.times else None
@@ -124,6 +130,9 @@ class Measure:
             "peak_rss_mb": max(self.peaks_kb) / 1024 if self.peaks_kb else None,
             "cpu_s": statistics.median(self.cpu) if self.cpu else None,
             "output_bytes": self.output_bytes,
+            "values": self.values,
+            "negative_zeros": self.negative_zeros,
+            "signals": self.signals,
         }
 
 
@@ -205,6 +214,7 @@ class Bench:
         self.python = sys.executable
         self.results = {}
         self.counts = {}
+        self.sources = {}  # per size: generate.py checksum of the source
         self.generation = {}
         self.info = {}
         self.startup = None
@@ -258,6 +268,8 @@ class Bench:
             return django + ["dumpdata", "--format", "py", "-o", self.path("py-dumpdata/restore.py")], "src"
         if key == "dump2py":
             return django + ["dump2py", self.path("py-dump2py")], "src"
+        if key == "dump2py-jobs2":
+            return django + ["dump2py", "--jobs", "2", self.path("py-dump2py-jobs2")], "src"
         if key in ("dump2py-gzip", "dump2py-zstd"):
             return django + ["dump2py", "--compress", key[8:], self.path("py-" + key)], "src"
         if key == "driver-read":
@@ -319,6 +331,7 @@ class Bench:
             "dumpdata-jsonl": "dump.jsonl",
             "dumpdata-py": "py-dumpdata",
             "dump2py": "py-dump2py",
+            "dump2py-jobs2": "py-dump2py-jobs2",
             "dump2py-gzip": "py-dump2py-gzip",
             "dump2py-zstd": "py-dump2py-zstd",
             "driver-read": "driver.txt",
@@ -351,12 +364,13 @@ class Bench:
         start = time.perf_counter()
         counts = json.loads(self.helper("src", "fill", "--rows", str(rows), "--seed", str(self.args.seed)))
         self.generation[rows] = time.perf_counter() - start
+        self.sources[rows] = json.loads(self.helper("src", "checksum"))
         return counts
 
     # -- the run ---------------------------------------------------------
 
     def steps_at(self, index):
-        chosen = [s for s in STEPS if (index == 0 or s.py or s.limit) and (not s.native or index == 0)]
+        chosen = [s for s in STEPS if index == 0 or s.py or s.limit or s.native]
         if self.args.steps:
             wanted = set(self.args.steps)
             for step in STEPS:  # a load needs its dump
@@ -364,6 +378,8 @@ class Bench:
                     wanted.add(step.needs)
             if "restore-script" in wanted:
                 wanted.add("dump2py" if STEP["dump2py"].available else "dumpdata-py")
+            if "dump2py-jobs2" in wanted:  # its target compares it with dump2py
+                wanted.add("dump2py")
             chosen = [s for s in chosen if s.key in wanted]
         return chosen
 
@@ -388,6 +404,12 @@ class Bench:
             for key in ("dump2py-zstd", "loaddata-zstd"):
                 STEP[key].available = False
                 STEP[key].why_not = "not available: zstandard is not installed (pip install .[zstd])"
+        if self.db.vendor != "postgresql":
+            STEP["dump2py-jobs2"].available = False
+            STEP["dump2py-jobs2"].why_not = "not available: dump2py --jobs runs in parallel on PostgreSQL only"
+        elif not self.info["dump2py_jobs"]:
+            STEP["dump2py-jobs2"].available = False
+            STEP["dump2py-jobs2"].why_not = "not available: this checkout's dump2py has no --jobs"
         if not self.info["dump2py"]:
             for key in ("dump2py", "loaddata-dump2py"):
                 STEP[key].available = False
@@ -404,8 +426,9 @@ class Bench:
         print("bench: work directory %s" % self.work, flush=True)
         self.prepare_templates()
         self.check_availability()
-        print("bench: %s, Django %s, pyserializer %s" % (
-            self.info["server"], self.info["django"], self.info["pyserializer"]), flush=True)
+        print("bench: %s through %s, Django %s, pyserializer %s" % (
+            self.info["server"], self.info["driver"], self.info["django"], self.info["pyserializer"]),
+            flush=True)
         for step in STEPS:
             if not step.available:
                 print("bench: skip %s: %s" % (step.key, step.why_not), flush=True)
@@ -471,8 +494,11 @@ class Bench:
         if step.kind == "load":
             self.fresh_target(empty=step.key == "driver-insert", bare=step.key == "native-restore")
         log = os.path.join(self.logs, "%d-%s-%d.log" % (rows, step.key, repeat))
+        signals = os.path.join(self.logs, "%d-%s-%d.signals.json" % (rows, step.key, repeat))
+        remove(signals)
+        env = dict(self.env(role), PYSER_BENCH_SIGNALS=signals)
         stdin, stdout = self.redirects(step)
-        run = run_process(command, self.env(role), log, stdin_path=stdin, stdout_path=stdout)
+        run = run_process(command, env, log, stdin_path=stdin, stdout_path=stdout)
         seconds, peak_kb, code = run.seconds, run.peak_kb, run.code
         if code != 0:
             measure.status = "failed"
@@ -485,6 +511,9 @@ class Bench:
         measure.cpu.append(run.cpu)
         if output:
             measure.output_bytes = size_of(self.path(output))
+        if repeat == 1 and os.path.exists(signals):
+            with open(signals, encoding="utf-8") as received:
+                measure.signals = json.load(received)
         print("bench: %d rows %-17s run %d/%d: %7.2f s %9.0f rows/s %6.1f MB" % (
             rows, step.key, repeat, self.args.repeat, seconds, total / seconds, peak_kb / 1024),
             flush=True)
@@ -492,16 +521,27 @@ class Bench:
             self.verify_load(rows, step, measure)
 
     def verify_load(self, rows, step, measure):
-        """After a load, the target must hold exactly the source's rows."""
-        loaded = json.loads(self.helper("dst", "count"))
-        expected = self.counts[rows]
-        wrong = {t: (loaded.get(t), n) for t, n in expected.items() if loaded.get(t) != n}
+        """After a load, the target must hold exactly the source's rows (or the
+        step failed) and values (else its ``values`` name the columns that differ)."""
+        loaded = json.loads(self.helper("dst", "checksum"))
+        source = self.sources[rows]
+        missing = {"rows": None, "columns": {}, "negative_zeros": 0}
+        wrong = {t: (loaded.get(t, missing)["rows"], s["rows"]) for t, s in source.items()
+                 if loaded.get(t, missing)["rows"] != s["rows"]}
         if wrong:
             measure.status = "failed"
             measure.note = "the loaded database differs from the source: " + ", ".join(
                 "%s has %s rows instead of %s" % (t, got, want) for t, (got, want) in sorted(wrong.items())
             )
             print("bench: %s: %s" % (step.key, measure.note), flush=True)
+            return
+        differ = ["%s.%s" % (table, column) for table, sums in sorted(source.items())
+                  for column, digest in sorted(sums["columns"].items())
+                  if loaded[table]["columns"].get(column) != digest]
+        measure.values = "values differ in " + ", ".join(differ) if differ else "exact"
+        measure.negative_zeros = sum(table["negative_zeros"] for table in loaded.values())
+        if differ:
+            print("bench: %s: %s" % (step.key, measure.values), flush=True)
 
     # -- profiles ----------------------------------------------------------
 
@@ -548,6 +588,7 @@ class Bench:
                 "total_rows": total,
                 "tables": self.counts[rows],
                 "generated_s": self.generation[rows],
+                "source_negative_zeros": sum(t["negative_zeros"] for t in self.sources[rows].values()),
                 "steps": {key: m.as_dict(total) for key, m in entry["steps"].items()},
             }
         return {
@@ -557,6 +598,7 @@ class Bench:
             "seed": self.args.seed,
             "quick": self.args.quick,
             "native_tools": self.info.get("native_tools", {}),
+            "receivers": RECEIVERS,
             "machine": dict(machine_info(self.info, self.db), git=self.revision,
                             load_average=self.load_average + [os.getloadavg()[0]]),
             "startup": self.startup,
@@ -573,7 +615,7 @@ def snapshot_code(target):
     """Copy the code under test, so that one run measures one version of it
     even while someone edits the checkout."""
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
-    for part in ("pyserializer", "tests/testapp", "tests/testproject"):
+    for part in ("pyserializer", "tests/testapp", "tests/testproject", "benchmarks/benchapp"):
         shutil.copytree(os.path.join(REPO, part), os.path.join(target, part), ignore=ignore, dirs_exist_ok=True)
     os.makedirs(os.path.join(target, "benchmarks"), exist_ok=True)
     shutil.copy(os.path.join(HERE, "settings.py"), os.path.join(target, "benchmarks", "settings.py"))
@@ -615,6 +657,7 @@ def machine_info(info, db):
         "django": info.get("django"),
         "pyserializer": info.get("pyserializer"),
         "backend": info.get("server"),
+        "driver": info.get("driver"),
         "vendor": db.vendor,
     }
 
@@ -637,7 +680,7 @@ def parse_args(argv):
         description="Benchmark the py format against dumpdata/loaddata and the plain database driver.",
     )
     parser.add_argument("--sizes", help="comma-separated row counts (default 100000,1000000): "
-                        "every tool at the first size, the py pipeline and the driver at the others")
+                        "every tool at the first size, the py pipeline, the driver and the native tools at the others")
     parser.add_argument("--rows", type=int, help="one size only, every tool (same as --sizes ROWS)")
     parser.add_argument("--repeat", type=int, help="runs per step; the median time is reported (default 3)")
     parser.add_argument("--quick", action="store_true",

@@ -13,15 +13,19 @@ cycle between two models, tags pointing anywhere).
     python benchmarks/generate.py fill --rows 100000 [--seed 4]
     python benchmarks/generate.py empty      # migrated schema, no rows at all
     python benchmarks/generate.py count      # {"table": rows, ...} as JSON
+    python benchmarks/generate.py checksum   # {"table": {"rows", "columns", "negative_zeros"}, ...}
     python benchmarks/generate.py info       # versions and available tools, as JSON
 """
 
 import argparse
 import datetime
 import decimal
+import hashlib
 import importlib.util
 import json
+import math
 import os
+import platform
 import random
 import sys
 import uuid
@@ -31,7 +35,12 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 
 BATCH_SIZE = 1000
+CHECKSUM_BATCH_SIZE = 5000
 DEFAULT_SEED = 4
+# Every NEGATIVE_ZERO_EVERY-th row of Everything has -0.0 in its float column,
+# which must come back as -0.0 where the database keeps it (PostgreSQL).
+NEGATIVE_ZERO_EVERY = 100
+NEGATIVE_ZERO_SQL = "UPDATE %s SET %s = '-0' WHERE %s %% %d = 0"
 
 # Share of the generated rows per table; Everything takes the rest (about 76%).
 SHARES = {
@@ -232,21 +241,32 @@ def fill(rows, seed):
             for i, (ct, n) in ((i, rng.choice(targets)) for i in range(1, counts["tag"] + 1))
         ))
         create(m.Everything, everything_rows(data, counts["everything"]))
+        # Django's PostgreSQL backend binds on the client, and PostgreSQL reads
+        # the literal -0.0 as -(0.0), that is 0: -0.0 goes in as a string.
+        quote = connection.ops.quote_name
+        with connection.cursor() as cursor:
+            cursor.execute(NEGATIVE_ZERO_SQL % (
+                quote(m.Everything._meta.db_table), quote("floating"), quote("id"), NEGATIVE_ZERO_EVERY))
     return counts
 
 
-def dumped_tables():
-    """Every table whose rows dumpdata writes: all models' tables, many-to-many
+def dumped_models():
+    """The model of every table whose rows dumpdata writes, many-to-many
     tables included, in loading order (contenttypes and auth first)."""
     from django.apps import apps
 
-    tables = []
+    models, tables = [], set()
     for model in apps.get_models(include_auto_created=True):
         opts = model._meta
         if opts.proxy or not opts.managed or opts.db_table in tables:
             continue
-        tables.append(opts.db_table)
-    return tables
+        tables.add(opts.db_table)
+        models.append(model)
+    return models
+
+
+def dumped_tables():
+    return [model._meta.db_table for model in dumped_models()]
 
 
 def count():
@@ -258,6 +278,79 @@ def count():
             cursor.execute("SELECT COUNT(*) FROM %s" % connection.ops.quote_name(table))
             counts[table] = cursor.fetchone()[0]
     return counts
+
+
+def checksum():
+    """Per table: its rows, a digest of each column's values in key order, and
+    how many floats are -0.0, as the driver returns them (no Django
+    conversion), so that two databases of one backend compare exactly and a
+    difference names its columns. A many-to-many table is compared without
+    its own ids, which dumpdata does not keep. Read in key-ordered batches,
+    so memory does not grow with the table."""
+    from django.db import connection
+
+    quote = connection.ops.quote_name
+    sums = {}
+    with connection.cursor() as cursor:
+        for model in dumped_models():
+            opts = model._meta
+            fields = [f for f in opts.local_concrete_fields if not (opts.auto_created and f.primary_key)]
+            if opts.auto_created:
+                key = [f.column for f in fields]
+            else:
+                key = [opts.pk.column]
+            columns = key + sorted(f.column for f in fields if f.column not in key)
+            floats = [columns.index(f.column) for f in fields if f.get_internal_type() == "FloatField"]
+            select = "SELECT %s FROM %s" % (", ".join(map(quote, columns)), quote(opts.db_table))
+            order = " ORDER BY %s LIMIT %d" % (", ".join(map(quote, key)), CHECKSUM_BATCH_SIZE)
+            after = " WHERE (%s) > (%s)" % (", ".join(map(quote, key)), ", ".join(["%s"] * len(key)))
+            digests = [hashlib.blake2b(digest_size=16) for _ in columns]
+            rows = negative_zeros = 0
+            last_key = None
+            while True:
+                if last_key is None:
+                    cursor.execute(select + order)
+                else:
+                    cursor.execute(select + after + order, last_key)
+                batch = cursor.fetchall()
+                if not batch:
+                    break
+                for index, values in enumerate(zip(*batch)):
+                    values = tuple(bytes(v) if isinstance(v, memoryview) else v for v in values)
+                    digests[index].update(repr(values).encode())
+                    if index in floats:
+                        negative_zeros += sum(1 for v in values if v == 0 and math.copysign(1, v) < 0)
+                rows += len(batch)
+                last_key = list(batch[-1][: len(key)])
+            sums[opts.db_table] = {
+                "rows": rows,
+                "columns": {column: digest.hexdigest() for column, digest in zip(columns, digests)},
+                "negative_zeros": negative_zeros,
+            }
+    return sums
+
+
+def dump2py_has_option(option):
+    """Whether this checkout's dump2py takes ``option`` (``--jobs`` is newer)."""
+    from django.core.management import get_commands, load_command_class
+
+    if "dump2py" not in get_commands():
+        return False
+    parser = load_command_class(get_commands()["dump2py"], "dump2py").create_parser("django", "dump2py")
+    return option in parser._option_string_actions
+
+
+def database_driver(connection):
+    """The driver's name and version: what the Django steps ran on (on MariaDB
+    the test project's settings choose mysqlclient or PyMySQL)."""
+    module = connection.Database
+    if connection.vendor == "sqlite":
+        return "sqlite3 of Python %s" % platform.python_version()
+    if connection.vendor == "mysql" and module.__name__ == "pymysql":
+        return "PyMySQL %s" % module.VERSION_STRING  # its __version__ is the mysqlclient it stands in for
+    if connection.vendor == "mysql":
+        return "mysqlclient %d.%d.%d" % module.version_info[:3]
+    return "%s %s" % (module.__name__, module.__version__)
 
 
 def empty():
@@ -301,13 +394,15 @@ def info():
         "restore_script": importlib.util.find_spec("pyserializer.restore") is not None,
         "compress": importlib.util.find_spec("pyserializer.compression") is not None,
         "zstd": importlib.util.find_spec("zstandard") is not None,
+        "dump2py_jobs": dump2py_has_option("--jobs"),
+        "driver": database_driver(connection),
         "tables": dumped_tables(),
     }
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("action", choices=["migrate", "fill", "empty", "count", "info"])
+    parser.add_argument("action", choices=["migrate", "fill", "empty", "count", "checksum", "info"])
     parser.add_argument("--rows", type=int, default=10000)
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
     args = parser.parse_args(argv)
@@ -323,6 +418,8 @@ def main(argv=None):
         empty()
     elif args.action == "count":
         print(json.dumps(count()))
+    elif args.action == "checksum":
+        print(json.dumps(checksum()))
     elif args.action == "info":
         print(json.dumps(info()))
 

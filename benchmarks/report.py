@@ -1,5 +1,5 @@
 """The benchmark's results as files: results.json, a markdown table with the
-targets of issue 4 and a verdict for each, and a chart (PNG).
+targets of issues 4 and 10 and a verdict for each, and a chart (PNG).
 
     python benchmarks/report.py benchmarks/results/results.json   # render them again
 """
@@ -35,6 +35,12 @@ NATIVE_COMPARISONS = (
 )
 # Bytes on disk of our dumps against the native dump's (pg_dump -Fc is compressed).
 NATIVE_SIZES = ("dump2py", "dump2py-gzip", "dump2py-zstd")
+# Issue 10's other targets: memory of its py steps, every value back after the
+# py format's loads, and dump2py --jobs 2 against --jobs 1 at the largest size.
+ISSUE10_PY_STEPS = ("dump2py", "dump2py-jobs2", "loaddata-dump2py", "restore-script")
+VALUE_STEPS = RESTORE_STEPS + ("loaddata-gzip", "loaddata-zstd")
+JOBS_SPEEDUP = 1.6
+JOBS_TARGET_ROWS = 1000000
 
 
 def file_names(vendor):
@@ -94,6 +100,18 @@ def ratio(summary, rows, key, reference):
     return None
 
 
+def time_ratio(summary, rows, key, reference):
+    """How many times longer ``key`` takes than ``reference`` (median wall times)."""
+    a, b = step_result(summary, rows, key), step_result(summary, rows, reference)
+    if a and b:
+        return a["median_s"] / b["median_s"]
+    return None
+
+
+def why_not_both(summary, rows, keys):
+    return "; ".join(why_missing(summary, rows, k) for k in keys if step_result(summary, rows, k) is None)
+
+
 def cpu_ratio(a, b):
     """How much faster ``a`` is than ``b`` by CPU time (None if not recorded)."""
     if a and b and a.get("cpu_s") and b.get("cpu_s"):
@@ -111,23 +129,65 @@ def references(step):
 # -- targets ---------------------------------------------------------------
 
 
+VERDICTS = ("MET", "NOT MET")
+
+
 def verdict(ok):
-    return "met" if ok else "NOT MET"
+    return VERDICTS[0] if ok else VERDICTS[1]
 
 
-def targets(summary):
-    """Each target of issue 4 with what was measured and whether it is met."""
-    found = []
-    all_sizes = sizes(summary)
-    small = all_sizes[0]
-    large = all_sizes[-1] if len(all_sizes) > 1 else None
+def adder(found, issue):
+    """A function that appends one target of ``issue`` to ``found``."""
 
     def add(target, measured, ok, missing=None):
         found.append({
+            "issue": issue,
             "target": target,
             "measured": measured if missing is None else "",
             "verdict": ("not measured: " + missing) if missing is not None else verdict(ok),
         })
+
+    return add
+
+
+def targets(summary):
+    """Each target of issues 4 and 10 with what was measured and whether it is met."""
+    return issue4_targets(summary) + issue10_targets(summary)
+
+
+def memory_targets(summary, key, add, inclusive):
+    """Peak RSS of ``key`` under MAX_RSS_MB at every size, and its growth from
+    the smallest to the largest size under MAX_RSS_GROWTH_MB (issue 4), or at
+    most that with ``inclusive`` (issue 10)."""
+    all_sizes = sizes(summary)
+    small, large = all_sizes[0], all_sizes[-1]
+    span = "%s -> %s rows" % ("{:,}".format(small), "{:,}".format(large)) if large != small else "two sizes"
+    grows = "%s peak RSS grows %s%d MB (%s)" % (key, "<= +" if inclusive else "< ", MAX_RSS_GROWTH_MB, span)
+    peaks = "%s peak RSS < %d MB at every size" % (key, MAX_RSS_MB)
+    results = [step_result(summary, rows, key) for rows in all_sizes]
+    missing = "; ".join(why_missing(summary, rows, key) for rows, r in zip(all_sizes, results) if not r)
+    if large == small:
+        add(grows, None, None, "only one size was run")
+    elif results[0] and results[-1]:
+        growth = results[-1]["peak_rss_mb"] - results[0]["peak_rss_mb"]
+        add(grows, "%+.1f MB (%.1f -> %.1f)" % (growth, results[0]["peak_rss_mb"], results[-1]["peak_rss_mb"]),
+            growth <= MAX_RSS_GROWTH_MB if inclusive else growth < MAX_RSS_GROWTH_MB)
+    else:
+        add(grows, None, None, missing)
+    if missing:
+        add(peaks, None, None, missing)
+    else:
+        peak = max(r["peak_rss_mb"] for r in results)
+        add(peaks, "%.1f MB" % peak, peak < MAX_RSS_MB)
+
+
+def issue4_targets(summary):
+    """Issue 4: the py format against dumpdata/loaddata and the driver."""
+    found = []
+    add = adder(found, 4)
+    all_sizes = sizes(summary)
+    small = all_sizes[0]
+    large = all_sizes[-1] if len(all_sizes) > 1 else None
 
     def compare(key, reference, minimum):
         value = ratio(summary, small, key, reference)
@@ -148,35 +208,20 @@ def targets(summary):
     compare("dumpdata-py", "dumpdata-jsonl", DUMPDATA_PY_VS_JSONL)
 
     for key in PY_STEPS:
+        memory_targets(summary, key, add, inclusive=False)
         low, high = step_result(summary, small, key), step_result(summary, large, key) if large else None
-        span = "%s -> %s rows" % ("{:,}".format(small), "{:,}".format(large)) if large else ""
-        names = (
-            "%s peak RSS grows < %d MB (%s)" % (key, MAX_RSS_GROWTH_MB, span or "two sizes"),
-            "%s peak RSS < %d MB at every size" % (key, MAX_RSS_MB),
-            "%s rows/s drops < %d%% (%s)" % (key, MAX_SPEED_DROP * 100, span or "two sizes"),
-        )
+        span = "%s -> %s rows" % ("{:,}".format(small), "{:,}".format(large)) if large else "two sizes"
+        name = "%s rows/s drops < %d%% (%s)" % (key, MAX_SPEED_DROP * 100, span)
         if large is None:
-            missing = "only one size was run"
-            add(names[0], None, None, missing)
-            if low:
-                add(names[1], "%.1f MB" % low["peak_rss_mb"], low["peak_rss_mb"] < MAX_RSS_MB)
-            else:
-                add(names[1], None, None, why_missing(summary, small, key))
-            add(names[2], None, None, missing)
+            add(name, None, None, "only one size was run")
             continue
         if not (low and high):
-            missing = "; ".join(why_missing(summary, n, key) for n, r in ((small, low), (large, high)) if not r)
-            for name in names:
-                add(name, None, None, missing)
+            add(name, None, None, "; ".join(
+                why_missing(summary, n, key) for n, r in ((small, low), (large, high)) if not r))
             continue
-        growth = high["peak_rss_mb"] - low["peak_rss_mb"]
-        add(names[0], "%+.1f MB (%.1f -> %.1f)" % (growth, low["peak_rss_mb"], high["peak_rss_mb"]),
-            growth < MAX_RSS_GROWTH_MB)
-        peak = max(low["peak_rss_mb"], high["peak_rss_mb"])
-        add(names[1], "%.1f MB" % peak, peak < MAX_RSS_MB)
         drop = 1 - high["rows_per_s"] / low["rows_per_s"]
         by_cpu = cpu_ratio(high, low)
-        add(names[2], "%+.1f%% (%s -> %s rows/s)%s" % (
+        add(name, "%+.1f%% (%s -> %s rows/s)%s" % (
             -drop * 100, _rate(low["rows_per_s"]), _rate(high["rows_per_s"]),
             "; by CPU time %+.1f%%" % ((by_cpu - 1) * 100) if by_cpu else ""), drop < MAX_SPEED_DROP)
 
@@ -191,6 +236,77 @@ def targets(summary):
             missing = [k for k, r in ((key, a), ("dumpdata-jsonl", b)) if not r]
             add(target, None, None, "; ".join(why_missing(summary, small, k) for k in missing))
     return found
+
+
+def issue10_targets(summary):
+    """Issue 10: ours against the database's own tools, at every size of the
+    run, and what a restore must give back."""
+    found = []
+    add = adder(found, 10)
+    all_sizes = sizes(summary)
+    for rows in all_sizes:
+        for key, native, limit in NATIVE_COMPARISONS:
+            if limit is None:
+                continue
+            target = "%s <= %s x %s wall time (%s rows)" % (key, _number(limit), native, "{:,}".format(rows))
+            value = time_ratio(summary, rows, key, native)
+            if value is None:
+                add(target, None, None, why_not_both(summary, rows, (key, native)))
+                continue
+            add(target, "%.2f x (%.2f s / %.2f s)" % (
+                value, step_result(summary, rows, key)["median_s"], step_result(summary, rows, native)["median_s"]),
+                value <= limit)
+    for key in ISSUE10_PY_STEPS:
+        memory_targets(summary, key, add, inclusive=True)
+    for rows in all_sizes:
+        value_targets(summary, rows, add)
+    jobs_rows = JOBS_TARGET_ROWS if JOBS_TARGET_ROWS in all_sizes else all_sizes[-1]
+    target = "dump2py --jobs 2 >= %s x faster than dump2py (--jobs 1) (%s rows)" % (
+        _number(JOBS_SPEEDUP), "{:,}".format(jobs_rows))
+    slower = time_ratio(summary, jobs_rows, "dump2py", "dump2py-jobs2")
+    if slower is None:
+        add(target, None, None, why_not_both(summary, jobs_rows, ("dump2py", "dump2py-jobs2")))
+    else:
+        by_cpu = cpu_ratio(step_result(summary, jobs_rows, "dump2py-jobs2"), step_result(summary, jobs_rows, "dump2py"))
+        add(target, "%.2f x (%.2f s -> %.2f s)%s" % (
+            slower, step_result(summary, jobs_rows, "dump2py")["median_s"],
+            step_result(summary, jobs_rows, "dump2py-jobs2")["median_s"],
+            "; CPU time %.2f x of --jobs 1's" % (1 / by_cpu) if by_cpu else ""), slower >= JOBS_SPEEDUP)
+    return found
+
+
+def value_targets(summary, rows, add):
+    """Every value back exactly, and -0.0 as -0.0, after each load of the py
+    format at one size (bench.py compares a checksum of every value of the
+    loaded database with the source's)."""
+    steps = summary["results"][str(rows)]["steps"]
+    loads = [key for key in VALUE_STEPS if steps.get(key, {}).get("status") in ("ok", "failed")]
+    n = "{:,}".format(rows)
+    failed = ["%s failed: %s" % (k, steps[k]["note"]) for k in loads if steps[k]["status"] == "failed"]
+    passed = [k for k in loads if steps[k]["status"] == "ok"]
+
+    exact = "every row and value back exactly after %s (%s rows)" % (", ".join(loads) or "the py loads", n)
+    wrong = failed + ["%s: %s" % (k, steps[k]["values"]) for k in passed
+                      if steps[k].get("values") not in (None, "exact")]
+    unchecked = [k for k in passed if steps[k].get("values") is None]
+    if wrong:
+        add(exact, "; ".join(wrong), False)
+    elif not loads or unchecked:
+        add(exact, None, None, "this run did not check the values of %s" % (", ".join(unchecked) or "any py load"))
+    else:
+        add(exact, "exact in all %d loads" % len(loads), True)
+
+    zeros = summary["results"][str(rows)].get("source_negative_zeros")
+    target = "-0.0 back as -0.0 after the same loads (%s rows)" % n
+    got = {k: steps[k].get("negative_zeros") for k in passed}
+    if zeros == 0:
+        add(target, None, None, "the source holds no -0.0: %s stores the generated -0.0 as 0" % (
+            summary["machine"]["backend"]))
+    elif zeros is None or not loads or None in got.values():
+        add(target, None, None, "this run did not count them")
+    else:
+        add(target, "%d in the source; %s" % (zeros, ", ".join(
+            ["%s %s" % (k, v) for k, v in got.items()] + failed)), not failed and all(v == zeros for v in got.values()))
 
 
 # -- against the database's own tools ----------------------------------------
@@ -252,6 +368,22 @@ def render_native(summary, rows):
     return out
 
 
+def render_signals(summary, rows):
+    """What the receivers got during each Django load, so that the reader sees
+    which loads sent signals."""
+    loads = {s["key"] for s in summary["steps"] if s["kind"] == "load"}
+    cells = []
+    for key, result in summary["results"][str(rows)]["steps"].items():
+        signals = result.get("signals")
+        if key in loads and signals is not None:
+            cells.append("`%s` %s / %s" % (key, "{:,}".format(signals.get("pre_save", 0)),
+                                            "{:,}".format(signals.get("post_save", 0))))
+    if not cells:
+        return []
+    return ["", "Signals the receivers got in the first run of each Django load "
+            "(`pre_save` / `post_save`): %s." % "; ".join(cells)]
+
+
 # -- text ------------------------------------------------------------------
 
 
@@ -277,7 +409,7 @@ def table_rows(summary, rows):
         if result is None:
             continue
         if result["status"] != "ok" or not result["times"]:
-            lines.append([step["key"], step["title"], "", "", "", "", "", "", "", "",
+            lines.append([step["key"], step["title"], "", "", "", "", "", "", "", "", "",
                           "%s: %s" % (result["status"], result["note"])])
             continue
         jsonl, limit = references(step)
@@ -295,13 +427,14 @@ def table_rows(summary, rows):
             "%.2f" % vs_jsonl if vs_jsonl is not None else "",
             "%.2f" % vs_limit if vs_limit is not None else "",
             "%.0f%%" % (100 * output / jsonl_bytes) if output and jsonl_bytes else "",
+            result.get("values") or "",
             " ".join("%.2f" % t for t in result["times"]),
         ])
     return lines
 
 
 HEADER = ["step", "command", "median s", "CPU s", "rows/s", "peak RSS MB", "output MB",
-          "x jsonl", "x limit", "bytes / jsonl", "runs (s)"]
+          "x jsonl", "x limit", "bytes / jsonl", "values", "runs (s)"]
 
 
 def render_markdown(summary, chart_name):
@@ -310,10 +443,11 @@ def render_markdown(summary, chart_name):
     out.append("Written by `benchmarks/bench.py` on %s. Re-run it with:" % summary["written"])
     out += ["", "    " + summary["command"], ""]
     out.append(
-        "Machine: %s CPUs (%s), %s RAM, %s. Python %s, Django %s, pyserializer %s%s, %s." % (
+        "Machine: %s CPUs (%s), %s RAM, %s. Python %s, Django %s, pyserializer %s%s, %s%s." % (
             machine["cpu_count"], machine["cpu"] or "unknown model", machine["memory"] or "?",
             machine["os"], machine["python"], machine["django"], machine["pyserializer"],
             " (git %s)" % machine["git"] if machine["git"] else "", machine["backend"],
+            " through %s (the Django steps' driver)" % machine["driver"] if machine.get("driver") else "",
         )
     )
     out.append("")
@@ -325,8 +459,13 @@ def render_markdown(summary, chart_name):
         "compares rows/s with `dumpdata --format jsonl` (dumps) or `loaddata` of its dump "
         "(loads); `x limit` with the driver's read or insert limit. `CPU s` is the median "
         "user + system CPU time of the process, which other work on the machine disturbs "
-        "less than the wall time." % summary["repeat"]
+        "less than the wall time. `values`: after a load, whether every value of the loaded "
+        "database equals the source's (a checksum of every column's values in key order), or which columns differ."
+        % summary["repeat"]
     )
+    if summary.get("receivers"):
+        out += ["", "The Django processes have signal receivers like a real site's (%s), so "
+                "that loads pay for sending signals." % summary["receivers"]]
     load = machine.get("load_average")
     if load:
         out.append("")
@@ -353,33 +492,50 @@ def render_markdown(summary, chart_name):
         )
         out.append("")
         out.append("| " + " | ".join(HEADER) + " |")
-        out.append("|" + "|".join(["---"] * 2 + ["---:"] * 8 + ["---"]) + "|")
+        out.append("|" + "|".join(["---"] * 2 + ["---:"] * 8 + ["---"] * 2) + "|")
         for cells in table_rows(summary, rows):
             cells = ["`%s`" % cells[0], "`%s`" % cells[1]] + cells[2:]
             out.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
+        out += render_signals(summary, rows)
         out += render_native(summary, rows)
-    out += ["", "## Targets (issue 4)", ""]
-    if tuple(sizes(summary)) != TARGET_SIZES:
-        out.append(
-            "The targets are defined for %s rows side by side and %s rows for the py "
-            "pipeline; this run used %s rows, so the verdicts below only check the numbers "
-            "of this run." % ("{:,}".format(TARGET_SIZES[0]), "{:,}".format(TARGET_SIZES[1]),
-                              " and ".join("{:,}".format(n) for n in sizes(summary)))
-        )
-        out.append("")
-    out.append("| target | measured | verdict |")
-    out.append("|---|---|---|")
-    for target in summary["targets"]:
-        verdict_cell = target["verdict"]
-        if verdict_cell in ("met", "NOT MET"):
-            verdict_cell = "**%s**" % verdict_cell
-        out.append("| %s | %s | %s |" % (target["target"], target["measured"], verdict_cell.replace("|", "\\|")))
-    met = sum(1 for t in summary["targets"] if t["verdict"] == "met")
-    missed = sum(1 for t in summary["targets"] if t["verdict"] == "NOT MET")
-    unmeasured = len(summary["targets"]) - met - missed
-    out += ["", "%d met, %d not met, %d not measured." % (met, missed, unmeasured), ""]
-    out += ["![rows per second and peak memory of each step](%s)" % chart_name, ""]
+    for issue, intro in ISSUE_INTROS.items():
+        out += ["", "## Targets (issue %d)" % issue, "", intro, ""]
+        if tuple(sizes(summary)) != TARGET_SIZES:
+            out.append(
+                "The targets are defined for %s and %s rows; this run used %s rows, so the "
+                "verdicts below only check the numbers of this run." % (
+                    "{:,}".format(TARGET_SIZES[0]), "{:,}".format(TARGET_SIZES[1]),
+                    " and ".join("{:,}".format(n) for n in sizes(summary)))
+            )
+            out.append("")
+        out += render_targets([t for t in summary["targets"] if t.get("issue", 4) == issue])
+    out += ["", "![rows per second and peak memory of each step](%s)" % chart_name, ""]
     return "\n".join(out)
+
+
+ISSUE_INTROS = {
+    4: "The py format against `dumpdata`/`loaddata` (jsonl) and the plain driver, as ratios "
+       "of rows per second at the first size, and how memory and speed hold up at the last.",
+    10: "Ours against the database's own tools at every size, as ratios of median wall times "
+        "in this run; the memory of the py steps; every value back after the py format's "
+        "loads (row counts and a checksum of every value, in key order, of the loaded "
+        "database against the source's, -0.0 counted apart); `dump2py --jobs 2` against "
+        "`dump2py` at 1,000,000 rows (or the largest size run).",
+}
+
+
+def render_targets(found):
+    out = ["| target | measured | verdict |", "|---|---|---|"]
+    for target in found:
+        verdict_cell = target["verdict"]
+        if verdict_cell in VERDICTS:
+            verdict_cell = "**%s**" % verdict_cell
+        out.append("| %s | %s | %s |" % (
+            target["target"], target["measured"].replace("|", "\\|"), verdict_cell.replace("|", "\\|")))
+    met = sum(1 for t in found if t["verdict"] == VERDICTS[0])
+    missed = sum(1 for t in found if t["verdict"] == VERDICTS[1])
+    out += ["", "%d met, %d not met, %d not measured." % (met, missed, len(found) - met - missed)]
+    return out
 
 
 def text_table(summary):
@@ -387,13 +543,13 @@ def text_table(summary):
     out = []
     for rows in sizes(summary):
         out.append("%s rows" % "{:,}".format(summary["results"][str(rows)]["total_rows"]))
-        out.append("  %-17s %9s %7s %10s %8s %9s %7s %7s" % (
-            "step", "median s", "CPU s", "rows/s", "RSS MB", "output MB", "x jsonl", "x limit"))
+        out.append("  %-17s %9s %7s %10s %8s %9s %7s %7s  %s" % (
+            "step", "median s", "CPU s", "rows/s", "RSS MB", "output MB", "x jsonl", "x limit", "values"))
         for cells in table_rows(summary, rows):
             if not cells[2]:
                 out.append("  %-17s %s" % (cells[0], cells[-1][:100]))
                 continue
-            out.append("  %-17s %9s %7s %10s %8s %9s %7s %7s" % tuple(cells[:1] + cells[2:9]))
+            out.append("  %-17s %9s %7s %10s %8s %9s %7s %7s  %s" % tuple(cells[:1] + cells[2:9] + cells[10:11]))
         times, sizes_ = native_rows(summary, rows)
         if times:
             out.append("  against the database's own tools (median s, ours / native):")
@@ -405,7 +561,7 @@ def text_table(summary):
     out.append("targets:")
     for target in targets_:
         out.append("  %-8s %s %s" % (
-            target["verdict"] if target["verdict"] in ("met", "NOT MET") else "-",
+            target["verdict"] if target["verdict"] in VERDICTS else "-",
             target["target"], target["measured"] or target["verdict"][:90]))
     return "\n".join(out)
 

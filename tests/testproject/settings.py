@@ -57,7 +57,7 @@ def mysql_driver():
             return "mysqlclient %d.%d.%d" % MySQLdb.version_info[:3]
     pymysql.version_info = (2, 2, 1, "final", 0)
     pymysql.install_as_MySQLdb()
-    return "PyMySQL %s" % pymysql.__version__
+    return "PyMySQL %s" % pymysql.VERSION_STRING
 
 
 if _engine == "django.db.backends.mysql":
