@@ -2,6 +2,7 @@
 #
 #   make test          run the suite on SQLite, then PostgreSQL and MariaDB when reachable
 #   make test-sqlite   run the suite on SQLite only
+#   make test-mariadb  run the suite on MariaDB only
 #   make mysqlclient   install mysqlclient (Django's MariaDB/MySQL driver) into the virtualenv
 #
 # Variables (override on the command line):
@@ -30,7 +31,7 @@ POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/pyserializer
 MARIADB_URL ?= mysql://root@127.0.0.1:3306/pyserializer
 export SQLITE_URL POSTGRES_URL MARIADB_URL
 
-.PHONY: venv test test-sqlite demo bench mysqlclient docs clean FORCE
+.PHONY: venv test test-sqlite test-mariadb demo bench mysqlclient docs clean FORCE
 
 venv: $(STAMP)
 
@@ -61,6 +62,9 @@ test: venv
 
 test-sqlite: venv
 	DATABASE_URL="$(SQLITE_URL)" $(VPY) -m pytest $(PYTEST_ARGS)
+
+test-mariadb: venv
+	DATABASE_URL="$(MARIADB_URL)" $(VPY) -m pytest $(PYTEST_ARGS)
 
 demo: venv
 	$(VPY) demo/run.py

@@ -111,6 +111,7 @@ def many_rows(count):
         Everything(
             pk=1000 + number, integer=number, floating=[-0.0, 0.1, 1e300, -1e-300][number % 4],
             decimal=decimal.Decimal(number).scaleb(-6), text="row %d \U0001F600" % number,
+            char="c%d" % number,
             datetime=datetime.datetime(2020, 3, 29, 1, 59, 59, number, tzinfo=brussels_summer),
             date=datetime.date(1, 1, 1) + datetime.timedelta(days=number),
             time=datetime.time(23, 59, 59, number), uuid=uuid.UUID(int=number),
@@ -177,3 +178,26 @@ def test_a_row_refused_in_the_middle_of_a_batch_is_named_and_nothing_is_saved(tm
     assert "%s, line %d, model testapp.country" % (chunk, line) in message
     assert "the database rejected this row" in message
     assert not Country.objects.exists()
+
+
+def test_a_row_refused_in_a_table_with_binary_columns_is_named(tmp_path):
+    """On MariaDB, Everything (a BinaryField: _binary %s) takes the multi-row INSERTs."""
+    if connection.vendor == "sqlite":
+        pytest.skip("SQLite stores a text longer than max_length")
+    many_rows(BATCH_SIZE - 100)
+    path = dump_dir(tmp_path / "dump", "testapp.everything")
+    chunk = next(path.parent.glob("testapp_everything*.py"))
+    lines = chunk.read_text().split("\n")
+    line = next(number for number, content in enumerate(lines, start=1)
+                if content.startswith("[1300, "))
+    lines[line - 1] = lines[line - 1].replace('"c300"', '"%s"' % ("x" * 101), 1)
+    assert "x" * 101 in lines[line - 1]
+    chunk.write_text("\n".join(lines))
+    reseal(path)
+    wipe()
+    with pytest.raises(Exception) as caught:
+        load_into_emptied_tables(path)
+    message = str(caught.value)
+    assert "%s, line %d, model testapp.everything" % (chunk, line) in message
+    assert "the database rejected this row" in message
+    assert not Everything.objects.exists()
