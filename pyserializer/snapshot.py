@@ -8,6 +8,7 @@ and MariaDB/MySQL, one read transaction on SQLite (which reads from one
 snapshot in WAL mode, and holds writers back in rollback-journal mode).
 """
 
+import re
 from contextlib import contextmanager
 
 from django.db import DatabaseError, connections, transaction
@@ -50,6 +51,30 @@ def read_snapshot(using):
             # A connection setting, not part of the transaction: undo it after.
             with connection.cursor() as cursor:
                 cursor.execute("PRAGMA query_only = OFF")
+
+
+def export_snapshot(using):
+    """The id of the snapshot that ``read_snapshot`` holds, for other
+    connections to read the same moment (PostgreSQL only; see parallel.py).
+    It stays valid while that transaction is open."""
+    with connections[using].cursor() as cursor:
+        cursor.execute("SELECT pg_export_snapshot()")
+        return cursor.fetchone()[0]
+
+
+@contextmanager
+def imported_snapshot(using, snapshot_id):
+    """Like ``read_snapshot``, but reading the moment that another connection
+    exported with ``export_snapshot``, as the workers of ``pg_dump -j`` do."""
+    # SET takes no query parameters (with server-side binding): the id, made
+    # of hex digits and dashes, is checked and written into the statement.
+    if not re.fullmatch(r"[0-9A-Fa-f-]+", snapshot_id):
+        raise ValueError("not a snapshot id: %r" % snapshot_id)
+    with transaction.atomic(using=using):
+        with connections[using].cursor() as cursor:
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            cursor.execute("SET TRANSACTION SNAPSHOT '%s'" % snapshot_id)
+        yield
 
 
 class ModelSavepoints:

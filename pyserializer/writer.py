@@ -139,6 +139,32 @@ def utf8_writer(stream):
     return stream.write
 
 
+@dataclass
+class WrittenChunk:
+    """A finished chunk waiting under its temporary name to be published: what
+    a worker of ``dump2py --jobs`` hands back to the writer that publishes it."""
+
+    directory: str
+    stem: str
+    label: str
+    part: int
+    first_row: int
+    compress: str
+    rows: int
+    size: int
+    sha256: str
+    partial_path: str
+
+    def publish(self, name):
+        """Give the chunk its final name and return its entry."""
+        os.replace(self.partial_path, os.path.join(self.directory, name))
+        return FileEntry(name, self.label, self.rows, self.size, self.sha256)
+
+    def discard(self):
+        if os.path.lexists(self.partial_path):
+            os.remove(self.partial_path)
+
+
 class _ChunkFile:
     """One chunk being written, plain or through a compressor; its size and
     SHA-256 are those of the bytes stored on disk."""
@@ -147,6 +173,7 @@ class _ChunkFile:
         self.directory = directory
         self.stem = stem
         self.part = part
+        self.first_row = first_row
         self.label = label
         self.compress = compress
         self.rows = 0
@@ -168,11 +195,16 @@ class _ChunkFile:
         self._out.write(text.encode("utf-8"))
 
     def close(self):
+        """Finish the file; return it as a WrittenChunk."""
         self.write(_block_end(self.rows))
         self._end_compression()
         self._file.flush()
         os.fsync(self._file.fileno())
         self._file.close()
+        return WrittenChunk(
+            self.directory, self.stem, self.label, self.part, self.first_row, self.compress,
+            self.rows, self.size, self._stored.digest.hexdigest(), self.partial_path,
+        )
 
     def _end_compression(self):
         """Finish the compressed stream and let the compressor go: a dump keeps
@@ -187,11 +219,6 @@ class _ChunkFile:
         self._file.close()
         if os.path.lexists(self.partial_path):
             os.remove(self.partial_path)
-
-    def publish(self, name):
-        """Give the finished chunk its final name and return its entry."""
-        os.replace(self.partial_path, os.path.join(self.directory, name))
-        return FileEntry(name, self.label, self.rows, self.size, self._stored.digest.hexdigest())
 
 
 def _unique_name(chunk, only_part, label, taken):
@@ -226,7 +253,12 @@ def fsync_directory(directory):
 
 class DirectoryWriter:
     """Each model into ``<db_table>.py`` or ``<db_table>_N.py`` chunks, compressed
-    with ``compress`` ("gzip" or "zstd") when it is given."""
+    with ``compress`` ("gzip" or "zstd") when it is given.
+
+    A model's chunks are ``_ChunkFile`` while written, ``WrittenChunk`` once
+    closed. ``dump2py --jobs`` splits a model between writers in other
+    processes (``start_at``) and gathers their chunks in one (``adopt``).
+    """
 
     def __init__(self, directory, max_row_count, compress=None):
         if max_row_count < 1:
@@ -236,6 +268,7 @@ class DirectoryWriter:
         self.compress = compress
         self._chunks = {}
         self._stems = {}
+        self._first_chunk = {}
         self._current = None
         self._model = None
         self._open = None
@@ -245,7 +278,9 @@ class DirectoryWriter:
         self._chunks.setdefault(label, [])
         self._open = None
 
-    def _stem(self, label, table):
+    def stem_of(self, label, table):
+        """The file stem of ``label``'s chunks: its table's name, unless another
+        model took that first."""
         stem = grammar.safe_file_stem(table)
         owner = self._stems.setdefault(stem, label)
         if owner != label:
@@ -253,17 +288,31 @@ class DirectoryWriter:
             self._stems.setdefault(stem, label)
         return stem
 
+    def start_at(self, label, stem, part, first_row):
+        """Make the next model ``label`` begin with chunk ``part``, holding its
+        row ``first_row``, named after ``stem``: one chunk of a model whose
+        other chunks other writers write."""
+        self._first_chunk[label] = (stem, part, first_row)
+
     def _new_chunk(self):
         label, table, columns = self._model
         chunks = self._chunks[label]
-        first_row = sum(chunk.rows for chunk in chunks) + 1
-        stem = chunks[0].stem if chunks else self._stem(label, table)
+        if chunks:
+            last = chunks[-1]
+            stem, part, first_row = last.stem, last.part + 1, last.first_row + last.rows
+        else:
+            stem, part, first_row = self._first_chunk.pop(label, None) or (
+                self.stem_of(label, table), 1, 1)
         chunk = _ChunkFile(
-            self.directory, stem, label, table, columns, len(chunks) + 1, first_row,
-            self.compress,
+            self.directory, stem, label, table, columns, part, first_row, self.compress,
         )
         chunks.append(chunk)
         return chunk
+
+    def _close_open_chunk(self):
+        chunks = self._chunks[self._model[0]]
+        chunks[-1] = self._open.close()  # the open chunk is always its model's last
+        self._open = None
 
     def write_rows(self, lines):
         start = 0
@@ -271,7 +320,7 @@ class DirectoryWriter:
             chunk = self._open
             if chunk is None or chunk.rows >= self.max_row_count:
                 if chunk is not None:
-                    chunk.close()
+                    self._close_open_chunk()
                 chunk = self._open = self._new_chunk()
             room = self.max_row_count - chunk.rows
             part = lines[start : start + room]
@@ -288,11 +337,23 @@ class DirectoryWriter:
 
     def end_model(self):
         label = self._model[0]
+        if self._open is None and not self._chunks[label]:
+            self._open = self._new_chunk()
         if self._open is not None:
-            self._open.close()
-        elif not self._chunks[label]:
-            self._new_chunk().close()
-        self._open = None
+            self._close_open_chunk()
+
+    def written(self):
+        """Every chunk closed so far, as WrittenChunks to ``adopt`` elsewhere."""
+        return [chunk for chunks in self._chunks.values() for chunk in chunks
+                if isinstance(chunk, WrittenChunk)]
+
+    def adopt(self, chunks):
+        """Publish with this dump's chunks written by other writers (``dump2py
+        --jobs``), in whatever order they finished."""
+        for chunk in chunks:
+            self._chunks.setdefault(chunk.label, []).append(chunk)
+        for model_chunks in self._chunks.values():
+            model_chunks.sort(key=lambda written: written.part)
 
     def publish(self, order):
         """Rename every finished chunk to its final name; return manifest entries.

@@ -19,6 +19,7 @@ from django.db import DEFAULT_DB_ALIAS, DatabaseError
 
 from pyserializer import compression, outputdir, wholesite
 from pyserializer.errors import DumpError
+from pyserializer.parallel import ParallelSerializer, WorkerError, reason_not_to_split
 from pyserializer.progress import DumpProgress, bar_stream, human_size
 from pyserializer.serializer import Serializer, chosen_compression, max_row_count_setting
 from pyserializer.snapshot import ModelSavepoints, read_snapshot
@@ -68,6 +69,12 @@ class Command(BaseCommand):
             "PYSERIALIZER_COMPRESS setting, else none.",
         )
         parser.add_argument(
+            "-j", "--jobs", type=int, default=1, metavar="N",
+            help="Write the dump with N processes that read one snapshot, each a chunk "
+            "at a time (PostgreSQL only; not with --tolerate or --simulate). The files "
+            "are the same as with one process.",
+        )
+        parser.add_argument(
             "--database", default=DEFAULT_DB_ALIAS,
             help='Nominates a specific database to dump. Defaults to the "default" database.',
         )
@@ -87,6 +94,8 @@ class Command(BaseCommand):
             max_row_count = max_row_count_setting()
         if max_row_count < 1:
             raise CommandError("--max-row-count must be at least 1.")
+        jobs = options["jobs"]
+        self.check_jobs(jobs, using, options)
         compress = chosen_compression(options["compress"])
         try:
             compression.check_available(compress)
@@ -95,7 +104,9 @@ class Command(BaseCommand):
         models = wholesite.models_to_dump(using, options["exclude"])
         self.verbosity = options["verbosity"]
         error_stream = options.get("stderr") or sys.stderr
-        progress = DumpProgress(bar_stream(error_stream, self.verbosity))
+        bars = bar_stream(error_stream, self.verbosity)
+        # With --jobs, one bar of the chunk files written replaces the bar per model.
+        progress = DumpProgress(bars if jobs == 1 else None)
         write_options = self.write_options(using, max_row_count, progress, options["tolerate"])
         write_options["compress"] = compress or "none"
         querysets = [model._base_manager.using(using).all() for model in models]
@@ -110,20 +121,25 @@ class Command(BaseCommand):
                         target, options["overwrite"],
                         self.confirm if options["interactive"] else None,
                     )
-                    self.dump(querysets, using, target, write_options, progress, started)
+                    serializer = ParallelSerializer(jobs, bars) if jobs > 1 else Serializer()
+                    self.dump(serializer, querysets, using, target, write_options, progress,
+                              started)
         except Terminated:
             raise CommandError(
                 "Terminated (SIGTERM). %s" % _nothing_written(target, existed, options)
             )
         except KeyboardInterrupt:
             raise CommandError("Interrupted. %s" % _nothing_written(target, existed, options))
+        except WorkerError as exc:
+            raise CommandError(
+                "Cannot %s %s: %s. %s" % (
+                    "read" if exc.reading else "write the dump of", _table_of(exc.block), exc,
+                    _nothing_written(target, existed, options),
+                )
+            ) from exc
         except DatabaseError as exc:
             block = progress.current
-            where = (
-                "table %s (model %s)" % (block.model._meta.db_table, block.label)
-                if block is not None
-                else "database %r" % using
-            )
+            where = _table_of(block) if block is not None else "database %r" % using
             raise CommandError(
                 "Cannot read %s: %s. %s Use --tolerate to skip tables that cannot be read."
                 % (where, _one_line(exc), _nothing_written(target, existed, options))
@@ -134,6 +150,24 @@ class Command(BaseCommand):
             ) from exc
         if progress.skipped:
             raise CommandError(self.incomplete(progress.skipped, target, options["simulate"]))
+
+    def check_jobs(self, jobs, using, options):
+        """Refuse a --jobs that would not give the same, consistent dump."""
+        if jobs < 1:
+            raise CommandError("--jobs must be at least 1.")
+        if jobs == 1:
+            return
+        for option in ("tolerate", "simulate"):
+            if options[option]:
+                raise CommandError(
+                    "--%s works with one process only; leave out --jobs %d." % (option, jobs)
+                )
+        reason = reason_not_to_split(using)
+        if reason is not None:
+            raise CommandError(
+                "Cannot dump database %r with --jobs %d: %s. Nothing was written; "
+                "dump it with one process (leave out --jobs)." % (using, jobs, reason)
+            )
 
     def write_options(self, using, max_row_count, progress, tolerate):
         """What the Serializer is told: natural keys per model, chunk size,
@@ -170,8 +204,7 @@ class Command(BaseCommand):
             "(listed as SKIPPED in restore.py):\n%s" % (target, len(skipped), tables)
         )
 
-    def dump(self, querysets, using, target, write_options, progress, started):
-        serializer = Serializer()
+    def dump(self, serializer, querysets, using, target, write_options, progress, started):
         with outputdir.StagingDirectory(target) as staging:
             if self.verbosity >= 1:
                 for path in staging.removed:
@@ -245,6 +278,10 @@ def _nothing_written(target, existed, options):
     if existed:
         return "No dump was written; %s was left as it was." % target
     return "No dump was written."
+
+
+def _table_of(block):
+    return "table %s (model %s)" % (block.model._meta.db_table, block.label)
 
 
 def _one_line(exc):

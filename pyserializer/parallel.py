@@ -1,0 +1,275 @@
+"""``dump2py --jobs N``: one dump written by N processes that read one snapshot.
+
+Why processes: turning rows into text is CPU-bound Python, which threads
+would run one at a time. Why chunks rather than tables: a site often keeps
+most of its rows in one table, and the dump can go no faster than its
+largest unit of work; a chunk (``--max-row-count`` rows of a model in
+primary key order) is the unit, so that N processes share even that table.
+Why PostgreSQL only: a dump must show the database at one moment, and only
+PostgreSQL lets several connections read one snapshot (the parent exports
+it, each worker imports it, as ``pg_dump -j`` does); the other backends get
+``--jobs 1`` rather than an inconsistent dump (``reason_not_to_split``).
+
+How: inside its snapshot (``read_snapshot``), the parent finds the primary
+key that begins each chunk of each model, then forks the workers. Forked,
+they inherit the models, the options and the Serializer as they are, with
+nothing to pickle. A worker leaves the parent's database connections alone,
+without ever closing them (that would end the parent's session, and with it
+the snapshot), opens its own, imports the snapshot, and writes whole chunk
+files for the chunks it is given, with the Serializer's own encoding and a
+``DirectoryWriter`` started at the chunk. The parent hands out the chunks,
+full ones first, gathers the finished files, and publishes them with the
+manifest exactly as a one-process dump would: same names, same bytes, same
+manifest entries in the same order.
+"""
+
+import multiprocessing
+import signal
+from collections import deque
+from multiprocessing.connection import wait
+from typing import Any, NamedTuple
+
+from django.db import DatabaseError, connections
+from django.db.models import F, Window
+from django.db.models.functions import RowNumber
+from tqdm import tqdm
+
+from .errors import DumpWriteError
+from .serializer import DumpObserver, Serializer
+from .snapshot import export_snapshot, imported_snapshot
+from .writer import DirectoryWriter
+
+
+def reason_not_to_split(using):
+    """Why database ``using`` cannot be dumped by several processes, or None."""
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        return (
+            "%s cannot share one snapshot between connections, so parallel workers "
+            "would each see the database at a different moment; only PostgreSQL can"
+            % connection.display_name
+        )
+    if connection.in_atomic_block:
+        return (
+            "the connection is inside a transaction, whose uncommitted rows other "
+            "connections cannot see"
+        )
+    return None
+
+
+class Chunk(NamedTuple):
+    """One chunk file to write: the rows of ``querysets[model_index]`` from
+    primary key ``start`` (included) to ``end`` (excluded); None is open."""
+
+    model_index: int
+    stem: str
+    part: int
+    first_row: int
+    start: Any
+    end: Any
+
+
+class WorkerError(Exception):
+    """A worker could not write a chunk of ``block``'s model. ``reading`` says
+    that the database refused the rows (rather than the disk the file)."""
+
+    def __init__(self, block, message, reading):
+        super().__init__(message)
+        self.block = block
+        self.reading = reading
+
+
+# The parent's connections, as a worker inherited them: kept referenced and
+# never closed, so that no finalizer ends the parent's session from here.
+_inherited_connections = []
+
+
+class ParallelSerializer(Serializer):
+    """The Serializer of ``dump2py --jobs N``: a directory dump of querysets
+    whose chunks ``jobs`` worker processes write; PostgreSQL only."""
+
+    def __init__(self, jobs, bar_stream=None):
+        super().__init__()
+        self.jobs = jobs
+        self.bar_stream = bar_stream
+
+    def serialize(self, querysets, *, fields=None, **options):
+        self.querysets = list(querysets)
+        if any(queryset.query.is_sliced for queryset in self.querysets):
+            raise ValueError("a parallel dump reads whole querysets, not slices")
+        if len({queryset.db for queryset in self.querysets}) > 1:
+            raise ValueError("a parallel dump reads one database")
+        self.fields = fields
+        return super().serialize(self.querysets, fields=fields, **options)
+
+    def _write_all(self, blocks, writer, on_block_error):
+        """Plan the chunks, have the workers write them, adopt their files."""
+        if not isinstance(writer, DirectoryWriter):
+            raise ValueError("a parallel dump writes a directory dump")
+        blocks = list(blocks)
+        if not blocks:
+            return [], None
+        using = blocks[0].using
+        snapshot_id = export_snapshot(using)
+        chunks = self._plan(blocks, writer)
+        for block in blocks:
+            self.observer.start_block(block)
+        self._run_workers(chunks, blocks, writer, using, snapshot_id)
+        for block in blocks:
+            self.observer.end_block(block)
+        return [block.model for block in blocks], using
+
+    def _plan(self, blocks, writer):
+        """Every chunk of every model, full ones first: no worker should be
+        left alone with a long chunk at the end."""
+        size = writer.max_row_count
+        chunks = []
+        for index, (queryset, block) in enumerate(zip(self.querysets, blocks)):
+            stem = writer.stem_of(block.label, block.model._meta.db_table)
+            starts = chunk_starts(queryset, size)
+            bounds = zip([None] + starts, starts + [None])
+            for part, (start, end) in enumerate(bounds, start=1):
+                chunks.append(Chunk(index, stem, part, (part - 1) * size + 1, start, end))
+        chunks.sort(key=lambda chunk: chunk.end is None)
+        return chunks
+
+    def _run_workers(self, chunks, blocks, writer, using, snapshot_id):
+        context = multiprocessing.get_context("fork")
+        to_do = deque(chunks)
+        busy = {}  # a worker's end of its pipe -> (its process, the chunk it writes)
+        workers = []
+        finished = False
+        bar = None if self.bar_stream is None else tqdm(
+            total=len(chunks), desc="Dumping", unit=" files", file=self.bar_stream,
+            dynamic_ncols=True,
+        )
+        try:
+            for _ in range(min(self.jobs, len(chunks))):
+                ours, theirs = context.Pipe()
+                parent_ends = [pipe for _, pipe in workers] + [ours]
+                process = context.Process(
+                    target=self._work, daemon=True,
+                    args=(theirs, parent_ends, using, snapshot_id, writer),
+                )
+                process.start()
+                theirs.close()
+                workers.append((process, ours))
+                busy[ours] = (process, to_do.popleft())
+                ours.send(busy[ours][1])
+            while busy:
+                for pipe in wait(list(busy)):
+                    process, chunk = busy.pop(pipe)
+                    block = blocks[chunk.model_index]
+                    written = self._result(pipe, process, block)
+                    writer.adopt(written)
+                    self.observer.rows_read(block, sum(file.rows for file in written))
+                    if bar is not None:
+                        bar.update(1)
+                    next_chunk = to_do.popleft() if to_do else None
+                    pipe.send(next_chunk)
+                    if next_chunk is not None:
+                        busy[pipe] = (process, next_chunk)
+            finished = True
+        finally:
+            for process, pipe in workers:
+                if not finished:  # a failure, Ctrl-C or SIGTERM: the others stop too
+                    process.terminate()
+                process.join()
+                pipe.close()
+            if bar is not None:
+                bar.close()
+        _check_chunks_join_up(writer, blocks, chunks)
+
+    def _result(self, pipe, process, block):
+        """The files a worker wrote for its chunk; its failure as a WorkerError."""
+        try:
+            outcome, *details = pipe.recv()
+        except EOFError:
+            process.join()
+            raise WorkerError(
+                block, "its worker process ended (exit code %s)" % process.exitcode, False,
+            )
+        if outcome == "failed":
+            message, reading = details
+            raise WorkerError(block, message, reading)
+        return details[0]
+
+    def _work(self, pipe, parent_ends, using, snapshot_id, parent_writer):
+        """A worker process: write the chunks the parent sends, until None."""
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops the workers
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        for parent_end in parent_ends:  # held by the parent only: its death ends the pipes
+            parent_end.close()
+        _leave_inherited_connections()
+        self.observer = DumpObserver()
+        try:
+            with imported_snapshot(using, snapshot_id):
+                while (chunk := pipe.recv()) is not None:
+                    pipe.send(("written", self._write_chunk(chunk, parent_writer)))
+        except (EOFError, BrokenPipeError):
+            pass  # the parent is gone, and with it the dump
+        except Exception as exc:
+            pipe.send(("failed", " ".join(str(exc).split()) or type(exc).__name__,
+                       isinstance(exc, DatabaseError)))
+        finally:
+            connections.close_all()
+
+    def _write_chunk(self, chunk, parent_writer):
+        """Write one chunk file with the one-process code: the Serializer's
+        encoding and a DirectoryWriter started at the chunk's part."""
+        queryset = self.querysets[chunk.model_index]
+        if chunk.start is not None:
+            queryset = queryset.filter(pk__gte=chunk.start)
+        if chunk.end is not None:
+            queryset = queryset.filter(pk__lt=chunk.end)
+        writer = DirectoryWriter(
+            parent_writer.directory, parent_writer.max_row_count, parent_writer.compress
+        )
+        writer.start_at(queryset.model._meta.label_lower, chunk.stem, chunk.part, chunk.first_row)
+        try:
+            Serializer._write_all(self, self._blocks([queryset], self.fields), writer, None)
+        except BaseException:
+            writer.abort()
+            raise
+        return writer.written()
+
+
+def chunk_starts(queryset, size):
+    """The primary keys that begin the 2nd, 3rd... chunk of ``size`` rows of
+    ``queryset`` in primary key order: one pass over the table's key."""
+    pk_name = queryset.model._meta.pk.attname
+    return list(
+        queryset.order_by()
+        .alias(position=Window(RowNumber(), order_by=F(pk_name).asc()))
+        .alias(phase=(F("position") - 1) % size)
+        .filter(phase=0, position__gt=1)
+        .order_by(pk_name)
+        .values_list(pk_name, flat=True)
+    )
+
+
+def _leave_inherited_connections():
+    """Give this worker its own connections, leaving the parent's untouched."""
+    for alias in connections:
+        inherited = connections[alias]
+        _inherited_connections.append(inherited)
+        connections[alias] = type(inherited)(dict(inherited.settings_dict), alias)
+
+
+def _check_chunks_join_up(writer, blocks, chunks):
+    """Each model's chunks must follow one another with every one but the last
+    full, as a one-process dump writes them; in one snapshot they always do."""
+    planned = {}
+    for chunk in chunks:
+        label = blocks[chunk.model_index].label
+        planned[label] = planned.get(label, 0) + 1
+    for label, count in planned.items():
+        written = [file for file in writer.written() if file.label == label]
+        parts = [file.part for file in written]
+        rows = [file.rows for file in written[:-1]]
+        if parts != list(range(1, count + 1)) or any(n != writer.max_row_count for n in rows):
+            raise DumpWriteError(
+                "%s: the chunks written in parallel do not follow one another "
+                "(parts %s, rows %s)" % (label, parts, [file.rows for file in written])
+            )
+
