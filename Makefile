@@ -12,6 +12,8 @@
 #   EXTRAS   setup.cfg extras to install (wagtail needs Django 5.2 or newer)
 #   PYTEST_ARGS  extra arguments for pytest, e.g. PYTEST_ARGS="-x -k roundtrip"
 #   BENCH_ARGS   options for benchmarks/bench.py, e.g. BENCH_ARGS="--quick"
+#   WAGTAIL_BENCH_ARGS  options for benchmarks/wagtail_bench.py (make bench-wagtail),
+#                e.g. WAGTAIL_BENCH_ARGS="--database-url mysql://root@127.0.0.1:3306/pyser_bench_wagtail"
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -31,7 +33,7 @@ POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/pyserializer
 MARIADB_URL ?= mysql://root@127.0.0.1:3306/pyserializer
 export SQLITE_URL POSTGRES_URL MARIADB_URL
 
-.PHONY: venv test test-sqlite test-mariadb demo bench mysqlclient docs clean FORCE
+.PHONY: venv test test-sqlite test-mariadb demo bench bench-wagtail bench-mysqlclient mysqlclient docs clean FORCE
 
 venv: $(STAMP)
 
@@ -96,10 +98,18 @@ mysqlclient: venv
 
 # mysqlclient where it installs; without it the benchmark runs on PyMySQL and
 # its report says which driver it used.
-bench: venv
+# The generated data against dumpdata/loaddata, the driver and the database's
+# own tools, then a Wagtail site against stock loaddata (bench-wagtail alone).
+bench: bench-mysqlclient
+	$(VPY) benchmarks/bench.py $(BENCH_ARGS)
+	$(VPY) benchmarks/wagtail_bench.py $(WAGTAIL_BENCH_ARGS)
+
+bench-wagtail: bench-mysqlclient
+	$(VPY) benchmarks/wagtail_bench.py $(WAGTAIL_BENCH_ARGS)
+
+bench-mysqlclient: venv
 	@$(MAKE) --no-print-directory mysqlclient || \
 	  echo "bench: mysqlclient could not be installed (see above); MariaDB/MySQL steps use PyMySQL"
-	$(VPY) benchmarks/bench.py $(BENCH_ARGS)
 
 docs: venv
 	$(VPY) -m sphinx -W docs docs/_build/html

@@ -617,6 +617,7 @@ def snapshot_code(target):
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
     for part in ("pyserializer", "tests/testapp", "tests/testproject", "benchmarks/benchapp"):
         shutil.copytree(os.path.join(REPO, part), os.path.join(target, part), ignore=ignore, dirs_exist_ok=True)
+    shutil.copy(os.path.join(REPO, "tests", "mysql_driver.py"), os.path.join(target, "tests"))
     os.makedirs(os.path.join(target, "benchmarks"), exist_ok=True)
     shutil.copy(os.path.join(HERE, "settings.py"), os.path.join(target, "benchmarks", "settings.py"))
 

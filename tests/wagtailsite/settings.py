@@ -12,6 +12,8 @@ import tempfile
 
 import dj_database_url
 
+from mysql_driver import mysql_driver
+
 SCRATCH = os.path.join(tempfile.gettempdir(), "pyserializer-wagtailsite")
 os.makedirs(SCRATCH, exist_ok=True)
 
@@ -85,11 +87,7 @@ DATABASES = {
     ),
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.mysql":
-    # No MySQL C headers here: PyMySQL stands in for mysqlclient.
-    import pymysql
-
-    pymysql.version_info = (2, 2, 1, "final", 0)
-    pymysql.install_as_MySQLdb()
+    MYSQL_DRIVER = mysql_driver()
     DATABASES["default"].setdefault("OPTIONS", {}).update({
         "charset": "utf8mb4",
         "init_command": "SET sql_mode='STRICT_TRANS_TABLES'",
