@@ -57,6 +57,16 @@ _NULL_KEEPING = frozenset(_PLAIN_TYPES) | {
 }
 
 
+def db_values(field, connection, values):
+    """What ``connection`` gets for a column of attribute values of ``field``:
+    the values themselves when all are of the type the field stores as it is
+    (one pass in C over their types), else each one's conversion."""
+    plain = _PLAIN_TYPES.get(type(field))
+    if plain is not None and set(map(type, values)) <= {plain, type(None)}:
+        return values
+    return list(map(db_value(field, connection), values))
+
+
 def db_value(field, connection):
     """A function giving what ``connection`` gets for an attribute value of ``field``."""
     prepare = field.get_db_prep_save

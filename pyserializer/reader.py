@@ -31,6 +31,7 @@ import codecs
 import hashlib
 import io
 import json
+import json.scanner
 import os
 import re
 import stat
@@ -66,7 +67,22 @@ _LITERAL_NAMES = {
     "NaN": float("nan"),
     "Infinity": float("inf"),
 }
-_json_decode = json.JSONDecoder().decode
+_full_json_decode = json.JSONDecoder().decode
+_scan_json_value = json.scanner.make_scanner(json.JSONDecoder())
+
+
+def _json_decode(text):
+    """``json.loads`` of a row: the scanner alone when the value fills the
+    text, as it does in every line pyserializer writes (it skips the two
+    passes for blanks around the value); any other text takes the full path,
+    so what is accepted, and the error, is json's."""
+    try:
+        value, end = _scan_json_value(text, 0)
+    except StopIteration:
+        return _full_json_decode(text)
+    if end != len(text):
+        return _full_json_decode(text)
+    return value
 
 
 def _refuse_constant(name):

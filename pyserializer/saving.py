@@ -14,12 +14,13 @@ keep the dumped values.
 
 import functools
 import math
+from operator import itemgetter
 
 from django.conf import settings
 from django.db import connections, models, transaction
 from django.db.models import signals
 
-from .dbvalues import db_value
+from .dbvalues import db_values
 from .errors import DumpError
 
 BATCH_SIZE = 500
@@ -206,8 +207,11 @@ def _insert_rows(model, fields, objects, using):
     quote = connection.ops.quote_name
     table = quote(model._meta.db_table)
     column_names = ", ".join(quote(field.column) for field in fields)
-    columns = [(field.attname, db_value(field, connection)) for field in fields]
-    rows = [[convert(obj.__dict__[attname]) for attname, convert in columns] for obj in objects]
+    attributes = [obj.__dict__ for obj in objects]
+    rows = list(zip(*[
+        db_values(field, connection, list(map(itemgetter(field.attname), attributes)))
+        for field in fields
+    ]))
     with connection.cursor() as cursor:
         if _copies(connection):
             with cursor.cursor.copy("COPY %s (%s) FROM STDIN" % (table, column_names)) as copy:
