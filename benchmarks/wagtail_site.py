@@ -346,7 +346,7 @@ class SiteBuilder:
                 task_state.task.specific.on_action(task_state.specific, moderator, "reject", comment="Not yet.")
 
     def build_translations(self):
-        from wagtail.models import Locale, Page, Site
+        from wagtail.models import Locale, Site
 
         french = Locale.objects.create(language_code="fr")
         sources = [post for post in self.posts if not post.workflow_in_progress][: self.plan.translated]

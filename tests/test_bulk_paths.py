@@ -157,27 +157,35 @@ def test_negative_zero_comes_back_through_the_bulk_path(tmp_path):
     assert signs == [-1.0, -1.0]
 
 
-def test_a_row_refused_in_the_middle_of_a_batch_is_named_and_nothing_is_saved(tmp_path):
-    Country.objects.bulk_create(
-        Country(pk=number, code="C%d" % number, name="Country %d" % number)
-        for number in range(1, 401)
-    )
-    path = dump_dir(tmp_path / "dump", "testapp.country")
-    chunk = next(path.parent.glob("testapp_country*.py"))
-    text = chunk.read_text()
-    line = next(
-        number for number, content in enumerate(text.split("\n"), start=1)
-        if content.startswith('[300, "C300"')
-    )
-    chunk.write_text(text.replace('[300, "C300"', '[300, "C299"'))
+def assert_refused_row_is_named(tmp_path, model, row_start, old, new):
+    """Dump ``model``, change ``old`` to ``new`` in the row that starts with
+    ``row_start``, reseal, and load into emptied tables: the database refuses
+    that row, the error names its file and line, and nothing is saved."""
+    label = model._meta.label_lower
+    path = dump_dir(tmp_path / "dump", label)
+    chunk = next(path.parent.glob("%s*.py" % model._meta.db_table))
+    lines = chunk.read_text().split("\n")
+    line = next(number for number, content in enumerate(lines, start=1)
+                if content.startswith(row_start))
+    lines[line - 1] = lines[line - 1].replace(old, new, 1)
+    assert new in lines[line - 1]
+    chunk.write_text("\n".join(lines))
     reseal(path)
     wipe()
     with pytest.raises(Exception) as caught:
         load_into_emptied_tables(path)
     message = str(caught.value)
-    assert "%s, line %d, model testapp.country" % (chunk, line) in message
+    assert "%s, line %d, model %s" % (chunk, line, label) in message
     assert "the database rejected this row" in message
-    assert not Country.objects.exists()
+    assert not model.objects.exists()
+
+
+def test_a_row_refused_in_the_middle_of_a_batch_is_named_and_nothing_is_saved(tmp_path):
+    Country.objects.bulk_create(
+        Country(pk=number, code="C%d" % number, name="Country %d" % number)
+        for number in range(1, 401)
+    )
+    assert_refused_row_is_named(tmp_path, Country, '[300, "C300"', '"C300"', '"C299"')
 
 
 def test_a_row_refused_in_a_table_with_binary_columns_is_named(tmp_path):
@@ -185,19 +193,4 @@ def test_a_row_refused_in_a_table_with_binary_columns_is_named(tmp_path):
     if connection.vendor == "sqlite":
         pytest.skip("SQLite stores a text longer than max_length")
     many_rows(BATCH_SIZE - 100)
-    path = dump_dir(tmp_path / "dump", "testapp.everything")
-    chunk = next(path.parent.glob("testapp_everything*.py"))
-    lines = chunk.read_text().split("\n")
-    line = next(number for number, content in enumerate(lines, start=1)
-                if content.startswith("[1300, "))
-    lines[line - 1] = lines[line - 1].replace('"c300"', '"%s"' % ("x" * 101), 1)
-    assert "x" * 101 in lines[line - 1]
-    chunk.write_text("\n".join(lines))
-    reseal(path)
-    wipe()
-    with pytest.raises(Exception) as caught:
-        load_into_emptied_tables(path)
-    message = str(caught.value)
-    assert "%s, line %d, model testapp.everything" % (chunk, line) in message
-    assert "the database rejected this row" in message
-    assert not Everything.objects.exists()
+    assert_refused_row_is_named(tmp_path, Everything, "[1300, ", '"c300"', '"%s"' % ("x" * 101))
