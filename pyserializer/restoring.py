@@ -247,7 +247,14 @@ def restore(manifest_path, using=DEFAULT_DB_ALIAS, interactive=True, verbosity=1
     gets a progress bar of the rows restored.
     """
     plan = plan_restore(manifest_path, excludes)
-    connection = connections[using]
+    confirm(plan, connections[using], interactive, verbosity, stdout, ask)
+    with RestoreProgress(plan.rows_to_load(), bar_stream) as progress:
+        return run_restore(plan, using, ignorenonexistent, stdout, verbosity, progress)
+
+
+def confirm(plan, connection, interactive=True, verbosity=1, stdout=None, ask=input):
+    """Say what carrying out ``plan`` on ``connection`` replaces and, when
+    ``interactive``, ask; raise Cancelled unless the answer is yes."""
     if stdout is not None and (interactive or verbosity >= 1):
         stdout.write(plan.describe(connection) + "\n")
     if interactive:
@@ -257,8 +264,6 @@ def restore(manifest_path, using=DEFAULT_DB_ALIAS, interactive=True, verbosity=1
             answer = ""
         if answer.strip().lower() not in ("y", "yes"):
             raise Cancelled()
-    with RestoreProgress(plan.rows_to_load(), bar_stream) as progress:
-        return run_restore(plan, using, ignorenonexistent, stdout, verbosity, progress)
 
 
 def tables_to_replace(connection, registry, changed=()):

@@ -7,10 +7,8 @@ when the dump is complete (``outputdir``). SIGTERM stops it as Ctrl-C does.
 """
 
 import os
-import signal
 import sys
 import time
-from contextlib import contextmanager
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
@@ -19,6 +17,7 @@ from django.db import DEFAULT_DB_ALIAS, DatabaseError
 
 from pyserializer import compression, outputdir, wholesite
 from pyserializer.errors import DumpError
+from pyserializer.interrupts import Terminated, terminate_as_interrupt
 from pyserializer.parallel import ParallelSerializer, WorkerError, reason_not_to_split
 from pyserializer.progress import DumpProgress, bar_stream, human_size
 from pyserializer.serializer import Serializer, chosen_compression, max_row_count_setting
@@ -113,7 +112,7 @@ class Command(BaseCommand):
         target = os.path.abspath(output_dir)
         existed = os.path.lexists(target)
         try:
-            with _terminate_as_interrupt():
+            with terminate_as_interrupt():
                 if options["simulate"]:
                     self.simulate(querysets, using, write_options, progress, started)
                 else:
@@ -250,26 +249,6 @@ class Command(BaseCommand):
         except EOFError:
             return False
         return answer.strip().lower() in ("y", "yes")
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM arrived: unwind like Ctrl-C, so that the staging directory goes."""
-
-
-@contextmanager
-def _terminate_as_interrupt():
-    def terminate(signum, frame):
-        raise Terminated()
-
-    try:
-        previous = signal.signal(signal.SIGTERM, terminate)
-    except ValueError:  # not the main thread: signals are not ours to handle
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def _nothing_written(target, existed, options):

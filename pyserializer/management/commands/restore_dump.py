@@ -4,7 +4,8 @@ The same restore as ``python DIR/restore.py`` (``pyserializer.restoring``),
 from manage.py, without ever running the dump's ``restore.py`` as Python. A
 dump older than the code is restored through the project's migrations.
 ``--list`` and ``--check`` look at a dump without restoring it
-(``pyserializer.checking``).
+(``pyserializer.checking``); ``--verify`` restores it into a scratch database
+and compares a second dump of that with it (``pyserializer.verifying``).
 """
 
 from django.core.management.base import BaseCommand, CommandError
@@ -13,10 +14,12 @@ from django.db import DEFAULT_DB_ALIAS
 from pyserializer import manifest as manifests
 from pyserializer.checking import check_dump, list_dump
 from pyserializer.errors import DumpError
+from pyserializer.interrupts import Terminated, terminate_as_interrupt
 from pyserializer.progress import bar_stream
 from pyserializer.reader import open_dump_file
 from pyserializer.restore import add_restore_arguments
 from pyserializer.restoring import restore
+from pyserializer.verifying import VerifyFailed, verify
 
 
 class Command(BaseCommand):
@@ -28,7 +31,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("manifest", help="The restore.py of the dump.")
+        parser.add_argument("manifest", help="The restore.py of the dump (or, with --verify, its directory).")
         parser.add_argument(
             "--noinput", "--no-input", action="store_false", dest="interactive",
             help="Do not ask for confirmation.",
@@ -49,8 +52,22 @@ class Command(BaseCommand):
             "--list", action="store_true",
             help="List the dump's origin, migrations, models, rows and files; read nothing else.",
         )
+        looks.add_argument(
+            "--verify", action="store_true",
+            help="A trial restore: restore the dump into a scratch database (a temporary "
+            "one, dropped afterwards), dump that again and compare it with the dump, row "
+            "by row. The database is not changed. Exits with an error naming model, pk "
+            "and field of the first difference.",
+        )
+        parser.add_argument(
+            "--verify-into", metavar="ALIAS",
+            help="With --verify: restore into this database of the settings, replacing "
+            "its data (asks first unless --noinput), instead of a temporary one; for a "
+            "database user who may not create databases.",
+        )
 
     def handle(self, manifest, interactive, database, verbosity, **options):
+        verifying = options["verify"] or options["verify_into"]
         try:
             if options["list"]:
                 with open_dump_file(manifest) as stream:
@@ -59,6 +76,8 @@ class Command(BaseCommand):
                 report = check_dump(manifest, using=database, excludes=options["exclude"])
                 if verbosity >= 1:
                     self.stdout.write(report.describe())
+            elif verifying:
+                self.verify(manifest, database, interactive, verbosity, options)
             else:
                 restore(
                     manifest, using=database, interactive=interactive, verbosity=verbosity,
@@ -66,5 +85,29 @@ class Command(BaseCommand):
                     stdout=self.stdout, ask=input, bar_stream=bar_stream(self.stderr._out, verbosity),
                 )
         except DumpError as exc:
-            what = "Check failed" if options["check"] else "Restore failed"
+            what = ("Verify failed" if verifying else "Check failed" if options["check"]
+                    else "Restore failed")
             raise CommandError("%s: %s" % (what, exc)) from exc
+
+    def verify(self, manifest, database, interactive, verbosity, options):
+        """--verify: report in one line, or fail naming the first difference."""
+        try:
+            with terminate_as_interrupt():
+                report = verify(
+                    manifest, using=database, into=options["verify_into"],
+                    excludes=options["exclude"], ignorenonexistent=options["ignorenonexistent"],
+                    interactive=interactive, ask=input,
+                    stdout=self.stdout, verbosity=verbosity,
+                )
+        except KeyboardInterrupt as exc:
+            what = "Terminated (SIGTERM)" if isinstance(exc, Terminated) else "Interrupted"
+            if options["verify_into"] is None:
+                raise CommandError("%s. The scratch database was dropped; database %r was "
+                                   "not changed." % (what, database))
+            raise CommandError("%s. The trial restore into database %r was rolled back or "
+                               "left unfinished; database %r was not changed." % (
+                                   what, options["verify_into"], database))
+        except VerifyFailed as exc:
+            raise CommandError("Verify failed: %s" % exc) from exc
+        if verbosity >= 1:
+            self.stdout.write(report.describe())
