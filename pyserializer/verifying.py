@@ -36,7 +36,6 @@ from dataclasses import dataclass, field
 from itertools import zip_longest
 
 from django.apps import apps as global_apps
-from django.conf import settings
 from django.core.management.base import CommandError
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 from django.db.utils import load_backend
@@ -146,7 +145,7 @@ def verify(manifest_path, using=DEFAULT_DB_ALIAS, into=None, excludes=(), ignore
 
 def _refuse_scratch_alias(into, using):
     """Before anything changes: ``into`` must be another database of the settings."""
-    if into not in settings.DATABASES:
+    if into not in connections:
         raise CommandError("Unknown database alias for --verify-into: %s" % into)
     scratch, configured = connections[into].settings_dict, connections[using].settings_dict
     if into == using or all(scratch.get(key) == configured.get(key)
@@ -232,9 +231,9 @@ def comparable_models(plan):
         if plan.excluded(label) or label in compared:
             continue
         if app_label in plan.changed:
-            not_compared["app " + app_label] = "migrated forward from %s to %s" % (
-                states({app_label: plan.changed[app_label]}, 0),
-                states({app_label: plan.changed[app_label]}, 1))
+            not_compared["app " + app_label] = "migrated forward from %s to %s" % tuple(
+                states({app_label: plan.changed[app_label]}, which).partition(" ")[2]
+                for which in (0, 1))
         elif label in transformed:
             not_compared[label] = "rewritten by PYSERIALIZER_TRANSFORMS"
         elif _model(label) is None:
