@@ -89,19 +89,23 @@ class VerifyReport:
     seconds: float
     scratch: str  # e.g. "a scratch database", "database 'scratch'"
     not_compared: dict = field(default_factory=dict)  # {label or app: why}
-    made_by_migrate: int = 0  # rows of models migrate fills, found only after the restore
+    made_by_migrate: dict = field(default_factory=dict)  # {label: rows only migrate made}
 
     def describe(self):
         lines = ["Verified %s: restored into %s and dumped again, the same %s (%.1f seconds)." % (
             self.directory, self.scratch, counted(self.objects, self.models), self.seconds)]
         if self.made_by_migrate:
-            lines.append("Not in the dump but made by migrate, not compared: %s." % counted(
-                self.made_by_migrate, [label for label in self.models
-                                       if label in natural_key_labels()]))
+            lines.append("Made by migrate in the scratch database, not in the dump: %s." % ", ".join(
+                "%s of %s" % (_rows_text(rows), label)
+                for label, rows in self.made_by_migrate.items()))
         if self.not_compared:
             lines.append("Not compared: %s." % "; ".join(
                 "%s (%s)" % item for item in sorted(self.not_compared.items())))
         return "\n".join(lines)
+
+
+def _rows_text(rows):
+    return "{:,} row{}".format(rows, "" if rows == 1 else "s")
 
 
 def manifest_path_of(path):
@@ -270,14 +274,14 @@ def dump_again(alias, labels, directory):
 
 def compare_dumps(dump, second, labels):
     """Compare the rows of ``labels`` in two Manifests; return (rows compared,
-    rows found only in the second dump of models that ``migrate`` fills).
+    {label: rows found only in the second dump} for the models ``migrate`` fills).
 
     Rows are matched by primary key (or, for rows written without one, by
     their whole content). Both dumps are in primary key order, so a row
     usually meets its match at once and memory stays small; rows that come
     in another order wait for their match.
     """
-    compared = made_by_migrate = 0
+    compared, made_by_migrate = 0, {}
     for label in labels:
         model = global_apps.get_model(label)
         in_dump, in_second = {}, {}
@@ -300,7 +304,8 @@ def compare_dumps(dump, second, labels):
             raise VerifyFailed(
                 "the trial restore has this row, which the dump does not have: %s"
                 % _short(row.values), dump.directory, None, label, row.shown_key)
-        made_by_migrate += len(in_second)
+        if in_second:
+            made_by_migrate[label] = len(in_second)
     return compared, made_by_migrate
 
 
