@@ -41,7 +41,8 @@ def interrupts_deferred():
 
     A signal that arrives meanwhile is delivered when the block ends.
     """
-    if threading.current_thread() is not threading.main_thread():
+    if (threading.current_thread() is not threading.main_thread()
+            or not hasattr(signal, "pthread_sigmask")):  # signals are not ours, or Windows
         yield
         return
     previous = signal.pthread_sigmask(signal.SIG_BLOCK, STOPPING_SIGNALS)

@@ -48,7 +48,9 @@ from .interrupts import interrupts_deferred
 from .migrating import states
 from .outputdir import ManifestFile
 from .reader import DumpReader, open_chunk, open_dump_file
-from .restoring import clear_content_type_cache, confirm, counted, plan_restore, run_restore
+from .restoring import (
+    RestoreFailed, clear_content_type_cache, confirm, counted, plan_restore, run_restore,
+)
 from .serializer import Serializer, max_row_count_setting
 from .snapshot import read_snapshot
 from .transforms import configured_transforms
@@ -118,24 +120,29 @@ def verify(manifest_path, using=DEFAULT_DB_ALIAS, into=None, excludes=(), ignore
            interactive=True, ask=input, stdout=None, verbosity=1):
     """Restore the dump into a scratch database, dump that again, compare; return a VerifyReport.
 
-    The database ``using`` is only read for its settings. ``stdout`` gets
-    the question, and with ``verbosity`` 2 or more the restore's steps. With ``into`` (an
+    The database ``using`` is only read for its settings. With ``into`` (an
     alias of the settings) the trial restore replaces that database's data,
-    after asking when ``interactive``. Raises VerifyFailed at the first
-    difference, CannotCreateDatabase when the user may not create the
-    scratch database, and DumpError or NotRestorable as a restore does.
+    after asking when ``interactive``. ``stdout`` gets the question, and
+    with ``verbosity`` 2 or more the restore's steps. Raises VerifyFailed at
+    the first difference, CannotCreateDatabase when the user may not create
+    the scratch database, and DumpError or NotRestorable as a restore does.
     """
     started = time.monotonic()
     plan = plan_restore(manifest_path_of(manifest_path), excludes)
     if into is not None:
         _refuse_scratch_alias(into, using)
         confirm(plan, connections[into], interactive, verbosity - 1, stdout, ask)
-    workdir = tempfile.mkdtemp(prefix="pyserializer-verify-")
+    with interrupts_deferred():
+        workdir = tempfile.mkdtemp(prefix="pyserializer-verify-")
     try:
         scratch = nullcontext(into) if into is not None else scratch_database(using, workdir)
         with scratch as alias:
-            run_restore(plan, alias, ignorenonexistent, stdout if verbosity >= 2 else None,
-                        verbosity)
+            try:
+                run_restore(plan, alias, ignorenonexistent, stdout if verbosity >= 2 else None,
+                            verbosity)
+            except RestoreFailed as exc:  # its advice is about a database that is gone
+                raise CommandError("Verify failed: the trial restore failed: %s" % (
+                    str(exc).partition("\n")[0])) from exc
             compared, not_compared = comparable_models(plan)
             second = dump_again(alias, compared, os.path.join(workdir, "dump"))
             objects, made_by_migrate = compare_dumps(plan.dump, second, compared)
@@ -175,8 +182,9 @@ def scratch_database(using, directory):
     created = False
     try:
         if configured.vendor != "sqlite":
-            _create_database(scratch, using)
-            created = True
+            with interrupts_deferred():
+                _create_database(scratch, using)
+                created = True
         connections[using] = scratch
         try:
             yield using
@@ -235,9 +243,9 @@ def comparable_models(plan):
         if plan.excluded(label) or label in compared:
             continue
         if app_label in plan.changed:
-            not_compared["app " + app_label] = "migrated forward from %s to %s" % tuple(
-                states({app_label: plan.changed[app_label]}, which).partition(" ")[2]
-                for which in (0, 1))
+            then, now = (states({app_label: plan.changed[app_label]}, which).partition(" ")[2]
+                         for which in (0, 1))
+            not_compared["app " + app_label] = "migrated forward from %s to %s" % (then, now)
         elif label in transformed:
             not_compared[label] = "rewritten by PYSERIALIZER_TRANSFORMS"
         elif _model(label) is None:
