@@ -15,6 +15,7 @@ from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection, connections
+from django.test.utils import CaptureQueriesContext
 
 from helpers import db_snapshot, line_number, populate, read_lines, replace_line
 from test_restore_check import project_env
@@ -80,14 +81,16 @@ def edit_value(manifest, chunk, old, new):
     return number
 
 
-def test_verify_restores_into_a_scratch_database_and_finds_the_same_rows(
+def test_verify_restores_into_a_scratch_database_and_finds_the_same_rows_without_a_query(
         tmp_path, nothing_left):
     populate()
     manifest = dump2py(tmp_path / "backup")
     before = db_snapshot()
 
-    out = restore_dump(manifest, "--verify")
+    with CaptureQueriesContext(connection) as queries:
+        out = restore_dump(manifest, "--verify")
 
+    assert len(queries) == 0, "the configured database was queried"
     assert out.count("\n") == 1, out
     assert out.startswith("Verified %s: restored into a scratch database and dumped again, "
                           "the same " % manifest.parent)
