@@ -87,7 +87,7 @@ class VerifyReport:
 
     directory: str
     objects: int
-    models: list
+    models: list  # the labels of the models with rows compared
     seconds: float
     scratch: str  # e.g. "a scratch database", "database 'scratch'"
     not_compared: dict = field(default_factory=dict)  # {label or app: why}
@@ -145,13 +145,14 @@ def verify(manifest_path, using=DEFAULT_DB_ALIAS, into=None, excludes=(), ignore
                     str(exc).partition("\n")[0])) from exc
             compared, not_compared = comparable_models(plan)
             second = dump_again(alias, compared, os.path.join(workdir, "dump"))
-            objects, made_by_migrate = compare_dumps(plan.dump, second, compared)
+            rows, made_by_migrate = compare_dumps(plan.dump, second, compared)
     finally:
         with interrupts_deferred():
             shutil.rmtree(workdir, ignore_errors=True)
     where = "a scratch database" if into is None else "database %r" % into
-    return VerifyReport(plan.dump.directory, objects, compared, time.monotonic() - started,
-                        where, not_compared, made_by_migrate)
+    return VerifyReport(plan.dump.directory, sum(rows.values()),
+                        [label for label in compared if rows[label]],
+                        time.monotonic() - started, where, not_compared, made_by_migrate)
 
 
 def _refuse_scratch_alias(into, using):
@@ -281,17 +282,19 @@ def dump_again(alias, labels, directory):
 
 
 def compare_dumps(dump, second, labels):
-    """Compare the rows of ``labels`` in two Manifests; return (rows compared,
-    {label: rows found only in the second dump} for the models ``migrate`` fills).
+    """Compare the rows of ``labels`` in two Manifests; return ({label: rows
+    compared}, {label: rows found only in the second dump} for the models
+    ``migrate`` fills).
 
     Rows are matched by primary key (or, for rows written without one, by
     their whole content). Both dumps are in primary key order, so a row
     usually meets its match at once and memory stays small; rows that come
     in another order wait for their match.
     """
-    compared, made_by_migrate = 0, {}
+    compared, made_by_migrate = {}, {}
     for label in labels:
         model = global_apps.get_model(label)
+        compared[label] = 0
         in_dump, in_second = {}, {}
         for one, two in zip_longest(_rows(dump, label), _rows(second, label)):
             for row, here, there in ((one, in_dump, in_second), (two, in_second, in_dump)):
@@ -302,7 +305,7 @@ def compare_dumps(dump, second, labels):
                     here[row.key] = row
                 else:
                     _compare_rows(model, *((row, match) if here is in_dump else (match, row)))
-                    compared += 1
+                    compared[label] += 1
         if in_dump:
             row = next(iter(in_dump.values()))
             raise VerifyFailed("this row of the dump is missing after the trial restore",
