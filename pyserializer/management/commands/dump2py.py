@@ -17,7 +17,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.core.serializers.base import SerializationError
 from django.db import DEFAULT_DB_ALIAS, DatabaseError
 
-from pyserializer import compression, outputdir, wholesite
+from pyserializer import compression, outputdir, references, wholesite
 from pyserializer.errors import DumpError
 from pyserializer.parallel import ParallelSerializer, WorkerError, reason_not_to_split
 from pyserializer.progress import DumpProgress, bar_stream, human_size
@@ -102,6 +102,7 @@ class Command(BaseCommand):
         except (ValueError, DumpError) as exc:
             raise CommandError("--compress %s: %s" % (compress, exc.args[0]))
         models = wholesite.models_to_dump(using, options["exclude"])
+        references.refuse_dump_without(models, options["exclude"], using)
         self.verbosity = options["verbosity"]
         error_stream = options.get("stderr") or sys.stderr
         bars = bar_stream(error_stream, self.verbosity)
