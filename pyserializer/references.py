@@ -142,6 +142,24 @@ def generic_targets_in_database(using):
     return targets
 
 
+def refuse_loading_without(manifest_path, dump, excluded, registry=global_apps, changed=(),
+                           nothing_done="Nothing was changed."):
+    """A restore or ``loaddata`` of the directory dump ``dump`` with models left out
+    (``excluded(label_lower)``): before anything is changed, refuse to leave out
+    models that the rows it loads (into the models of ``registry``) refer to."""
+    kept = []
+    for entry in dump.files:
+        if excluded(entry.model):
+            continue
+        try:
+            kept.append(registry.get_model(entry.model))
+        except (LookupError, ValueError):  # refused by the restore, or transformed
+            continue
+    kept = list(dict.fromkeys(kept))
+    generic = generic_targets_in_dump(manifest_path, dump, kept, registry)
+    refuse_excluded_targets(references_to_excluded(kept, excluded, generic, changed), nothing_done)
+
+
 def generic_targets_in_dump(manifest_path, dump, kept, registry):
     """``generic_targets`` for ``references_to_excluded``: the models of the content
     types that the dump's rows of the models of ``kept`` with GenericForeignKeys

@@ -158,22 +158,9 @@ def parse_excludes(excludes, dump):
 def refuse_dangling_excludes(plan):
     """Return ``plan``, unless a model it leaves out is one that rows it loads
     refer to (see pyserializer.references): then raise DanglingReferences."""
-    if not plan.excludes:
-        return plan
-    registry = models_at_dump_state(plan)
-    kept = []
-    for entry in plan.dump.files:
-        if plan.excluded(entry.model):
-            continue
-        try:
-            kept.append(registry.get_model(entry.model))
-        except (LookupError, ValueError):  # refused later, or transformed
-            continue
-    kept = list(dict.fromkeys(kept))
-    generic = references.generic_targets_in_dump(plan.manifest_path, plan.dump, kept, registry)
-    references.refuse_excluded_targets(
-        references.references_to_excluded(kept, plan.excluded, generic, plan.changed),
-        "Nothing was changed.")
+    if plan.excludes:
+        references.refuse_loading_without(
+            plan.manifest_path, plan.dump, plan.excluded, models_at_dump_state(plan), plan.changed)
     return plan
 
 

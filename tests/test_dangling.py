@@ -227,3 +227,19 @@ def test_a_key_without_database_constraint_to_a_deleted_row_dumps_checks_and_res
 
     with pytest.raises(DanglingReferences, match="testapp.AuditEntry.country -> testapp.Country"):
         dump2py(tmp_path / "refused", "-e", "testapp.country")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_loaddata_of_a_directory_dump_refuses_the_same_excludes_loading_nothing(tmp_path):
+    populate()
+    manifest = dump2py(tmp_path / "backup")
+    Person.objects.filter(pk=1).update(name="Changed after the dump")
+    before = db_snapshot()
+
+    with pytest.raises(DanglingReferences) as refused:
+        call_command("loaddata", str(manifest), exclude=["testapp.Club"], verbosity=0)
+
+    message = str(refused.value)
+    assert "testapp.Membership.club -> testapp.Club" in message
+    assert "Nothing was loaded." in message and "-e testapp.Membership" in message
+    assert db_snapshot() == before
