@@ -7,7 +7,8 @@ and its GenericForeignKeys (through the content types its rows use). Two
 ways a restored database could end up with references to nothing:
 
 - a model is left out (``dump2py -e``, ``dumpdata -e`` of a whole-site dump,
-  ``restore_dump -e``, ``restore.py -e``) while a model kept refers to it:
+  ``loaddata -e`` of a directory dump, ``restore_dump -e``, ``restore.py -e``,
+  ``restore_dump --check -e``) while a model kept refers to it:
   refused by ``refuse_excluded_targets`` before anything is written or
   changed, naming each relation and what to leave out too;
 - a row the dump refers to is not in the dump (a hand edit): ``MissingRows``

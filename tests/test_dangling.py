@@ -9,8 +9,10 @@ import pytest
 from django.contrib.contenttypes.models import ContentType
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.test import override_settings
 
 from helpers import chunk_names, db_snapshot, populate
+from test_restore_script import run_script
 from pyserializer.errors import DumpError
 from pyserializer.references import DanglingReferences
 from pyserializer.restoring import restore
@@ -243,3 +245,30 @@ def test_loaddata_of_a_directory_dump_refuses_the_same_excludes_loading_nothing(
     assert "testapp.Membership.club -> testapp.Club" in message
     assert "Nothing was loaded." in message and "-e testapp.Membership" in message
     assert db_snapshot() == before
+
+
+@pytest.mark.django_db
+def test_the_restore_script_refuses_the_excludes_before_it_asks_or_migrates(
+        tmp_path, new_database_url):
+    populate()
+    manifest = dump2py(tmp_path / "backup")
+
+    result = run_script(manifest, "-e", "testapp.author", database_url=new_database_url,
+                        stdin="y\n")
+
+    assert result.returncode == 1
+    assert "testapp.Book.author -> testapp.Author" in result.stderr
+    assert "Nothing was changed." in result.stderr and "Traceback" not in result.stderr
+    assert "Are you sure" not in result.stdout and "Applying" not in result.stdout
+
+
+@pytest.mark.django_db
+def test_content_types_dumped_with_ids_are_followed_by_generic_keys_and_found_by_check(tmp_path):
+    populate()
+    with override_settings(PYSERIALIZER_NATURAL_KEY_MODELS=[]):
+        manifest = dump2py(tmp_path / "backup")
+
+        assert "is good" in restore_dump(manifest, "--check")
+        with pytest.raises(DanglingReferences,
+                           match="testapp.Tag.content_object -> testapp.Book"):
+            restore_dump(manifest, "--check", "-e", "testapp.book", "-e", "testapp.author")
