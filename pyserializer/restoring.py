@@ -389,7 +389,7 @@ def check_references(connection, models, manifest_path):
             "manage.py reseal_dump %s), leave %s out with -e, or run manage.py restore_dump "
             "%s --check first to find every such reference." % (
                 found, manifest_path, found.model.lower(), manifest_path),
-            manifest_path, model=found.model.lower(), field=found.field) from exc
+            manifest_path) from exc
 
 
 def _empty(connection, tables):
