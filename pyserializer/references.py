@@ -56,7 +56,7 @@ def outgoing(model):
     explicit through model's keys are its own rows' foreign keys)."""
     opts = model._meta.concrete_model._meta
     for field in opts.local_fields:
-        if field.is_relation and field.related_model is not None:
+        if field.is_relation and field.concrete and field.related_model is not None:
             yield field, field.related_model
     for field in opts.local_many_to_many:
         if field.remote_field.through._meta.auto_created:
