@@ -12,10 +12,10 @@ from django.core.management.base import CommandError
 from django.test import override_settings
 
 from helpers import chunk_names, db_snapshot, populate
-from test_restore_script import run_script
 from pyserializer.errors import DumpError
 from pyserializer.references import DanglingReferences
 from pyserializer.restoring import restore
+from test_restore_script import run_script
 from testapp.models import AuditEntry, Book, Country, Everything, Person, Tag
 
 
