@@ -5,7 +5,8 @@ reading nothing else. ``check_dump`` reads the whole dump the way a restore
 would, through the same plan and the same loader, but saves nothing: every
 chunk must be there, a regular file with its size, checksum and row count,
 every row must parse and fit a model of the code (or of the migration state
-the dump was taken at, when it would be restored through migrations).
+the dump was taken at, when it would be restored through migrations), and
+every row a row refers to must be in the dump (``references.MissingRows``).
 """
 
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from django.db import DEFAULT_DB_ALIAS
 from .deserializer import Deserializer
 from .progress import human_size
 from .reader import open_dump_file
+from .references import MissingRows, refuse_missing_rows
 from .restoring import counted, loading_models, plan_restore, refuse_unknown_models
 from .migrating import states
 
@@ -54,7 +56,8 @@ class CheckReport:
 def check_dump(manifest_path, using=DEFAULT_DB_ALIAS, excludes=()):
     """Read every row of the dump as a restore would, saving nothing; return a CheckReport.
 
-    Raises DumpError (file and line) or NotRestorable on the first problem.
+    Raises DumpError (file and line) or NotRestorable on the first problem,
+    DanglingReferences naming every reference to a row the dump lacks.
     No database is read either: natural keys are not looked up (a restore
     empties the tables first, and the database may be new).
     """
@@ -62,15 +65,18 @@ def check_dump(manifest_path, using=DEFAULT_DB_ALIAS, excludes=()):
     registry, _ = loading_models(plan, using)
     refuse_unknown_models(plan, registry)
     objects, models = 0, []
+    missing = MissingRows(registry, plan.changed)
     with open_dump_file(plan.manifest_path) as stream:
         for dumped in Deserializer(
             stream, using=using, handle_forward_references=True, apps=registry,
             excludes=plan.excludes, resolve_natural_keys=False,
         ):
             objects += 1
+            missing.add(dumped)
             label = dumped.object._meta.label_lower
             if label not in models:
                 models.append(label)
+    refuse_missing_rows(missing.dangling(), plan.manifest_path)
     entries = [entry for entry in plan.dump.files if not plan.excluded(entry.model)]
     return CheckReport(objects, models, len(entries), sum(e.size for e in entries), plan)
 

@@ -23,12 +23,12 @@ from django.apps import apps as global_apps
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.core.management.color import no_style
-from django.db import DEFAULT_DB_ALIAS, connections, router, transaction
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections, router, transaction
 from django.db.migrations.executor import MigrationExecutor
 from django.db.migrations.loader import MigrationLoader
 from django.db.migrations.recorder import MigrationRecorder
 
-from . import hints, manifest
+from . import hints, manifest, references
 from .deserializer import Deserializer
 from .errors import DumpError
 from .migrating import (
@@ -38,7 +38,7 @@ from .migration_state import ProjectMigrations, read_dump_state
 from .progress import RestoreProgress
 from .reader import open_dump_file
 from .transforms import configured_transforms
-from .wholesite import natural_key_labels
+from .wholesite import kept_by_target
 
 
 class NotRestorable(CommandError):
@@ -122,7 +122,7 @@ def plan_restore(manifest_path, excludes=()):
         dump = manifest.read(stream, manifest_path)
     excluded = parse_excludes(excludes, dump)
     if not dump.migrations:
-        return RestorePlan(manifest_path, dump, {}, [], excluded)
+        return refuse_dangling_excludes(RestorePlan(manifest_path, dump, {}, [], excluded))
     project = ProjectMigrations.load()
     state = read_dump_state(dump, project)
     if state.missing:
@@ -131,7 +131,8 @@ def plan_restore(manifest_path, excludes=()):
         raise NotRestorable(_inside_squash_message(manifest_path, state.inside_squashes))
     unknown_then = sorted(set(project.current_state()) - set(state.applied))
     targets = state.targets(project) + [(app_label, None) for app_label in unknown_then]
-    return RestorePlan(manifest_path, dump, state.differing_apps(project), targets, excluded)
+    return refuse_dangling_excludes(
+        RestorePlan(manifest_path, dump, state.differing_apps(project), targets, excluded))
 
 
 def parse_excludes(excludes, dump):
@@ -154,16 +155,31 @@ def parse_excludes(excludes, dump):
     return frozenset(parsed)
 
 
-def loading_models(plan, using):
-    """(registry, row transforms) that the rows of the dump are loaded into:
-    the current models, or for a dump taken at other migrations the models as
-    they were at the dump's state."""
+def refuse_dangling_excludes(plan):
+    """Return ``plan``, unless a model it leaves out is one that rows it loads
+    refer to (see pyserializer.references): then raise DanglingReferences."""
+    if plan.excludes:
+        references.refuse_loading_without(
+            plan.manifest_path, plan.dump, plan.excluded, models_at_dump_state(plan), plan.changed)
+    return plan
+
+
+def models_at_dump_state(plan):
+    """The registry the rows of the dump are loaded into: the current models, or
+    for a dump taken at other migrations the models as they were at its state."""
     if not plan.through_migrations:
-        return global_apps, None
+        return global_apps
     loader = MigrationLoader(None, ignore_no_migrations=True)
     historical = loader.project_state(
         [target for target in plan.targets if target[1] is not None]).apps
-    registry = LoadingModels(historical, plan.changed)
+    return LoadingModels(historical, plan.changed)
+
+
+def loading_models(plan, using):
+    """(registry, row transforms) that the rows of the dump are loaded into."""
+    registry = models_at_dump_state(plan)
+    if registry is global_apps:
+        return global_apps, None
     return registry, natural_key_transforms(registry, using)
 
 
@@ -275,7 +291,7 @@ def tables_to_replace(connection, registry, changed=()):
     existing = set(connection.introspection.table_names(include_views=False))
     kept = {MigrationRecorder.Migration._meta.db_table} | {
         model._meta.db_table for model in global_apps.get_models()
-        if model._meta.label_lower in natural_key_labels() and model._meta.app_label not in changed
+        if kept_by_target(model._meta.label_lower, changed)
     }
     models = registry.get_models(include_auto_created=True)
     if registry is not global_apps:
@@ -346,13 +362,39 @@ def load_dump(manifest_path, connection, registry=None, transforms=None,
         except DumpError as exc:
             raise hints.with_restore_hint(exc, manifest_path) from exc
     models = [model for model, ok in allowed.items() if ok]
-    connection.check_constraints(table_names=[model._meta.db_table for model in models])
+    check_references(connection, models, manifest_path)
     statements = connection.ops.sequence_reset_sql(no_style(), models)
     if statements:
         with connection.cursor() as cursor:
             for statement in statements:
                 cursor.execute(statement)
     return objects, models
+
+
+def check_references(connection, models, manifest_path):
+    """Check the constraints of the loaded tables and of their many-to-many tables
+    before the transaction commits. A reference the database rejects is named by
+    model, primary key, field and value, found with a query while the
+    transaction is still open (PostgreSQL's message names only the value, and
+    SQLite's, at commit, nothing)."""
+    tables = [model._meta.db_table for model in models] + [
+        field.remote_field.through._meta.db_table
+        for model in models for field in model._meta.local_many_to_many
+        if field.remote_field.through._meta.auto_created
+    ]
+    try:
+        with transaction.atomic(using=connection.alias):
+            connection.check_constraints(table_names=tables)
+    except IntegrityError as exc:
+        found = references.first_invalid_reference(models, connection.alias)
+        if found is None:
+            raise
+        raise DumpError(
+            "the database rejected a reference: %s. Fix the row (edit its chunk, then "
+            "manage.py reseal_dump %s), leave %s out with -e, or run manage.py restore_dump "
+            "%s --check first to find every such reference." % (
+                found, manifest_path, found.model.lower(), manifest_path),
+            manifest_path) from exc
 
 
 def _empty(connection, tables):

@@ -26,6 +26,23 @@ def natural_key_labels():
     return {label.lower() for label in labels}
 
 
+def kept_by_target(label, changed=()):
+    """Whether a restore keeps the target database's rows of model ``label`` and
+    matches the dump's to them by natural key, rather than replacing them.
+    ``changed`` are the apps restored through migrations: their models are
+    loaded as they were then, by id."""
+    return label in natural_key_labels() and label.partition(".")[0] not in changed
+
+
+def excluded_labels(excludes):
+    """The ``-e`` labels of ``dumpdata``/``dump2py`` as a test of a lowercase model
+    label, as ``RestorePlan.excluded`` tests it; an unknown label is a CommandError."""
+    excluded_apps, excluded_models = _parse_excludes(excludes)
+    labels = {config.label for config in excluded_apps} | {
+        model._meta.label_lower for model in excluded_models}
+    return lambda label: label in labels or label.partition(".")[0] in labels
+
+
 def models_to_dump(using, excludes=()):
     """Every model with a table of its own in database ``using``, by label.
 

@@ -15,7 +15,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.core.serializers.base import SerializationError
 from django.db import DEFAULT_DB_ALIAS, DatabaseError
 
-from pyserializer import compression, outputdir, wholesite
+from pyserializer import compression, outputdir, references, wholesite
 from pyserializer.errors import DumpError
 from pyserializer.interrupts import Terminated, terminate_as_interrupt
 from pyserializer.parallel import ParallelSerializer, WorkerError, reason_not_to_split
@@ -101,6 +101,7 @@ class Command(BaseCommand):
         except (ValueError, DumpError) as exc:
             raise CommandError("--compress %s: %s" % (compress, exc.args[0]))
         models = wholesite.models_to_dump(using, options["exclude"])
+        references.refuse_dump_without(models, options["exclude"], using)
         self.verbosity = options["verbosity"]
         error_stream = options.get("stderr") or sys.stderr
         bars = bar_stream(error_stream, self.verbosity)

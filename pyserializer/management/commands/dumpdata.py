@@ -5,20 +5,28 @@ open follows a link planted at ``DIR/restore.py`` (and truncates its target)
 before any code of the format runs. With ``"pyserializer"`` in
 INSTALLED_APPS this command takes its place: for a ``py`` directory dump it
 writes ``restore.py`` as ``dump2py`` does (a new private file, renamed into
-place when complete) and refuses a link; everything else is Django's.
+place when complete) and refuses a link. A whole-site ``py`` dump (no app
+labels) with ``-e`` is refused, before anything is written, when the models
+it dumps refer to a model left out (``pyserializer.references``).
+Everything else is Django's.
 """
 
 import os
 
+from django.apps import apps
 from django.core.management.base import CommandError
 from django.core.management.commands import dumpdata
+from django.db import router
 
+from pyserializer import references, wholesite
 from pyserializer.manifest import is_manifest_path
 from pyserializer.outputdir import ManifestFile
 
 
 class Command(dumpdata.Command):
     def handle(self, *app_labels, **options):
+        if options.get("format") == "py" and not app_labels:
+            refuse_whole_site_excludes(options.get("exclude") or [], options["database"])
         output = options.get("output")
         if not (output and options.get("format") == "py" and is_manifest_path(output)):
             return super().handle(*app_labels, **options)
@@ -40,3 +48,17 @@ class Command(dumpdata.Command):
         finally:
             self.stdout = stdout
         manifest.commit()
+
+
+def refuse_whole_site_excludes(excludes, using):
+    """A whole-site dump (no app labels) must not leave out a model that the
+    models it dumps refer to (pyserializer.references)."""
+    if not excludes:
+        return
+    excluded = wholesite.excluded_labels(excludes)
+    kept = [
+        model for model in apps.get_models()
+        if not model._meta.proxy and router.allow_migrate_model(using, model)
+        and not excluded(model._meta.label_lower)
+    ]
+    references.refuse_dump_without(kept, excludes, using)

@@ -3,22 +3,31 @@
 With ``"pyserializer"`` in INSTALLED_APPS this command takes the place of
 Django's. Loading a ``restore.py`` at ``-v 2`` or more on a terminal, it
 shows a bar of the objects loaded out of the manifest's total, as a restore
-does; everything else is Django's.
+does. A directory dump loaded with ``-e`` is refused, before a row is loaded,
+when the rows it loads refer to a model left out (``pyserializer.references``):
+their references would point at nothing. Everything else is Django's.
 """
 
 import sys
 
 from django.core.management.commands import loaddata
 
-from pyserializer import manifest
+from pyserializer import manifest, references, wholesite
 from pyserializer.progress import RestoreProgress, bar_stream
 from pyserializer.reader import open_dump_file
 
 
 class Command(loaddata.Command):
     progress = None
+    excludes = ()
+
+    def handle(self, *fixture_labels, **options):
+        self.excludes = options.get("exclude") or ()
+        return super().handle(*fixture_labels, **options)
 
     def load_label(self, fixture_label):
+        if self.excludes and manifest.is_manifest_path(fixture_label):
+            self.refuse_dangling_excludes(fixture_label)
         stream = bar_stream(sys.stderr, self.verbosity - 1)
         if stream is None or not manifest.is_manifest_path(fixture_label):
             return super().load_label(fixture_label)
@@ -30,6 +39,15 @@ class Command(loaddata.Command):
                 return super().load_label(fixture_label)
             finally:
                 self.progress = None
+
+    def refuse_dangling_excludes(self, fixture_label):
+        """Before a row of the directory dump is loaded: refuse to leave out a
+        model that the rows loaded refer to (pyserializer.references)."""
+        with open_dump_file(fixture_label) as source:
+            dump = manifest.read(source, fixture_label)
+        references.refuse_loading_without(
+            fixture_label, dump, wholesite.excluded_labels(self.excludes),
+            nothing_done="Nothing was loaded.")
 
     def save_obj(self, obj):
         saved = super().save_obj(obj)
