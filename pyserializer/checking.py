@@ -17,6 +17,7 @@ from .progress import human_size
 from .reader import open_dump_file
 from .restoring import counted, loading_models, plan_restore, refuse_unknown_models
 from .migrating import states
+from .wholesite import describe_left_out
 
 
 @dataclass
@@ -48,6 +49,7 @@ class CheckReport:
         if dump.skipped:
             lines.append("WARNING: this dump is INCOMPLETE: these tables could not be read "
                          "when it was made: %s." % ", ".join(t for _, t, _ in dump.skipped))
+        lines.extend(describe_left_out(dump.left_out))
         return "\n".join(lines)
 
 
@@ -98,4 +100,5 @@ def list_dump(dump):
         human_size(sum(entry.size for entry in dump.files))))
     for label, table, reason in dump.skipped:
         lines.append("SKIPPED when the dump was made: %s (model %s): %s" % (table, label, reason))
+    lines.extend(describe_left_out(dump.left_out))
     return "\n".join(lines)

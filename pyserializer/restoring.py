@@ -188,6 +188,39 @@ def refuse_unknown_models(plan, registry, ignorenonexistent=False):
                 plan.manifest_path, model=entry.model)
 
 
+def refuse_missing_tables(plan, connection, registry, nothing_changed=""):
+    """Every model with rows in the dump (but those left out) must have its
+    table in the database. ``migrate`` makes the tables of managed models;
+    an unmanaged model's table is made by a migration's SQL or by another
+    system, and may be missing on a new server."""
+    existing = set(connection.introspection.table_names(include_views=False))
+    transformed = configured_transforms()
+    rows = {}
+    for entry in plan.dump.files:
+        if entry.rows and not plan.excluded(entry.model) and entry.model not in transformed:
+            rows[entry.model] = rows.get(entry.model, 0) + entry.rows
+    for label, count in rows.items():
+        try:
+            model = registry.get_model(label)
+        except (LookupError, ValueError):
+            continue  # refuse_unknown_models speaks for it, or it is ignored
+        table = model._meta.db_table
+        if table not in existing and router.allow_migrate_model(connection.alias, model):
+            raise NotRestorable(
+                "Cannot restore %s: %s has no table %s for the %s rows of %s%s. %s"
+                "Create the table first. %s" % (
+                    plan.manifest_path, describe_database(connection), table,
+                    "{:,}".format(count), label,
+                    "" if model._meta.managed else
+                    " (an unmanaged model: migrate does not create its table)",
+                    nothing_changed, hints.leave_out(label, plan.manifest_path)))
+
+
+def _pending_migrations(connection):
+    executor = MigrationExecutor(connection)
+    return bool(executor.migration_plan(executor.loader.graph.leaf_nodes()))
+
+
 def run_restore(plan, using=DEFAULT_DB_ALIAS, ignorenonexistent=False, stdout=None, verbosity=1,
                 progress=None):
     """Carry out ``plan`` on database ``using``; return a RestoreReport.
@@ -204,6 +237,8 @@ def run_restore(plan, using=DEFAULT_DB_ALIAS, ignorenonexistent=False, stdout=No
 
     registry, transforms = loading_models(plan, using)
     refuse_unknown_models(plan, registry, ignorenonexistent)
+    if not plan.through_migrations and not _pending_migrations(connection):
+        refuse_missing_tables(plan, connection, registry, "Nothing was changed. ")
     try:
         if not plan.through_migrations:
             _step("migrating the database to the code's state", _migrate_to_code,
@@ -262,8 +297,9 @@ def restore(manifest_path, using=DEFAULT_DB_ALIAS, interactive=True, verbosity=1
 
 
 def tables_to_replace(connection, registry, changed=()):
-    """The tables a restore empties before it loads: every existing table of
-    the models rows are loaded into (and of the current models), but the
+    """The tables a restore empties before it loads: every existing table
+    (never a view) of the models rows are loaded into (and of the current
+    models), managed or not, but the
     migration history, and the tables of the models ``migrate`` fills
     (content types, permissions) when they are loaded into their current
     models: the dump's rows of these are matched to them by natural key."""
@@ -279,8 +315,7 @@ def tables_to_replace(connection, registry, changed=()):
     for model in models:
         opts = model._meta
         if (
-            opts.managed
-            and not opts.proxy
+            not opts.proxy
             and opts.db_table in existing
             and opts.db_table not in kept
             and opts.db_table not in tables
@@ -296,6 +331,7 @@ def replace_rows(plan, connection, registry=None, transforms=None, ignorenonexis
     registry = registry or global_apps
     changed = plan.changed if registry is not global_apps else ()
     tables = tables_to_replace(connection, registry, changed)
+    refuse_missing_tables(plan, connection, registry)
     with transaction.atomic(using=connection.alias):
         _empty(connection, tables)
         clear_content_type_cache()
