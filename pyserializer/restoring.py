@@ -90,6 +90,9 @@ class RestorePlan:
             lines.append(
                 "WARNING: this dump is INCOMPLETE: these tables could not be read when it "
                 "was made and will be empty: %s" % ", ".join(table for _, table, _ in dump.skipped))
+        if dump.left_out:
+            lines.append("Not in the dump (see restore_dump --list for why): %s." % ", ".join(
+                label for label, _ in dump.left_out))
         if self.excludes:
             lines.append("Left out (their tables will be empty): %s." % ", ".join(sorted(self.excludes)))
         if self.through_migrations:

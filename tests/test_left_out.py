@@ -25,7 +25,7 @@ from legacyapp.models import Account, AccountBalance, LedgerEntry
 from pyserializer import manifest as manifests
 from pyserializer.errors import DumpError
 from pyserializer.resealing import reseal as reseal_dump
-from pyserializer.restoring import restore
+from pyserializer.restoring import Cancelled, restore
 from test_restore_script import REPO_DIR, TESTS_DIR, run_script
 
 VIEW = "legacyapp.accountbalance"
@@ -137,7 +137,7 @@ def test_a_target_without_the_table_is_refused_naming_model_and_table_and_e_lets
 
 
 @pytest.mark.django_db
-def test_the_view_and_the_model_without_a_table_are_named_by_dump2py_restore_py_check_and_list(
+def test_the_view_and_the_model_without_a_table_are_named_by_dump2py_restore_py_and_restore_dump(
         tmp_path):
     populate_ledger()
     _, simulated = dump2py(tmp_path / "simulated", "--simulate")
@@ -157,6 +157,11 @@ def test_the_view_and_the_model_without_a_table_are_named_by_dump2py_restore_py_
         assert "Left out 2 models (no rows of them are in the dump):" in text
         for label, reason in reasons.items():
             assert "  %s: %s\n" % (label, reason) in text + "\n"
+    asked = io.StringIO()
+    with pytest.raises(Cancelled):
+        restore(manifest, stdout=asked, ask=lambda prompt: "n")
+    assert "Not in the dump (see restore_dump --list for why): %s, %s." % (
+        VIEW, NO_TABLE) in asked.getvalue()
 
 
 @pytest.mark.django_db
