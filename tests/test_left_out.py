@@ -10,14 +10,12 @@ and named by dump2py, in restore.py, by restore_dump --check and --list.
 import datetime
 import io
 import json
-import os
 import subprocess
 import sys
 from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
 from django.test import override_settings
 
 from helpers import read_lines, replace_line
@@ -26,7 +24,8 @@ from pyserializer import manifest as manifests
 from pyserializer.errors import DumpError
 from pyserializer.resealing import reseal as reseal_dump
 from pyserializer.restoring import Cancelled, restore
-from test_restore_script import REPO_DIR, TESTS_DIR, run_script
+from test_restore_check import project_env
+from test_restore_script import TESTS_DIR, run_script
 
 VIEW = "legacyapp.accountbalance"
 NO_TABLE = "legacyapp.archivedentry"
@@ -36,10 +35,8 @@ LEGACY_LABELS = ["legacyapp.account", UNMANAGED_ON_A_TABLE, VIEW]
 
 def django_in(database_url, *args):
     """``python -m django ARGS`` in the test project on ``database_url``; its output."""
-    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
-    env.update(PYTHONPATH=os.pathsep.join([str(REPO_DIR), str(TESTS_DIR)]),
-               DJANGO_SETTINGS_MODULE="testproject.settings", DATABASE_URL=database_url)
-    result = subprocess.run([sys.executable, "-m", "django", *args], cwd=TESTS_DIR, env=env,
+    result = subprocess.run([sys.executable, "-m", "django", *args], cwd=TESTS_DIR,
+                            env=project_env(database_url, str(TESTS_DIR)),
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     return result.stdout
