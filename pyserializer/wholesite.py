@@ -51,21 +51,27 @@ def choose_models(using, excludes=()):
     are ``app_label`` or ``app_label.ModelName``, as for ``dumpdata
     --exclude``. Every other model but proxies (their rows are those of
     their concrete model) is left out with the reason: excluded, not allowed
-    on ``using`` by a router, a view, or unmanaged without a table.
+    on ``using`` by a router, a view, unmanaged without a table, or unmanaged
+    on the table of a model that is dumped.
     """
     excluded_apps, excluded_models = _parse_excludes(excludes)
     table_type_of = _table_types(connections[using])
+    candidates = [model for model in apps.get_models() if not model._meta.proxy]
+    # A table's rows are dumped once: through its managed model when it has one.
+    candidates.sort(key=lambda model: (not model._meta.managed, model._meta.label_lower))
+    dumped_tables = {}  # db_table: the label of the model whose rows it dumps
     models, left_out = [], []
-    for app_config in apps.get_app_configs():
-        for model in app_config.get_models():
-            if model._meta.proxy:
-                continue
-            reason = _reason_to_leave_out(
-                model, using, table_type_of, excluded_apps, excluded_models)
-            if reason is None:
-                models.append(model)
-            else:
-                left_out.append([model._meta.label_lower, reason])
+    for model in candidates:
+        opts = model._meta
+        reason = _reason_to_leave_out(model, using, table_type_of, excluded_apps, excluded_models)
+        if reason is None and opts.db_table in dumped_tables:
+            reason = "its table %s holds the rows of %s, which are dumped" % (
+                opts.db_table, dumped_tables[opts.db_table])
+        if reason is None:
+            models.append(model)
+            dumped_tables[opts.db_table] = opts.label_lower
+        else:
+            left_out.append([opts.label_lower, reason])
     return WholeSite(sorted(models, key=lambda model: model._meta.label_lower), sorted(left_out))
 
 

@@ -3,8 +3,9 @@
 An unmanaged model on a real table (legacyapp.ledgerentry, its table made by
 a migration's RunSQL) is dumped and restored; a model on a view
 (legacyapp.accountbalance), one without a table (legacyapp.archivedentry),
-one excluded with -e and one a router keeps off the database are left out,
-and named by dump2py, in restore.py, by restore_dump --check and --list.
+one on the table of a managed model (legacyapp.accountname), one excluded
+with -e and one a router keeps off the database are left out, and named by
+dump2py, in restore.py, by restore_dump --check and --list.
 """
 
 import datetime
@@ -29,6 +30,7 @@ from test_restore_script import TESTS_DIR, run_script
 
 VIEW = "legacyapp.accountbalance"
 NO_TABLE = "legacyapp.archivedentry"
+ON_A_DUMPED_TABLE = "legacyapp.accountname"
 UNMANAGED_ON_A_TABLE = "legacyapp.ledgerentry"
 LEGACY_LABELS = ["legacyapp.account", UNMANAGED_ON_A_TABLE, VIEW]
 
@@ -134,7 +136,7 @@ def test_a_target_without_the_table_is_refused_naming_model_and_table_and_e_lets
 
 
 @pytest.mark.django_db
-def test_the_view_and_the_model_without_a_table_are_named_by_dump2py_restore_py_and_restore_dump(
+def test_models_on_a_view_no_table_or_a_dumped_table_are_named_by_dump2py_restore_py_and_restore_dump(
         tmp_path):
     populate_ledger()
     _, simulated = dump2py(tmp_path / "simulated", "--simulate")
@@ -148,17 +150,19 @@ def test_the_view_and_the_model_without_a_table_are_named_by_dump2py_restore_py_
         VIEW: "backed by the view legacy_balances, not a table: its rows are those of the "
               "tables it reads",
         NO_TABLE: "unmanaged, and database 'default' has no table legacy_archive",
+        ON_A_DUMPED_TABLE: "its table legacyapp_account holds the rows of legacyapp.account, "
+                           "which are dumped",
     }
-    assert not {VIEW, NO_TABLE} & dumped_models(manifest)
+    assert not set(reasons) & dumped_models(manifest)
     for text in (simulated, summary, check.getvalue(), listing.getvalue()):
-        assert "Left out 2 models (no rows of them are in the dump):" in text
+        assert "Left out 3 models (no rows of them are in the dump):" in text
         for label, reason in reasons.items():
             assert "  %s: %s\n" % (label, reason) in text + "\n"
     asked = io.StringIO()
     with pytest.raises(Cancelled):
         restore(manifest, stdout=asked, ask=lambda prompt: "n")
-    assert "Not in the dump (see restore_dump --list for why): %s, %s." % (
-        VIEW, NO_TABLE) in asked.getvalue()
+    assert "Not in the dump (see restore_dump --list for why): %s, %s, %s." % (
+        VIEW, ON_A_DUMPED_TABLE, NO_TABLE) in asked.getvalue()
 
 
 @pytest.mark.django_db
@@ -166,8 +170,9 @@ def test_every_model_excluded_with_e_is_named_as_left_out(tmp_path):
     manifest, summary = dump2py(tmp_path / "backup", "-e", "legacyapp", "-e", "auth.Group")
     reasons = left_out(manifest)
     assert {label: reasons[label] for label in ["legacyapp.account", UNMANAGED_ON_A_TABLE, VIEW,
-                                                NO_TABLE, "auth.group"]} == {
+                                                NO_TABLE, ON_A_DUMPED_TABLE, "auth.group"]} == {
         "legacyapp.account": "excluded with -e legacyapp",
+        ON_A_DUMPED_TABLE: "excluded with -e legacyapp",
         UNMANAGED_ON_A_TABLE: "excluded with -e legacyapp",
         VIEW: "excluded with -e legacyapp",
         NO_TABLE: "excluded with -e legacyapp",

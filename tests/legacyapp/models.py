@@ -1,6 +1,7 @@
 """Models on tables the project does not manage: a ledger that another system
-writes (its table made by a migration's RunSQL), a view over it, and a model
-whose table exists on no server of this project."""
+writes (its table made by a migration's RunSQL), a view over it, a model
+whose table exists on no server of this project, and one on the table of a
+managed model."""
 
 from django.db import models
 
@@ -42,3 +43,13 @@ class ArchivedEntry(models.Model):
     class Meta:
         managed = False
         db_table = "legacy_archive"
+
+
+class AccountName(models.Model):
+    """A read-only view of the accounts' names, on the managed model's table."""
+
+    name = models.CharField(max_length=40)
+
+    class Meta:
+        managed = False
+        db_table = "legacyapp_account"

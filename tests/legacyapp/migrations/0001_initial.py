@@ -70,4 +70,15 @@ class Migration(migrations.Migration):
                 "managed": False,
             },
         ),
+        migrations.CreateModel(
+            name="AccountName",
+            fields=[
+                ("id", models.AutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=40)),
+            ],
+            options={
+                "db_table": "legacyapp_account",
+                "managed": False,
+            },
+        ),
     ]
