@@ -299,13 +299,16 @@ def restore(manifest_path, using=DEFAULT_DB_ALIAS, interactive=True, verbosity=1
         return run_restore(plan, using, ignorenonexistent, stdout, verbosity, progress)
 
 
-def tables_to_replace(connection, registry, changed=()):
+def tables_to_replace(connection, registry, changed=(), dumped=frozenset()):
     """The tables a restore empties before it loads: every existing table
     (never a view) of the models rows are loaded into (and of the current
-    models), managed or not, but the
+    models), but the
     migration history, and the tables of the models ``migrate`` fills
     (content types, permissions) when they are loaded into their current
-    models: the dump's rows of these are matched to them by natural key."""
+    models: the dump's rows of these are matched to them by natural key.
+    An unmanaged model's table is emptied only when the dump holds the
+    model (``dumped``, labels): a dump that never had its rows (an older
+    one, or one made with -e) leaves the table as it is."""
     existing = set(connection.introspection.table_names(include_views=False))
     kept = {MigrationRecorder.Migration._meta.db_table} | {
         model._meta.db_table for model in global_apps.get_models()
@@ -319,6 +322,7 @@ def tables_to_replace(connection, registry, changed=()):
         opts = model._meta
         if (
             not opts.proxy
+            and (opts.managed or opts.label_lower in dumped)
             and opts.db_table in existing
             and opts.db_table not in kept
             and opts.db_table not in tables
@@ -333,7 +337,8 @@ def replace_rows(plan, connection, registry=None, transforms=None, ignorenonexis
     """Empty the tables and load the dump, in one transaction; return (objects, models)."""
     registry = registry or global_apps
     changed = plan.changed if registry is not global_apps else ()
-    tables = tables_to_replace(connection, registry, changed)
+    tables = tables_to_replace(connection, registry, changed,
+                               {entry.model for entry in plan.dump.files})
     refuse_missing_tables(plan, connection, registry)
     with transaction.atomic(using=connection.alias):
         _empty(connection, tables)

@@ -105,6 +105,17 @@ def test_a_restore_replaces_the_rows_of_an_unmanaged_table(tmp_path):
 
 
 @pytest.mark.django_db
+def test_a_restore_leaves_an_unmanaged_table_alone_when_the_dump_does_not_hold_its_rows(tmp_path):
+    populate_ledger()
+    manifest, _ = dump2py(tmp_path / "backup", "-e", UNMANAGED_ON_A_TABLE)
+    Account.objects.create(name="Added after the dump")
+    ledger = list(LedgerEntry.objects.values_list("entry_id", "amount"))
+    restore(manifest, interactive=False, verbosity=0)
+    assert list(Account.objects.values_list("name", flat=True)) == ["Shop", "Bank"]
+    assert list(LedgerEntry.objects.values_list("entry_id", "amount")) == ledger
+
+
+@pytest.mark.django_db
 def test_a_target_without_the_table_is_refused_naming_model_and_table_and_e_lets_it_through(
         tmp_path, new_database_url):
     populate_ledger()
