@@ -19,6 +19,7 @@ from .reader import open_dump_file
 from .references import MissingRows, refuse_missing_rows
 from .restoring import counted, loading_models, plan_restore, refuse_unknown_models
 from .migrating import states
+from .wholesite import describe_left_out
 
 
 @dataclass
@@ -50,6 +51,7 @@ class CheckReport:
         if dump.skipped:
             lines.append("WARNING: this dump is INCOMPLETE: these tables could not be read "
                          "when it was made: %s." % ", ".join(t for _, t, _ in dump.skipped))
+        lines.extend(describe_left_out(dump.left_out))
         return "\n".join(lines)
 
 
@@ -104,4 +106,5 @@ def list_dump(dump):
         human_size(sum(entry.size for entry in dump.files))))
     for label, table, reason in dump.skipped:
         lines.append("SKIPPED when the dump was made: %s (model %s): %s" % (table, label, reason))
+    lines.extend(describe_left_out(dump.left_out))
     return "\n".join(lines)

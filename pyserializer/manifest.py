@@ -48,6 +48,7 @@ class Manifest:
     database_vendor: str = ""
     migrations: list = field(default_factory=list)
     skipped: list = field(default_factory=list)
+    left_out: list = field(default_factory=list)  # [(model, why)]: the models not dumped
     files: list = field(default_factory=list)
     directory: str = ""
 
@@ -88,6 +89,11 @@ def render(manifest):
     ]
     for name, attribute in _NAMES.items():
         lines.append(grammar.assignment(name, getattr(manifest, attribute)))
+    if manifest.left_out:
+        lines.append("# Models whose rows are not in the dump, and why: [model, reason]\n")
+        lines.append(grammar.block_start("LEFT_OUT"))
+        lines.extend(grammar.json_value(list(entry)) + ",\n" for entry in manifest.left_out)
+        lines.append(grammar.BLOCK_END)
     lines.append("# Migrations applied to the database at dump time: [app, migration]\n")
     lines.append(grammar.block_start("MIGRATIONS"))
     lines.extend(grammar.json_value(list(pair)) + ",\n" for pair in manifest.migrations)
@@ -143,6 +149,7 @@ def read(source, path):
         if name in names:
             setattr(manifest, attribute, _checked(reader, name, names[name]))
     manifest.migrations = [_migration(reader, *row) for row in blocks.get("MIGRATIONS", [])]
+    manifest.left_out = [_left_out(reader, *row) for row in blocks.get("LEFT_OUT", [])]
     manifest.files = [_file_entry(reader, *row) for row in blocks["FILES"]]
     _refuse_repeated_files(reader, blocks["FILES"])
     return manifest
@@ -174,6 +181,12 @@ def _strings(value, length):
 def _migration(reader, line, value):
     if not _strings(value, 2):
         raise reader.error("a migration is written as [app_label, name]", line)
+    return tuple(value)
+
+
+def _left_out(reader, line, value):
+    if not _strings(value, 2):
+        raise reader.error("a model left out is written as [model, reason]", line)
     return tuple(value)
 
 

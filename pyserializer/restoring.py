@@ -90,6 +90,9 @@ class RestorePlan:
             lines.append(
                 "WARNING: this dump is INCOMPLETE: these tables could not be read when it "
                 "was made and will be empty: %s" % ", ".join(table for _, table, _ in dump.skipped))
+        if dump.left_out:
+            lines.append("Not in the dump (see restore_dump --list for why): %s." % ", ".join(
+                label for label, _ in dump.left_out))
         if self.excludes:
             lines.append("Left out (their tables will be empty): %s." % ", ".join(sorted(self.excludes)))
         if self.through_migrations:
@@ -204,6 +207,39 @@ def refuse_unknown_models(plan, registry, ignorenonexistent=False):
                 plan.manifest_path, model=entry.model)
 
 
+def refuse_missing_tables(plan, connection, registry, nothing_changed=""):
+    """Every model with rows in the dump (but those left out) must have its
+    table in the database. ``migrate`` makes the tables of managed models;
+    an unmanaged model's table is made by a migration's SQL or by another
+    system, and may be missing on a new server."""
+    existing = set(connection.introspection.table_names(include_views=False))
+    transformed = configured_transforms()
+    rows = {}
+    for entry in plan.dump.files:
+        if entry.rows and not plan.excluded(entry.model) and entry.model not in transformed:
+            rows[entry.model] = rows.get(entry.model, 0) + entry.rows
+    for label, count in rows.items():
+        try:
+            model = registry.get_model(label)
+        except (LookupError, ValueError):
+            continue  # refuse_unknown_models speaks for it, or it is ignored
+        table = model._meta.db_table
+        if table not in existing and router.allow_migrate_model(connection.alias, model):
+            raise NotRestorable(
+                "Cannot restore %s: %s has no table %s for the %s rows of %s%s. %s"
+                "Create the table first. %s" % (
+                    plan.manifest_path, describe_database(connection), table,
+                    "{:,}".format(count), label,
+                    "" if model._meta.managed else
+                    " (an unmanaged model: migrate does not create its table)",
+                    nothing_changed, hints.leave_out(label, plan.manifest_path)))
+
+
+def _pending_migrations(connection):
+    executor = MigrationExecutor(connection)
+    return bool(executor.migration_plan(executor.loader.graph.leaf_nodes()))
+
+
 def run_restore(plan, using=DEFAULT_DB_ALIAS, ignorenonexistent=False, stdout=None, verbosity=1,
                 progress=None):
     """Carry out ``plan`` on database ``using``; return a RestoreReport.
@@ -220,6 +256,8 @@ def run_restore(plan, using=DEFAULT_DB_ALIAS, ignorenonexistent=False, stdout=No
 
     registry, transforms = loading_models(plan, using)
     refuse_unknown_models(plan, registry, ignorenonexistent)
+    if not plan.through_migrations and not _pending_migrations(connection):
+        refuse_missing_tables(plan, connection, registry, "Nothing was changed. ")
     try:
         if not plan.through_migrations:
             _step("migrating the database to the code's state", _migrate_to_code,
@@ -282,12 +320,16 @@ def confirm(plan, connection, interactive=True, verbosity=1, stdout=None, ask=in
             raise Cancelled()
 
 
-def tables_to_replace(connection, registry, changed=()):
-    """The tables a restore empties before it loads: every existing table of
-    the models rows are loaded into (and of the current models), but the
+def tables_to_replace(connection, registry, changed=(), dumped=frozenset()):
+    """The tables a restore empties before it loads: every existing table
+    (never a view) of the models rows are loaded into (and of the current
+    models), but the
     migration history, and the tables of the models ``migrate`` fills
     (content types, permissions) when they are loaded into their current
-    models: the dump's rows of these are matched to them by natural key."""
+    models: the dump's rows of these are matched to them by natural key.
+    An unmanaged model's table is emptied only when the dump holds the
+    model (``dumped``, labels): a dump that never had its rows (an older
+    one, or one made with -e) leaves the table as it is."""
     existing = set(connection.introspection.table_names(include_views=False))
     kept = {MigrationRecorder.Migration._meta.db_table} | {
         model._meta.db_table for model in global_apps.get_models()
@@ -300,8 +342,8 @@ def tables_to_replace(connection, registry, changed=()):
     for model in models:
         opts = model._meta
         if (
-            opts.managed
-            and not opts.proxy
+            not opts.proxy
+            and (opts.managed or opts.label_lower in dumped)
             and opts.db_table in existing
             and opts.db_table not in kept
             and opts.db_table not in tables
@@ -316,7 +358,9 @@ def replace_rows(plan, connection, registry=None, transforms=None, ignorenonexis
     """Empty the tables and load the dump, in one transaction; return (objects, models)."""
     registry = registry or global_apps
     changed = plan.changed if registry is not global_apps else ()
-    tables = tables_to_replace(connection, registry, changed)
+    tables = tables_to_replace(connection, registry, changed,
+                               {entry.model for entry in plan.dump.files})
+    refuse_missing_tables(plan, connection, registry)
     with transaction.atomic(using=connection.alias):
         _empty(connection, tables)
         clear_content_type_cache()

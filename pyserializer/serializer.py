@@ -63,6 +63,7 @@ class Serializer(base.Serializer):
         observer=None,
         natural_keys=None,
         writer=None,
+        left_out=(),
         **options,
     ):
         """Write ``queryset`` (instances, a queryset, or an iterable of querysets).
@@ -76,7 +77,9 @@ class Serializer(base.Serializer):
         ``observer`` is told about each block (see DumpObserver);
         ``natural_keys(model)`` returns (natural_foreign, natural_primary) per
         queryset, overriding the two flags; ``writer`` replaces the writer
-        chosen from the stream (``--simulate`` passes one that writes nothing).
+        chosen from the stream (``--simulate`` passes one that writes nothing);
+        ``left_out`` lists the models not dumped as [label, reason], for the
+        manifest's LEFT_OUT.
         """
         self.options = options
         self.stream = stream if stream is not None else self.stream_class()
@@ -87,6 +90,7 @@ class Serializer(base.Serializer):
         self.skipped = []
         self.observer = observer or DumpObserver()
         self.natural_keys = natural_keys
+        self.left_out = [list(entry) for entry in left_out]
         blocks = self._blocks(queryset, fields)
         if writer is not None:
             self._write_all(blocks, writer, on_block_error)
@@ -189,6 +193,7 @@ class Serializer(base.Serializer):
             self.manifest = dump_origin(using)
             self.manifest.files = files
             self.manifest.skipped = self.skipped
+            self.manifest.left_out = self.left_out
             write = utf8_writer(self.stream)
             write(manifest.render(self.manifest))
             self.stream.flush()

@@ -1,7 +1,8 @@
 """What a whole-site backup holds, and how it points at rows that ``migrate`` makes.
 
-``dump2py`` dumps every model that has its own table in the database, so that
-the dump restores a site into a freshly migrated empty database. ``migrate``
+``dump2py`` dumps every model that has its own table in the database, managed
+or not, so that the dump restores a site into a freshly migrated empty
+database, and names every model it leaves out. ``migrate``
 has already filled two tables there: content types and permissions, with ids
 of its own choosing. Rows of those models are therefore written with natural
 primary keys (they are matched by what they are, not by id), and every
@@ -11,10 +12,12 @@ that plain ids (a GenericForeignKey's object id, a session's user id, an audit
 log's id of a deleted row) stay right.
 """
 
+from dataclasses import dataclass
+
 from django.apps import apps
 from django.conf import settings
 from django.core.management.base import CommandError
-from django.db import router
+from django.db import connections, router
 
 # Models whose rows ``migrate`` creates, with ids that differ between databases.
 REBUILT_BY_MIGRATE = ("contenttypes.contenttype", "auth.permission")
@@ -44,29 +47,86 @@ def excluded_labels(excludes):
 
 
 def models_to_dump(using, excludes=()):
-    """Every model with a table of its own in database ``using``, by label.
+    """Every model whose rows database ``using`` holds in a table, by label."""
+    return choose_models(using, excludes).models
 
-    Like ``dumpdata`` without app labels, but without proxy and unmanaged
-    models (``migrate`` creates no table for them, so nothing could be
-    restored into one). ``excludes`` are ``app_label`` or
-    ``app_label.ModelName``, as for ``dumpdata --exclude``.
+
+@dataclass
+class WholeSite:
+    """The models a whole-site dump holds, and every model it leaves out."""
+
+    models: list
+    left_out: list  # [[label, why]], by label
+
+
+def choose_models(using, excludes=()):
+    """Choose the models of a whole-site dump of database ``using``.
+
+    Like ``dumpdata`` without app labels: every model with rows in a table
+    of its own, unmanaged ones included (a table made by ``RunSQL`` or by
+    another system holds rows that a restore must not lose). ``excludes``
+    are ``app_label`` or ``app_label.ModelName``, as for ``dumpdata
+    --exclude``. Every other model but proxies (their rows are those of
+    their concrete model) is left out with the reason: excluded, not allowed
+    on ``using`` by a router, a view, unmanaged without a table, or unmanaged
+    on the table of a model that is dumped.
     """
     excluded_apps, excluded_models = _parse_excludes(excludes)
-    found = []
-    for app_config in apps.get_app_configs():
-        if app_config in excluded_apps:
-            continue
-        for model in app_config.get_models():
-            opts = model._meta
-            if (
-                model in excluded_models
-                or opts.proxy
-                or not opts.managed
-                or not router.allow_migrate_model(using, model)
-            ):
-                continue
-            found.append(model)
-    return sorted(found, key=lambda model: model._meta.label_lower)
+    table_type_of = _table_types(connections[using])
+    candidates = [model for model in apps.get_models() if not model._meta.proxy]
+    # A table's rows are dumped once: through its managed model when it has one.
+    candidates.sort(key=lambda model: (not model._meta.managed, model._meta.label_lower))
+    dumped_tables = {}  # db_table: the label of the model whose rows it dumps
+    models, left_out = [], []
+    for model in candidates:
+        opts = model._meta
+        reason = _reason_to_leave_out(model, using, table_type_of, excluded_apps, excluded_models)
+        if reason is None and opts.db_table in dumped_tables:
+            reason = "its table %s holds the rows of %s, which are dumped" % (
+                opts.db_table, dumped_tables[opts.db_table])
+        if reason is None:
+            models.append(model)
+            dumped_tables[opts.db_table] = opts.label_lower
+        else:
+            left_out.append([opts.label_lower, reason])
+    return WholeSite(sorted(models, key=lambda model: model._meta.label_lower), sorted(left_out))
+
+
+def describe_left_out(left_out):
+    """The lines that name every model left out of a dump, and why."""
+    if not left_out:
+        return []
+    lines = ["Left out %d model%s (no rows of %s are in the dump):" % (
+        len(left_out), "" if len(left_out) == 1 else "s", "it" if len(left_out) == 1 else "them")]
+    lines.extend("  %s: %s" % (label, reason) for label, reason in left_out)
+    return lines
+
+
+def _reason_to_leave_out(model, using, table_type_of, excluded_apps, excluded_models):
+    opts = model._meta
+    if opts.app_config in excluded_apps:
+        return "excluded with -e %s" % opts.app_label
+    if model in excluded_models:
+        return "excluded with -e %s" % opts.label
+    if not router.allow_migrate_model(using, model):
+        return "a database router does not allow it on database %r" % using
+    if opts.managed:
+        return None
+    table_type = table_type_of(opts.db_table)
+    if table_type == "v":
+        return "backed by the view %s, not a table: its rows are those of the tables it reads" % (
+            opts.db_table)
+    if table_type is None:
+        return "unmanaged, and database %r has no table %s" % (using, opts.db_table)
+    return None
+
+
+def _table_types(connection):
+    """A function: table name -> "t" (a table), "v" (a view) or None (neither)."""
+    introspection = connection.introspection
+    with connection.cursor() as cursor:
+        types = {info.name: info.type for info in introspection.get_table_list(cursor)}
+    return lambda table: types.get(introspection.identifier_converter(table))
 
 
 def _parse_excludes(excludes):

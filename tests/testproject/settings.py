@@ -29,6 +29,7 @@ INSTALLED_APPS = [
     "testapp",
     "migrapp",
     "squashapp",
+    "legacyapp",
 ]
 
 SERIALIZATION_MODULES = {"py": "pyserializer"}

@@ -100,8 +100,8 @@ class Command(BaseCommand):
             compression.check_available(compress)
         except (ValueError, DumpError) as exc:
             raise CommandError("--compress %s: %s" % (compress, exc.args[0]))
-        models = wholesite.models_to_dump(using, options["exclude"])
-        references.refuse_dump_without(models, options["exclude"], using)
+        site = wholesite.choose_models(using, options["exclude"])
+        references.refuse_dump_without(site.models, options["exclude"], using)
         self.verbosity = options["verbosity"]
         error_stream = options.get("stderr") or sys.stderr
         bars = bar_stream(error_stream, self.verbosity)
@@ -109,7 +109,8 @@ class Command(BaseCommand):
         progress = DumpProgress(bars if jobs == 1 else None)
         write_options = self.write_options(using, max_row_count, progress, options["tolerate"])
         write_options["compress"] = compress or "none"
-        querysets = [model._base_manager.using(using).all() for model in models]
+        write_options["left_out"] = site.left_out
+        querysets = [model._base_manager.using(using).all() for model in site.models]
         target = os.path.abspath(output_dir)
         existed = os.path.lexists(target)
         try:
@@ -226,6 +227,7 @@ class Command(BaseCommand):
                     human_size(size), time.monotonic() - started,
                 )
             )
+            self.say_left_out(write_options["left_out"])
 
     def simulate(self, querysets, using, write_options, progress, started):
         output = outputdir.NoOutput()
@@ -243,6 +245,11 @@ class Command(BaseCommand):
                     time.monotonic() - started, human_size(output.size),
                 )
             )
+            self.say_left_out(write_options["left_out"])
+
+    def say_left_out(self, left_out):
+        for line in wholesite.describe_left_out(left_out):
+            self.stdout.write(line)
 
     def confirm(self, message):
         try:
