@@ -38,7 +38,7 @@ from .migration_state import ProjectMigrations, read_dump_state
 from .progress import RestoreProgress
 from .reader import open_dump_file
 from .transforms import configured_transforms
-from .wholesite import natural_key_labels
+from .wholesite import complete_rebuilt_rows, matched_by_natural_key
 
 
 class NotRestorable(CommandError):
@@ -65,6 +65,8 @@ class RestorePlan:
     changed: dict  # {app_label: (dump's last migration, code's last migration)}
     targets: list  # [(app_label, migration name, or None for zero)]: the dump's state
     excludes: frozenset = frozenset()  # app labels and model labels left out, lowercase
+    # Models migrate fills whose rows are kept and matched by natural key (wholesite).
+    natural_keyed: frozenset = frozenset()
 
     @property
     def through_migrations(self):
@@ -121,8 +123,9 @@ def plan_restore(manifest_path, excludes=()):
     with open_dump_file(manifest_path) as stream:
         dump = manifest.read(stream, manifest_path)
     excluded = parse_excludes(excludes, dump)
+    natural_keyed = matched_by_natural_key(dump)
     if not dump.migrations:
-        return RestorePlan(manifest_path, dump, {}, [], excluded)
+        return RestorePlan(manifest_path, dump, {}, [], excluded, natural_keyed)
     project = ProjectMigrations.load()
     state = read_dump_state(dump, project)
     if state.missing:
@@ -131,7 +134,8 @@ def plan_restore(manifest_path, excludes=()):
         raise NotRestorable(_inside_squash_message(manifest_path, state.inside_squashes))
     unknown_then = sorted(set(project.current_state()) - set(state.applied))
     targets = state.targets(project) + [(app_label, None) for app_label in unknown_then]
-    return RestorePlan(manifest_path, dump, state.differing_apps(project), targets, excluded)
+    return RestorePlan(manifest_path, dump, state.differing_apps(project), targets, excluded,
+                       natural_keyed)
 
 
 def parse_excludes(excludes, dump):
@@ -261,16 +265,17 @@ def restore(manifest_path, using=DEFAULT_DB_ALIAS, interactive=True, verbosity=1
         return run_restore(plan, using, ignorenonexistent, stdout, verbosity, progress)
 
 
-def tables_to_replace(connection, registry, changed=()):
+def tables_to_replace(connection, registry, changed=(), natural_keyed=()):
     """The tables a restore empties before it loads: every existing table of
     the models rows are loaded into (and of the current models), but the
-    migration history, and the tables of the models ``migrate`` fills
-    (content types, permissions) when they are loaded into their current
-    models: the dump's rows of these are matched to them by natural key."""
+    migration history, and the tables of the models ``natural_keyed``
+    (content types, permissions of a dump that holds them by natural key)
+    when they are loaded into their current models: the dump's rows of these
+    are matched to them by natural key."""
     existing = set(connection.introspection.table_names(include_views=False))
     kept = {MigrationRecorder.Migration._meta.db_table} | {
         model._meta.db_table for model in global_apps.get_models()
-        if model._meta.label_lower in natural_key_labels() and model._meta.app_label not in changed
+        if model._meta.label_lower in natural_keyed and model._meta.app_label not in changed
     }
     models = registry.get_models(include_auto_created=True)
     if registry is not global_apps:
@@ -292,16 +297,23 @@ def tables_to_replace(connection, registry, changed=()):
 
 def replace_rows(plan, connection, registry=None, transforms=None, ignorenonexistent=False,
                  progress=None):
-    """Empty the tables and load the dump, in one transaction; return (objects, models)."""
+    """Empty the tables and load the dump, in one transaction; return (objects, models).
+
+    Into the current models, the content types and permissions the dump lacks
+    are then created; into older ones, the forward ``migrate`` creates them.
+    """
     registry = registry or global_apps
     changed = plan.changed if registry is not global_apps else ()
-    tables = tables_to_replace(connection, registry, changed)
+    tables = tables_to_replace(connection, registry, changed, plan.natural_keyed)
     with transaction.atomic(using=connection.alias):
         _empty(connection, tables)
         clear_content_type_cache()
-        return load_dump(plan.manifest_path, connection, registry, transforms,
-                         ignorenonexistent=ignorenonexistent, excludes=plan.excludes,
-                         progress=progress, empty_tables=tables)
+        loaded = load_dump(plan.manifest_path, connection, registry, transforms,
+                           ignorenonexistent=ignorenonexistent, excludes=plan.excludes,
+                           progress=progress, empty_tables=tables)
+        if registry is global_apps:
+            complete_rebuilt_rows(connection.alias)
+        return loaded
 
 
 def load_dump(manifest_path, connection, registry=None, transforms=None,
