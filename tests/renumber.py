@@ -8,6 +8,7 @@ no model of either.
 from django.apps import apps
 from django.contrib.auth.models import Permission
 from django.contrib.contenttypes.models import ContentType
+from django.core.management.sql import emit_post_migrate_signal
 from django.db import connections, transaction
 
 
@@ -27,6 +28,16 @@ def shift_content_type_and_permission_ids(by=500, using="default"):
     ContentType.objects.clear_cache()
 
 
+def renumber_content_types_and_permissions(using="default"):
+    """Recreate content types and permissions with new ids, as another
+    database's migrate would have created them (deleting the content types
+    deletes every row that refers to them too)."""
+    ContentType.objects.db_manager(using).all().delete()
+    ContentType.objects.clear_cache()
+    emit_post_migrate_signal(0, False, using)
+    ContentType.objects.clear_cache()
+
+
 def _references_to(target):
     """(table, column) of every foreign key column, in any model's table, to ``target``."""
     found = []
@@ -35,6 +46,7 @@ def _references_to(target):
         if opts.proxy or not opts.managed:
             continue
         for field in opts.local_fields:
-            if field.is_relation and field.related_model is target:
+            if (field.is_relation and field.related_model is target
+                    and field.target_field == target._meta.pk):
                 found.append((opts.db_table, field.column))
     return found

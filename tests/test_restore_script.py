@@ -13,7 +13,6 @@ from django.contrib.auth.models import Group, Permission, User
 from django.contrib.contenttypes.models import ContentType
 from django.contrib.sessions.backends.db import SessionStore
 from django.core.management import call_command
-from django.core.management.sql import emit_post_migrate_signal
 from django.db import connection
 from django.test import override_settings
 
@@ -24,7 +23,7 @@ from helpers import (
 from pyserializer.errors import DumpError
 from pyserializer.restoring import Cancelled, restore
 from pyserializer.wholesite import REBUILT_BY_MIGRATE
-from renumber import shift_content_type_and_permission_ids
+from renumber import renumber_content_types_and_permissions, shift_content_type_and_permission_ids
 from testapp.models import AuditEntry, Club, Country, Everything, Person, Tag
 
 TESTS_DIR = Path(__file__).resolve().parent
@@ -139,16 +138,6 @@ def fresh_content_type_cache():
     """Content type ids cached in a test whose rows are rolled back must not outlive it."""
     ContentType.objects.clear_cache()
     yield
-    ContentType.objects.clear_cache()
-
-
-def renumber_content_types_and_permissions():
-    """Recreate content types and permissions with new ids, as another
-    database's migrate would have created them (deleting the content types
-    deletes every row that refers to them too)."""
-    ContentType.objects.all().delete()
-    ContentType.objects.clear_cache()
-    emit_post_migrate_signal(0, False, "default")
     ContentType.objects.clear_cache()
 
 
