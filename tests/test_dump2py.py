@@ -16,6 +16,7 @@ from helpers import (
     assert_same_rows, blocks, chunk_names, db_snapshot, load, populate, restore_files, wipe,
 )
 from pyserializer.management.commands.dump2py import Command
+from renumber import renumber_content_types_and_permissions
 from testapp.models import AuditEntry, Country, Everything, Tag
 
 
@@ -122,6 +123,23 @@ def test_references_to_content_types_left_out_of_the_dump_are_written_by_natural
     # A foreign key to a model that migrate does not rebuild keeps its id.
     mentor = fields["testapp.person"].index("mentor")
     assert all(isinstance(row[mentor], int) for row in rows["testapp.person"])
+
+
+@pytest.mark.django_db
+def test_a_dump_without_content_types_loads_into_a_database_that_numbered_them_otherwise(
+        tmp_path):
+    populate()
+    expected = sorted((tag.pk, tag.content_type.natural_key()) for tag in Tag.objects.all())
+    ids_at_dump = {ct.natural_key(): ct.pk for ct in ContentType.objects.all()}
+    dump2py(tmp_path / "backup", "-e", "contenttypes", "-e", "auth.permission")
+    renumber_content_types_and_permissions()  # deletes the tags with their content types
+    assert not Tag.objects.exists()
+    assert {ct.natural_key(): ct.pk for ct in ContentType.objects.all()} != ids_at_dump
+
+    load(tmp_path / "backup" / "restore.py")
+
+    ContentType.objects.clear_cache()
+    assert sorted((tag.pk, tag.content_type.natural_key()) for tag in Tag.objects.all()) == expected
 
 
 @pytest.mark.django_db
