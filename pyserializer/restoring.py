@@ -38,7 +38,7 @@ from .migration_state import ProjectMigrations, read_dump_state
 from .progress import RestoreProgress
 from .reader import open_dump_file
 from .transforms import configured_transforms
-from .wholesite import complete_rebuilt_rows, matched_by_natural_key
+from .wholesite import REBUILT_BY_MIGRATE, complete_rebuilt_rows, matched_by_natural_key
 
 
 class NotRestorable(CommandError):
@@ -125,7 +125,8 @@ def plan_restore(manifest_path, excludes=()):
     excluded = parse_excludes(excludes, dump)
     natural_keyed = matched_by_natural_key(dump)
     if not dump.migrations:
-        return RestorePlan(manifest_path, dump, {}, [], excluded, natural_keyed)
+        return _refuse_leaving_out_rows_kept_by_id(
+            RestorePlan(manifest_path, dump, {}, [], excluded, natural_keyed))
     project = ProjectMigrations.load()
     state = read_dump_state(dump, project)
     if state.missing:
@@ -134,8 +135,8 @@ def plan_restore(manifest_path, excludes=()):
         raise NotRestorable(_inside_squash_message(manifest_path, state.inside_squashes))
     unknown_then = sorted(set(project.current_state()) - set(state.applied))
     targets = state.targets(project) + [(app_label, None) for app_label in unknown_then]
-    return RestorePlan(manifest_path, dump, state.differing_apps(project), targets, excluded,
-                       natural_keyed)
+    return _refuse_leaving_out_rows_kept_by_id(RestorePlan(
+        manifest_path, dump, state.differing_apps(project), targets, excluded, natural_keyed))
 
 
 def parse_excludes(excludes, dump):
@@ -156,6 +157,20 @@ def parse_excludes(excludes, dump):
                 "model" if "." in exclude else "app", exclude))
         parsed.add(label)
     return frozenset(parsed)
+
+
+def _refuse_leaving_out_rows_kept_by_id(plan):
+    """``plan``, unless it leaves out content types or permissions that the dump
+    holds with their ids: rows refer to them by id, and the ones created in
+    their place would be numbered otherwise."""
+    for label in REBUILT_BY_MIGRATE:
+        if plan.excluded(label) and label not in plan.natural_keyed:
+            raise NotRestorable(
+                "Cannot leave out %s: the dump %s holds its rows with their ids, and other "
+                "rows refer to them by id. Nothing was changed. Restore without -e %s."
+                % (label, plan.manifest_path,
+                   label if label in plan.excludes else label.partition(".")[0]))
+    return plan
 
 
 def loading_models(plan, using):
