@@ -67,7 +67,7 @@ def check_dump(manifest_path, using=DEFAULT_DB_ALIAS, excludes=()):
     registry, _ = loading_models(plan, using)
     refuse_unknown_models(plan, registry)
     objects, models = 0, []
-    missing = MissingRows(registry, plan.changed)
+    missing = MissingRows(registry, plan.matched_by_target)
     with open_dump_file(plan.manifest_path) as stream:
         for dumped in Deserializer(
             stream, using=using, handle_forward_references=True, apps=registry,

@@ -16,9 +16,9 @@ ways a restored database could end up with references to nothing:
   ``first_invalid_reference`` names one after the database rejected a load.
 
 Not dangling: references to rows the target database keeps rather than
-replaces (``wholesite.kept_by_target``: content types and permissions,
-matched by natural key), to rows of unmanaged models (a restore leaves
-their tables alone), and a ``db_constraint=False`` foreign key to a row that
+replaces (``matched``: the models written by natural key, content types and
+permissions of a dump that holds them so), to rows of unmanaged models (a
+restore leaves their tables alone), and a ``db_constraint=False`` foreign key to a row that
 is missing: such a key is made to outlive its row (an audit log keeping the
 id of a deleted row). Leaving out the whole model it points at is refused
 all the same: then every one of its references would point at nothing.
@@ -31,7 +31,7 @@ from django.core.management.base import CommandError
 
 from .deserializer import Deserializer
 from .reader import open_dump_file
-from .wholesite import excluded_labels, kept_by_target
+from .wholesite import excluded_labels, natural_key_labels
 
 
 @dataclass(frozen=True)
@@ -71,9 +71,10 @@ def generic_foreign_keys(model):
     ]
 
 
-def references_to_excluded(kept, excluded, generic_targets=None, changed=()):
+def references_to_excluded(kept, excluded, generic_targets=None, matched=frozenset()):
     """Every Relation from a model of ``kept`` to a model that ``excluded(label_lower)``
-    says is left out, but to models whose rows the target database keeps.
+    says is left out, but to the models ``matched`` (labels), whose rows the
+    target database keeps and the dump refers to by natural key.
 
     ``generic_targets(model, field)``, when given, returns the models that the
     rows of ``model`` point at through the GenericForeignKey ``field``.
@@ -81,20 +82,20 @@ def references_to_excluded(kept, excluded, generic_targets=None, changed=()):
     found = []
     for model in kept:
         for field, target in outgoing(model):
-            if _left_out(target, excluded, changed):
+            if _left_out(target, excluded, matched):
                 found.append(Relation(model._meta.label, field.name, target._meta.label))
         if generic_targets is None:
             continue
         for field in generic_foreign_keys(model):
             for target in sorted(generic_targets(model, field), key=lambda m: m._meta.label):
-                if _left_out(target, excluded, changed):
+                if _left_out(target, excluded, matched):
                     found.append(Relation(model._meta.label, field.name, target._meta.label))
     return list(dict.fromkeys(found))
 
 
-def _left_out(target, excluded, changed):
+def _left_out(target, excluded, matched):
     label = target._meta.concrete_model._meta.label_lower
-    return excluded(label) and not kept_by_target(label, changed)
+    return excluded(label) and label not in matched
 
 
 def refuse_excluded_targets(relations, nothing_done):
@@ -123,8 +124,10 @@ def refuse_dump_without(kept, excludes, using):
     generic = None
     if global_apps.is_installed("django.contrib.contenttypes"):
         generic = generic_targets_in_database(using)
+    matched = natural_key_labels(kept)
     refuse_excluded_targets(
-        references_to_excluded(kept, excluded_labels(excludes), generic), "Nothing was written.")
+        references_to_excluded(kept, excluded_labels(excludes), generic, matched),
+        "Nothing was written.")
 
 
 def generic_targets_in_database(using):
@@ -143,7 +146,7 @@ def generic_targets_in_database(using):
     return targets
 
 
-def refuse_loading_without(manifest_path, dump, excluded, registry=global_apps, changed=(),
+def refuse_loading_without(manifest_path, dump, excluded, registry=global_apps, matched=frozenset(),
                            nothing_done="Nothing was changed."):
     """A restore or ``loaddata`` of the directory dump ``dump`` with models left out
     (``excluded(label_lower)``): before anything is changed, refuse to leave out
@@ -158,7 +161,7 @@ def refuse_loading_without(manifest_path, dump, excluded, registry=global_apps, 
             continue
     kept = list(dict.fromkeys(kept))
     generic = generic_targets_in_dump(manifest_path, dump, kept, registry)
-    refuse_excluded_targets(references_to_excluded(kept, excluded, generic, changed), nothing_done)
+    refuse_excluded_targets(references_to_excluded(kept, excluded, generic, matched), nothing_done)
 
 
 def generic_targets_in_dump(manifest_path, dump, kept, registry):
@@ -210,8 +213,8 @@ class MissingRows:
     looked up by a restore, not here.
     """
 
-    def __init__(self, registry=global_apps, changed=()):
-        self.changed = changed
+    def __init__(self, registry=global_apps, matched=frozenset()):
+        self.matched = matched
         self.present = {}  # (target model label, attname): {value, ...}
         self.wanted = {}  # (target model label, attname): {value: [first Dangling, count]}
         self._references = {}  # model: [(field, target key, many)]
@@ -255,7 +258,7 @@ class MissingRows:
             for field, target in outgoing(model):
                 target = target._meta.concrete_model
                 if not (field.many_to_many or field.db_constraint) or not _replaced(
-                        target, self.changed):
+                        target, self.matched):
                     continue
                 target_field = target._meta.pk if field.many_to_many else field.target_field
                 key = (target._meta.label, target_field.attname)
@@ -300,10 +303,10 @@ def refuse_missing_rows(dangling, manifest_path):
             "\n".join(lines), manifest_path))
 
 
-def _replaced(model, changed):
+def _replaced(model, matched):
     """Whether a restore fills ``model``'s table from the dump alone."""
     opts = model._meta
-    return opts.managed and not opts.proxy and not kept_by_target(opts.label_lower, changed)
+    return opts.managed and not opts.proxy and opts.label_lower not in matched
 
 
 def first_invalid_reference(models, using):

@@ -38,7 +38,7 @@ from .migration_state import ProjectMigrations, read_dump_state
 from .progress import RestoreProgress
 from .reader import open_dump_file
 from .transforms import configured_transforms
-from .wholesite import kept_by_target
+from .wholesite import REBUILT_BY_MIGRATE, complete_rebuilt_rows, matched_by_natural_key
 
 
 class NotRestorable(CommandError):
@@ -65,10 +65,21 @@ class RestorePlan:
     changed: dict  # {app_label: (dump's last migration, code's last migration)}
     targets: list  # [(app_label, migration name, or None for zero)]: the dump's state
     excludes: frozenset = frozenset()  # app labels and model labels left out, lowercase
+    # Models migrate fills whose rows are kept and matched by natural key (wholesite).
+    natural_keyed: frozenset = frozenset()
 
     @property
     def through_migrations(self):
         return bool(self.changed)
+
+    @property
+    def matched_by_target(self):
+        """Labels of the models whose rows the target database keeps, the dump's
+        being matched to them by natural key: those ``natural_keyed`` that are
+        loaded into their current models (an app restored through migrations
+        is loaded as it was then, by id)."""
+        return frozenset(label for label in self.natural_keyed
+                         if label.partition(".")[0] not in self.changed)
 
     def excluded(self, label):
         return label in self.excludes or label.partition(".")[0] in self.excludes
@@ -124,8 +135,10 @@ def plan_restore(manifest_path, excludes=()):
     with open_dump_file(manifest_path) as stream:
         dump = manifest.read(stream, manifest_path)
     excluded = parse_excludes(excludes, dump)
+    natural_keyed = matched_by_natural_key(dump)
     if not dump.migrations:
-        return refuse_dangling_excludes(RestorePlan(manifest_path, dump, {}, [], excluded))
+        return refuse_dangling_excludes(_refuse_leaving_out_rows_kept_by_id(
+            RestorePlan(manifest_path, dump, {}, [], excluded, natural_keyed)))
     project = ProjectMigrations.load()
     state = read_dump_state(dump, project)
     if state.missing:
@@ -134,8 +147,8 @@ def plan_restore(manifest_path, excludes=()):
         raise NotRestorable(_inside_squash_message(manifest_path, state.inside_squashes))
     unknown_then = sorted(set(project.current_state()) - set(state.applied))
     targets = state.targets(project) + [(app_label, None) for app_label in unknown_then]
-    return refuse_dangling_excludes(
-        RestorePlan(manifest_path, dump, state.differing_apps(project), targets, excluded))
+    return refuse_dangling_excludes(_refuse_leaving_out_rows_kept_by_id(RestorePlan(
+        manifest_path, dump, state.differing_apps(project), targets, excluded, natural_keyed)))
 
 
 def parse_excludes(excludes, dump):
@@ -158,12 +171,27 @@ def parse_excludes(excludes, dump):
     return frozenset(parsed)
 
 
+def _refuse_leaving_out_rows_kept_by_id(plan):
+    """``plan``, unless it leaves out content types or permissions that the dump
+    holds with their ids: rows refer to them by id, and the ones created in
+    their place would be numbered otherwise."""
+    for label in REBUILT_BY_MIGRATE:
+        if plan.excluded(label) and label not in plan.natural_keyed:
+            raise NotRestorable(
+                "Cannot leave out %s: the dump %s holds its rows with their ids, and other "
+                "rows refer to them by id. Nothing was changed. Restore without -e %s."
+                % (label, plan.manifest_path,
+                   label if label in plan.excludes else label.partition(".")[0]))
+    return plan
+
+
 def refuse_dangling_excludes(plan):
     """Return ``plan``, unless a model it leaves out is one that rows it loads
     refer to (see pyserializer.references): then raise DanglingReferences."""
     if plan.excludes:
         references.refuse_loading_without(
-            plan.manifest_path, plan.dump, plan.excluded, models_at_dump_state(plan), plan.changed)
+            plan.manifest_path, plan.dump, plan.excluded, models_at_dump_state(plan),
+            plan.matched_by_target)
     return plan
 
 
@@ -320,20 +348,20 @@ def confirm(plan, connection, interactive=True, verbosity=1, stdout=None, ask=in
             raise Cancelled()
 
 
-def tables_to_replace(connection, registry, changed=(), dumped=frozenset()):
+def tables_to_replace(connection, registry, matched=frozenset(), dumped=frozenset()):
     """The tables a restore empties before it loads: every existing table
     (never a view) of the models rows are loaded into (and of the current
-    models), but the
-    migration history, and the tables of the models ``migrate`` fills
-    (content types, permissions) when they are loaded into their current
-    models: the dump's rows of these are matched to them by natural key.
+    models), but the migration history, and the tables of the models
+    ``matched`` (labels: content types and permissions of a dump that holds
+    them by natural key, see ``RestorePlan.matched_by_target``): the dump's
+    rows of these are matched to the rows there by natural key.
     An unmanaged model's table is emptied only when the dump holds the
     model (``dumped``, labels): a dump that never had its rows (an older
     one, or one made with -e) leaves the table as it is."""
     existing = set(connection.introspection.table_names(include_views=False))
     kept = {MigrationRecorder.Migration._meta.db_table} | {
         model._meta.db_table for model in global_apps.get_models()
-        if kept_by_target(model._meta.label_lower, changed)
+        if model._meta.label_lower in matched
     }
     models = registry.get_models(include_auto_created=True)
     if registry is not global_apps:
@@ -355,18 +383,24 @@ def tables_to_replace(connection, registry, changed=(), dumped=frozenset()):
 
 def replace_rows(plan, connection, registry=None, transforms=None, ignorenonexistent=False,
                  progress=None):
-    """Empty the tables and load the dump, in one transaction; return (objects, models)."""
+    """Empty the tables and load the dump, in one transaction; return (objects, models).
+
+    Into the current models, the content types and permissions the dump lacks
+    are then created; into older ones, the forward ``migrate`` creates them.
+    """
     registry = registry or global_apps
-    changed = plan.changed if registry is not global_apps else ()
-    tables = tables_to_replace(connection, registry, changed,
+    tables = tables_to_replace(connection, registry, plan.matched_by_target,
                                {entry.model for entry in plan.dump.files})
     refuse_missing_tables(plan, connection, registry)
     with transaction.atomic(using=connection.alias):
         _empty(connection, tables)
         clear_content_type_cache()
-        return load_dump(plan.manifest_path, connection, registry, transforms,
-                         ignorenonexistent=ignorenonexistent, excludes=plan.excludes,
-                         progress=progress, empty_tables=tables)
+        loaded = load_dump(plan.manifest_path, connection, registry, transforms,
+                           ignorenonexistent=ignorenonexistent, excludes=plan.excludes,
+                           progress=progress, empty_tables=tables)
+        if registry is global_apps:
+            complete_rebuilt_rows(connection.alias)
+        return loaded
 
 
 def load_dump(manifest_path, connection, registry=None, transforms=None,

@@ -54,7 +54,7 @@ from .restoring import (
 from .serializer import Serializer, max_row_count_setting
 from .snapshot import read_snapshot
 from .transforms import configured_transforms
-from .wholesite import models_to_dump, natural_key_labels, natural_keys_for
+from .wholesite import REBUILT_BY_MIGRATE, models_to_dump, natural_key_labels, natural_keys_for
 
 # Scratch databases on a server are named SCRATCH_PREFIX + random hex.
 SCRATCH_PREFIX = "pyserializer_verify_"
@@ -144,7 +144,8 @@ def verify(manifest_path, using=DEFAULT_DB_ALIAS, into=None, excludes=(), ignore
                 raise CommandError("Verify failed: the trial restore failed: %s" % (
                     str(exc).partition("\n")[0])) from exc
             compared, not_compared = comparable_models(plan)
-            second = dump_again(alias, compared, os.path.join(workdir, "dump"))
+            second = dump_again(alias, compared, os.path.join(workdir, "dump"),
+                                plan.natural_keyed)
             rows, made_by_migrate = compare_dumps(plan.dump, second, compared)
     finally:
         with interrupts_deferred():
@@ -263,12 +264,14 @@ def _model(label):
         return None
 
 
-def dump_again(alias, labels, directory):
-    """Dump the models ``labels`` of database ``alias`` as ``dump2py`` does; return its Manifest."""
+def dump_again(alias, labels, directory, natural_keyed=frozenset()):
+    """Dump the models ``labels`` of database ``alias`` as ``dump2py`` does; return
+    its Manifest. The models ``natural_keyed`` (labels) are written by natural key,
+    as the dump wrote them."""
     os.mkdir(directory, 0o700)
     wanted = set(labels)
     models = [model for model in models_to_dump(alias) if model._meta.label_lower in wanted]
-    natural = natural_key_labels()
+    natural = natural_key_labels(models) | natural_keyed
     manifest_file = ManifestFile(os.path.join(directory, MANIFEST_NAME))
     with read_snapshot(alias):
         Serializer().serialize(
@@ -310,7 +313,7 @@ def compare_dumps(dump, second, labels):
             row = next(iter(in_dump.values()))
             raise VerifyFailed("this row of the dump is missing after the trial restore",
                                row.path, row.line, label, row.shown_key)
-        if in_second and label not in natural_key_labels():
+        if in_second and label not in REBUILT_BY_MIGRATE:
             row = next(iter(in_second.values()))
             raise VerifyFailed(
                 "the trial restore has this row, which the dump does not have: %s"

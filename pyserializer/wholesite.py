@@ -4,14 +4,17 @@
 or not, so that the dump restores a site into a freshly migrated empty
 database, and names every model it leaves out. ``migrate``
 has already filled two tables there: content types and permissions, with ids
-of its own choosing. Rows of those models are therefore written with natural
-primary keys (they are matched by what they are, not by id), and every
-reference to them with natural foreign keys, as Django's documentation
-recommends for ``dumpdata``. All other rows and references keep their ids, so
-that plain ids (a GenericForeignKey's object id, a session's user id, an audit
-log's id of a deleted row) stay right.
+of its own choosing. Ids of these rows are kept in places no foreign key
+describes (a Wagtail revision's JSON content, a django-reversion version, an
+audit log's text), so a dump writes them with their ids like every other row,
+and the restore replaces what ``migrate`` made by them; content types and
+permissions that the code has and the dump lacks are created afterwards, as
+``migrate`` would (``complete_rebuilt_rows``). Only a model that the dump
+leaves out, or that a project lists in ``PYSERIALIZER_NATURAL_KEY_MODELS``, is
+written by natural key and matched on restore to the rows that are there.
 """
 
+import os
 from dataclasses import dataclass
 
 from django.apps import apps
@@ -19,22 +22,22 @@ from django.conf import settings
 from django.core.management.base import CommandError
 from django.db import connections, router
 
+from .reader import DumpReader, open_chunk
+
 # Models whose rows ``migrate`` creates, with ids that differ between databases.
 REBUILT_BY_MIGRATE = ("contenttypes.contenttype", "auth.permission")
 
 
-def natural_key_labels():
-    """Labels of the models keyed naturally (setting ``PYSERIALIZER_NATURAL_KEY_MODELS``)."""
-    labels = getattr(settings, "PYSERIALIZER_NATURAL_KEY_MODELS", REBUILT_BY_MIGRATE)
-    return {label.lower() for label in labels}
-
-
-def kept_by_target(label, changed=()):
-    """Whether a restore keeps the target database's rows of model ``label`` and
-    matches the dump's to them by natural key, rather than replacing them.
-    ``changed`` are the apps restored through migrations: their models are
-    loaded as they were then, by id."""
-    return label in natural_key_labels() and label.partition(".")[0] not in changed
+def natural_key_labels(dumped=None):
+    """Labels of the models keyed naturally: those of the setting
+    ``PYSERIALIZER_NATURAL_KEY_MODELS`` (default: none), and the models
+    ``migrate`` rebuilds that are not among the models ``dumped``: a
+    reference to a row the dump lacks can only be matched by what it names."""
+    labels = {label.lower() for label in getattr(settings, "PYSERIALIZER_NATURAL_KEY_MODELS", ())}
+    if dumped is not None:
+        dumped_labels = {model._meta.label_lower for model in dumped}
+        labels.update(label for label in REBUILT_BY_MIGRATE if label not in dumped_labels)
+    return labels
 
 
 def excluded_labels(excludes):
@@ -167,3 +170,46 @@ def natural_keys_for(model, labels=None):
         if related_label in labels
     )
     return foreign, primary
+
+
+def matched_by_natural_key(dump):
+    """Labels of the models whose rows ``migrate`` (or the project) makes that
+    a restore of ``dump`` keeps, matching the dump's references to them by
+    natural key: those the dump writes without their primary key (content
+    types and permissions in a dump of an earlier release, a model of
+    ``PYSERIALIZER_NATURAL_KEY_MODELS``) and those it does not hold. Decided by what the dump holds, so that dumps of
+    either kind restore; the others are replaced, ids and all."""
+    labels = set(REBUILT_BY_MIGRATE) | natural_key_labels()
+    return frozenset(label for label in labels if not _dumped_with_ids(dump, label))
+
+
+def _dumped_with_ids(dump, label):
+    """Whether the first block of ``label`` in ``dump`` writes the model's primary key."""
+    entry = next((entry for entry in dump.files if entry.model == label and entry.rows), None)
+    if entry is None:
+        return False
+    try:
+        pk_name = apps.get_model(label)._meta.pk.name
+    except LookupError:
+        return False
+    path = os.path.join(dump.directory, entry.name)
+    with open_chunk(path) as chunk:
+        for section in DumpReader(chunk, path).sections():
+            return pk_name in (section.names.get("FIELDS") or ())
+    return False
+
+
+def complete_rebuilt_rows(using):
+    """Create the content types and permissions that the code has and the
+    restored rows lack, as ``migrate``'s post_migrate handlers do: for the
+    models added since the dump, or left out of it."""
+    if apps.is_installed("django.contrib.contenttypes"):
+        from django.contrib.contenttypes.management import create_contenttypes
+
+        for app_config in apps.get_app_configs():
+            create_contenttypes(app_config, verbosity=0, using=using)
+    if apps.is_installed("django.contrib.auth"):
+        from django.contrib.auth.management import create_permissions
+
+        for app_config in apps.get_app_configs():
+            create_permissions(app_config, verbosity=0, using=using)

@@ -16,6 +16,7 @@ from helpers import (
     assert_same_rows, blocks, chunk_names, db_snapshot, load, populate, restore_files, wipe,
 )
 from pyserializer.management.commands.dump2py import Command
+from renumber import renumber_content_types_and_permissions
 from testapp.models import AuditEntry, Country, Everything, Tag
 
 # The unmanaged models of legacyapp on a view, on no table, and on the table of a
@@ -85,32 +86,70 @@ def test_the_whole_site_is_dumped_every_table_once_but_proxies_views_and_missing
     assert dumped_models(tmp_path / "backup") == expected
 
 
-@pytest.mark.django_db
-def test_content_types_and_permissions_are_written_by_natural_key_other_rows_by_id(tmp_path):
-    populate()
-    dump2py(tmp_path / "backup")
-    restore = tmp_path / "backup" / "restore.py"
+def dumped_fields_and_rows(restore):
+    """({model: FIELDS}, {model: [row values]}) of every chunk of a dump."""
     fields = {}
     rows = {}
     for name in chunk_names(restore):
-        for block in blocks(tmp_path / "backup" / name):
+        for block in blocks(restore.parent / name):
             fields[block["model"]] = block["fields"]
             rows.setdefault(block["model"], []).extend(values for _, values in block["rows"])
-    assert "id" not in fields["contenttypes.contenttype"]
-    assert "id" not in fields["auth.permission"]
-    assert fields["testapp.tag"][0] == "id" and fields["testapp.person"][0] == "id"
+    return fields, rows
+
+
+@pytest.mark.django_db
+def test_content_types_and_permissions_are_written_with_their_ids_like_every_row(tmp_path):
+    populate()
+    dump2py(tmp_path / "backup")
+    fields, rows = dumped_fields_and_rows(tmp_path / "backup" / "restore.py")
+    assert fields["contenttypes.contenttype"][0] == "id"
+    assert fields["auth.permission"][0] == "id"
+    assert sorted(row[0] for row in rows["contenttypes.contenttype"]) == sorted(
+        ContentType.objects.values_list("pk", flat=True))
+    content_type = fields["testapp.tag"].index("content_type")
+    pointed_at = sorted(row[content_type] for row in rows["testapp.tag"])
+    assert pointed_at == sorted(Tag.objects.values_list("content_type_id", flat=True))
+    assert all(isinstance(row[fields["auth.permission"].index("content_type")], int)
+               for row in rows["auth.permission"])
+
+
+@pytest.mark.django_db
+def test_references_to_content_types_left_out_of_the_dump_are_written_by_natural_key(tmp_path):
+    """Without the rows, an id would point at whatever the target database numbered so."""
+    populate()
+    dump2py(tmp_path / "backup", "-e", "contenttypes")
+    fields, rows = dumped_fields_and_rows(tmp_path / "backup" / "restore.py")
+    assert "contenttypes.contenttype" not in fields
+    assert fields["auth.permission"][0] == "id"
     content_type = fields["testapp.tag"].index("content_type")
     pointed_at = sorted(tuple(row[content_type]) for row in rows["testapp.tag"])
     assert pointed_at == [("testapp", "book"), ("testapp", "person")]
-    # A foreign key to a model outside REBUILT_BY_MIGRATE keeps its id.
+    # A foreign key to a model that migrate does not rebuild keeps its id.
     mentor = fields["testapp.person"].index("mentor")
     assert all(isinstance(row[mentor], int) for row in rows["testapp.person"])
 
 
 @pytest.mark.django_db
+def test_a_dump_without_content_types_loads_into_a_database_that_numbered_them_otherwise(
+        tmp_path):
+    populate()
+    expected = sorted((tag.pk, tag.content_type.natural_key()) for tag in Tag.objects.all())
+    ids_at_dump = {ct.natural_key(): ct.pk for ct in ContentType.objects.all()}
+    dump2py(tmp_path / "backup", "-e", "contenttypes", "-e", "auth.permission")
+    renumber_content_types_and_permissions()  # deletes the tags with their content types
+    assert not Tag.objects.exists()
+    assert {ct.natural_key(): ct.pk for ct in ContentType.objects.all()} != ids_at_dump
+
+    load(tmp_path / "backup" / "restore.py")
+
+    ContentType.objects.clear_cache()
+    assert sorted((tag.pk, tag.content_type.natural_key()) for tag in Tag.objects.all()) == expected
+
+
+@pytest.mark.django_db
 def test_a_reference_to_a_deleted_row_is_dumped_and_restored_as_its_id(tmp_path):
-    """An audit log keeps ids of deleted rows (db_constraint=False): a model with a
-    content-type key writes that key naturally, and its other keys as plain ids."""
+    """An audit log keeps ids of deleted rows (db_constraint=False): they are
+    written as they are, like its content type's id."""
     kept = Country.objects.create(code="be", name="Belgium")
     gone = Country.objects.create(code="xx", name="Deleted since")
     content_type = ContentType.objects.get_for_model(Country)
@@ -129,7 +168,7 @@ def test_a_reference_to_a_deleted_row_is_dumped_and_restored_as_its_id(tmp_path)
     ]
     columns = block["fields"]
     dumped = [dict(zip(columns, values)) for _, values in block["rows"]]
-    assert [row["content_type"] for row in dumped] == [["testapp", "country"]] * 3
+    assert [row["content_type"] for row in dumped] == [content_type.pk] * 3
     assert [row["country"] for row in dumped] == [kept.pk, gone_id, None]
 
     wipe()

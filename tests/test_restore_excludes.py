@@ -8,7 +8,7 @@ from django.core.management.base import CommandError
 
 from helpers import chunk_names, populate, reseal
 from pyserializer.errors import DumpError
-from pyserializer.restoring import restore
+from pyserializer.restoring import NotRestorable, restore
 from testapp.models import Book, Country, Person, Tag
 
 
@@ -75,6 +75,22 @@ def test_an_unknown_exclude_is_an_error_before_anything_changes(tmp_path):
     with pytest.raises(CommandError, match="Unknown app in excludes: nosuchapp"):
         restore(str(manifest), interactive=False, excludes=["nosuchapp"])
     assert Person.objects.get().name == "Ann"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("exclude", ["contenttypes", "auth.Permission", "auth"])
+def test_content_types_or_permissions_held_by_id_cannot_be_left_out(tmp_path, exclude):
+    Person.objects.create(pk=1, name="Ann")
+    manifest = dump2py(tmp_path / "backup")
+    Person.objects.all().delete()
+    label = {"contenttypes": "contenttypes.contenttype"}.get(exclude, "auth.permission")
+    with pytest.raises(NotRestorable) as refused:
+        restore(str(manifest), interactive=False, excludes=[exclude])
+    assert str(refused.value) == (
+        "Cannot leave out %s: the dump %s holds its rows with their ids, and other rows "
+        "refer to them by id. Nothing was changed. Restore without -e %s."
+        % (label, manifest, exclude.lower() if "." in exclude else exclude))
+    assert not Person.objects.exists()
 
 
 @pytest.mark.django_db(transaction=True)

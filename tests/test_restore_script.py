@@ -2,6 +2,7 @@
 pyserializer.restore.restore), into the same database or a new one."""
 
 import io
+import json
 import os
 import subprocess
 import sys
@@ -12,15 +13,18 @@ from django.contrib.auth.models import Group, Permission, User
 from django.contrib.contenttypes.models import ContentType
 from django.contrib.sessions.backends.db import SessionStore
 from django.core.management import call_command
-from django.core.management.sql import emit_post_migrate_signal
 from django.db import connection
+from django.test import override_settings
 
 from helpers import (
-    assert_same_rows, db_snapshot, line_number, populate, reseal, restore_files, replace_line,
+    assert_same_rows, blocks, chunk_names, db_snapshot, line_number, populate, reseal,
+    restore_files, replace_line,
 )
 from pyserializer.errors import DumpError
 from pyserializer.restoring import Cancelled, restore
-from testapp.models import Club, Everything, Person, Tag
+from pyserializer.wholesite import REBUILT_BY_MIGRATE
+from renumber import renumber_content_types_and_permissions, shift_content_type_and_permission_ids
+from testapp.models import AuditEntry, Club, Country, Everything, Person, Tag
 
 TESTS_DIR = Path(__file__).resolve().parent
 REPO_DIR = TESTS_DIR.parent
@@ -137,16 +141,6 @@ def fresh_content_type_cache():
     ContentType.objects.clear_cache()
 
 
-def renumber_content_types_and_permissions():
-    """Recreate content types and permissions with new ids, as another
-    database's migrate would have created them (deleting the content types
-    deletes every row that refers to them too)."""
-    ContentType.objects.all().delete()
-    ContentType.objects.clear_cache()
-    emit_post_migrate_signal(0, False, "default")
-    ContentType.objects.clear_cache()
-
-
 def content_type_ids():
     return {ct.natural_key(): ct.pk for ct in ContentType.objects.all()}
 
@@ -186,7 +180,13 @@ def site_by_natural_keys():
 
 
 def populate_site():
+    """populate(), users, a group, a session, and content type ids kept where no
+    foreign key describes them: an audit log's key and a JSON value."""
     populate()
+    belgium = Country.objects.create(code="be", name="Belgium")
+    country_type = ContentType.objects.get_for_model(Country)
+    AuditEntry.objects.create(content_type=country_type, country=belgium, action="create")
+    Everything.objects.create(pk=101, json={"content_type": country_type.pk, "pk": belgium.pk})
     editors = Group.objects.create(name="editors")
     editors.permissions.set(Permission.objects.filter(codename__in=["change_book", "add_book"]))
     ann = User.objects.create_user("ann", "ann@example.com", "secret", is_staff=True)
@@ -199,31 +199,72 @@ def populate_site():
     session.create()
 
 
+def drop_content_type_of(model):
+    """As if ``model`` had been added after the dump: no content type, no permissions."""
+    ContentType.objects.get_for_model(model).delete()
+    ContentType.objects.clear_cache()
+
+
 @pytest.mark.django_db
-def test_a_whole_site_comes_back_where_migrate_gave_content_types_other_ids(
+def test_a_whole_site_gets_back_its_content_type_and_permission_ids_where_migrate_gave_others(
     tmp_path, fresh_content_type_cache
 ):
+    shift_content_type_and_permission_ids(500)  # a site whose apps came over the years
     populate_site()
     expected = site_by_natural_keys()
     rows = db_snapshot()
+    drop_content_type_of(Club)
     ids_at_dump = content_type_ids(), permission_ids()
     manifest = dump2py(tmp_path / "backup")
     renumber_content_types_and_permissions()  # as in another database, freshly migrated
+    assert content_type_ids() != ids_at_dump[0] and permission_ids() != ids_at_dump[1]
 
     run_restore(manifest)
 
     ContentType.objects.clear_cache()
-    ids_now = content_type_ids(), permission_ids()
-    assert set(ids_now[0]) == set(ids_at_dump[0])
-    assert ids_now[0] != ids_at_dump[0] and ids_now[1] != ids_at_dump[1]  # the point of the test
     assert site_by_natural_keys() == expected
-    for row in rows["testapp.tag"]:  # Tag's content_type_id rightly differs
-        del row["content_type_id"]
-    restored = db_snapshot()
-    for row in restored["testapp.tag"]:
-        del row["content_type_id"]
-    assert_same_rows(rows, restored)
+    assert_same_rows(rows, db_snapshot())  # every reference, and the id inside the JSON
+    club = ContentType.objects.get_by_natural_key("testapp", "club")
+    assert content_type_ids() == {**ids_at_dump[0], ("testapp", "club"): club.pk}
+    club_permissions = {p.natural_key(): p.pk for p in Permission.objects.filter(content_type=club)}
+    assert len(club_permissions) == 4
+    assert permission_ids() == {**ids_at_dump[1], **club_permissions}
+    # Created after the load: above every restored id, as later rows will be.
+    assert club.pk > max(ids_at_dump[0].values())
+    assert min(club_permissions.values()) > max(ids_at_dump[1].values())
+    assert ContentType.objects.create(app_label="x", model="y").pk > club.pk
     assert User.objects.get(username="ann").has_perm("testapp.add_book")
+    assert AuditEntry.objects.get().content_type.model_class() is Country
+
+
+@pytest.mark.django_db
+def test_a_dump_with_content_types_by_natural_key_matches_them_to_migrate_s_rows(
+    tmp_path, fresh_content_type_cache
+):
+    """A dump of the previous pyserializer (content types and permissions by natural
+    key, FIELDS without their ids) restores as it did: the rows migrate made stay."""
+    populate_site()
+    Everything.objects.filter(pk=101).delete()  # an id inside JSON: what such dumps got wrong
+    expected = site_by_natural_keys()
+    rows = db_snapshot()
+    with override_settings(PYSERIALIZER_NATURAL_KEY_MODELS=REBUILT_BY_MIGRATE):
+        manifest = dump2py(tmp_path / "backup")
+    renumber_content_types_and_permissions()
+    ids_before = content_type_ids(), permission_ids()
+    assert "id" not in next(block for name in chunk_names(manifest)
+                            for block in blocks(manifest.parent / name)
+                            if block["model"] == "contenttypes.contenttype")["fields"]
+
+    run_restore(manifest)
+
+    ContentType.objects.clear_cache()
+    assert (content_type_ids(), permission_ids()) == ids_before
+    assert site_by_natural_keys() == expected
+    restored = db_snapshot()
+    for label in ("testapp.tag", "testapp.auditentry"):  # their content_type_id rightly differs
+        for row in rows[label] + restored[label]:
+            del row["content_type_id"]
+    assert_same_rows(rows, restored)
 
 
 # ---------------------------------------------------------------------------
@@ -280,6 +321,53 @@ def test_the_script_migrates_a_new_database_and_restores_the_dump_into_it(
     assert "restored %d objects of " % objects in result.stdout
     expected = dump_for_comparison(tmp_path / "expected")
     assert dump_for_comparison(tmp_path / "restored", new_database_url) == expected
+
+
+def rows_by_id(database_url=None):
+    """{(model, pk): fields} of content types, permissions, users and testapp, by
+    ``dumpdata`` (no natural keys): in this process, or in another on ``database_url``."""
+    labels = ["contenttypes", "auth.permission", "auth.user", "auth.group", "testapp"]
+    if database_url is None:
+        out = io.StringIO()
+        call_command("dumpdata", *labels, format="json", stdout=out, verbosity=0)
+        text = out.getvalue()
+    else:
+        env = dict(os.environ, DATABASE_URL=database_url, DJANGO_SETTINGS_MODULE="testproject.settings",
+                   PYTHONPATH="%s:%s" % (REPO_DIR, TESTS_DIR))
+        text = subprocess.run(
+            [sys.executable, "-m", "django", "dumpdata", *labels, "--format", "json", "-v", "0"],
+            env=env, check=True, timeout=300, capture_output=True, text=True,
+        ).stdout
+    return {(row["model"], row["pk"]): row["fields"] for row in json.loads(text)}
+
+
+@pytest.mark.django_db
+def test_a_site_restored_into_a_new_database_keeps_its_content_type_and_permission_ids(
+    tmp_path, new_database_url, fresh_content_type_cache
+):
+    shift_content_type_and_permission_ids(500)  # a fresh migrate numbers them from 1
+    populate_site()
+    drop_content_type_of(Club)
+    source = rows_by_id()
+    manifest = dump2py(tmp_path / "backup")
+
+    result = run_script(manifest, "--noinput", database_url=new_database_url)
+
+    assert result.returncode == 0, result.stderr
+    restored = rows_by_id(new_database_url)
+    assert {key: restored.get(key) for key in source} == source
+    # The content type of the model the dump lacks, and its permissions, were made anew.
+    added = {key: fields for key, fields in restored.items() if key not in source}
+    assert sorted((key[0], fields.get("codename", fields.get("model")))
+                  for key, fields in added.items()) == [
+        ("auth.permission", "add_club"), ("auth.permission", "change_club"),
+        ("auth.permission", "delete_club"), ("auth.permission", "view_club"),
+        ("contenttypes.contenttype", "club"),
+    ]
+    club_type = next(key[1] for key in added if key[0] == "contenttypes.contenttype")
+    assert club_type > max(pk for model, pk in source if model == "contenttypes.contenttype")
+    assert all(fields["content_type"] == club_type for key, fields in added.items()
+               if key[0] == "auth.permission")
 
 
 @pytest.mark.django_db

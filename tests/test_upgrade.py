@@ -26,7 +26,8 @@ from migrapp.models import Note, Player, Team
 from pyserializer.errors import DumpError
 from pyserializer.restoring import NotRestorable, restore
 from pyserializer.serializer import Serializer
-from pyserializer.wholesite import natural_key_labels
+from pyserializer.wholesite import REBUILT_BY_MIGRATE, natural_keys_for
+from renumber import renumber_content_types_and_permissions, shift_content_type_and_permission_ids
 
 UTC = datetime.timezone.utc
 
@@ -209,6 +210,8 @@ def test_an_app_added_since_the_dump_is_created_after_the_restore(migrapp_db, tm
 
 def test_a_whole_site_dump_with_natural_keys_restores_users_permissions_and_owners(
         migrapp_db, tmp_path):
+    """As the previous pyserializer wrote them: content types and permissions by
+    natural key, matched to the rows migrate made."""
     Team, Player = fill_old("0001_initial")
     # The old code's User had natural_key(), as the current one has: its dump wrote
     # Team.owner as ["alice"].
@@ -219,7 +222,7 @@ def test_a_whole_site_dump_with_natural_keys_restores_users_permissions_and_owne
     editors.permissions.add(
         Permission.objects.get_by_natural_key("change_player", "migrapp", "player"))
     alice.groups.add(editors)
-    labels = natural_key_labels()
+    labels = set(REBUILT_BY_MIGRATE)
     manifest = dump(
         tmp_path / "dump",
         [ContentType.objects.all(), Permission.objects.all(), Group.objects.all(),
@@ -241,6 +244,43 @@ def test_a_whole_site_dump_with_natural_keys_restores_users_permissions_and_owne
     # Content types and permissions of the model added since (0005) exist again.
     note_type = ContentType.objects.get_by_natural_key("migrapp", "note")
     assert Permission.objects.filter(content_type=note_type, codename="add_note").exists()
+
+
+def test_content_type_and_permission_ids_come_back_through_migrations(migrapp_db, tmp_path):
+    from testapp.models import AuditEntry
+
+    shift_content_type_and_permission_ids(500)
+    Team, Player = fill_old("0001_initial")
+    ContentType.objects.get_by_natural_key("migrapp", "note").delete()  # its model is 0005's
+    alice = User.objects.get(username="alice")
+    alice.user_permissions.add(Permission.objects.get_by_natural_key("add_team", "migrapp", "team"))
+    team_type = ContentType.objects.get_by_natural_key("migrapp", "team")
+    AuditEntry.objects.create(content_type=team_type, action="create")
+    ids_at_dump = ({ct.natural_key(): ct.pk for ct in ContentType.objects.all()},
+                   {p.natural_key(): p.pk for p in Permission.objects.all()})
+    querysets = [ContentType.objects.all(), Permission.objects.all(), User.objects.all(),
+                 Team.objects.all(), Player.objects.all(), AuditEntry.objects.all()]
+    manifest = dump(tmp_path / "dump", querysets,
+                    natural_keys=lambda model: natural_keys_for(model, set()))
+    call_command("migrate", verbosity=0)
+    fill_current()
+    renumber_content_types_and_permissions()  # as another database's migrate numbers them
+
+    report = restore_through_migrations(str(manifest))
+
+    assert "dump taken at migrapp 0001, restored" in report
+    assert current_rows() == expected_rows()
+    ContentType.objects.clear_cache()
+    content_types = {ct.natural_key(): ct.pk for ct in ContentType.objects.all()}
+    permissions = {p.natural_key(): p.pk for p in Permission.objects.all()}
+    note_type = content_types.pop(("migrapp", "note"))  # made by the forward migrate
+    assert content_types == ids_at_dump[0]
+    assert note_type > max(ids_at_dump[0].values())
+    note_permissions = {key: pk for key, pk in permissions.items() if key[1:] == ("migrapp", "note")}
+    assert len(note_permissions) == 4 and min(note_permissions.values()) > max(ids_at_dump[1].values())
+    assert {key: pk for key, pk in permissions.items() if key not in note_permissions} == ids_at_dump[1]
+    assert User.objects.get(username="alice").has_perm("migrapp.add_team")
+    assert AuditEntry.objects.get().content_type_id == team_type.pk
 
 
 def test_a_dump_taken_at_the_current_state_is_an_ordinary_restore(migrapp_db, tmp_path):

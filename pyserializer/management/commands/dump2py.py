@@ -107,7 +107,8 @@ class Command(BaseCommand):
         bars = bar_stream(error_stream, self.verbosity)
         # With --jobs, one bar of the chunk files written replaces the bar per model.
         progress = DumpProgress(bars if jobs == 1 else None)
-        write_options = self.write_options(using, max_row_count, progress, options["tolerate"])
+        write_options = self.write_options(using, site.models, max_row_count, progress,
+                                           options["tolerate"])
         write_options["compress"] = compress or "none"
         write_options["left_out"] = site.left_out
         querysets = [model._base_manager.using(using).all() for model in site.models]
@@ -170,10 +171,10 @@ class Command(BaseCommand):
                 "dump it with one process (leave out --jobs)." % (using, jobs, reason)
             )
 
-    def write_options(self, using, max_row_count, progress, tolerate):
+    def write_options(self, using, models, max_row_count, progress, tolerate):
         """What the Serializer is told: natural keys per model, chunk size,
         progress, and with --tolerate a savepoint per model to fall back to."""
-        labels = wholesite.natural_key_labels()
+        labels = wholesite.natural_key_labels(models)
         options = {
             "natural_keys": lambda model: wholesite.natural_keys_for(model, labels),
             "max_row_count": max_row_count,

@@ -47,7 +47,7 @@ class Command(loaddata.Command):
             dump = manifest.read(source, fixture_label)
         references.refuse_loading_without(
             fixture_label, dump, wholesite.excluded_labels(self.excludes),
-            nothing_done="Nothing was loaded.")
+            matched=wholesite.matched_by_natural_key(dump), nothing_done="Nothing was loaded.")
 
     def save_obj(self, obj):
         saved = super().save_obj(obj)

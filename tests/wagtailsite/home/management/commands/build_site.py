@@ -1,5 +1,9 @@
 """Migrate a new database and fill it with a small Wagtail site, through Wagtail's
-own APIs, as editors would: everything a dump of a real site must carry."""
+own APIs, as editors would: everything a dump of a real site must carry.
+
+Content types and permissions are renumbered first (ids from 501), as on a site
+whose apps were added over the years: a fresh migrate of the same code numbers
+them from 1, and a restore must keep the ids that revisions hold in their JSON."""
 
 import datetime
 import decimal
@@ -13,6 +17,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.test import Client
 from PIL import Image as PILImage
+from renumber import shift_content_type_and_permission_ids
 from wagtail.contrib.forms.models import FormSubmission
 from wagtail.contrib.redirects.models import Redirect
 from wagtail.documents import get_document_model
@@ -41,6 +46,7 @@ class Command(BaseCommand):
 
     def handle(self, **options):
         call_command("migrate", interactive=False, verbosity=0)
+        shift_content_type_and_permission_ids(500)
         User = get_user_model()
         admin = User.objects.create_superuser("admin", "admin@example.org", "admin")
         editor = User.objects.create_user(

@@ -57,11 +57,11 @@ class DecimalEncoder(json.JSONEncoder):
 
 
 def natural_keys():
-    """{label: {id: natural key}} of the models whose rows ``migrate`` makes (content
-    types, permissions): each database numbers them its own way, so a restore
-    matches them by natural key, and so does the comparison."""
-    labels = getattr(settings, "PYSERIALIZER_NATURAL_KEY_MODELS",
-                     ["contenttypes.contenttype", "auth.permission"])
+    """{label: {id: natural key}} of the models a dump writes by natural key (the
+    setting PYSERIALIZER_NATURAL_KEY_MODELS, none by default): a restore matches
+    them by natural key, and so does the comparison. All others, content types and
+    permissions too, are compared by id."""
+    labels = getattr(settings, "PYSERIALIZER_NATURAL_KEY_MODELS", ())
     keys = {}
     for label in labels:
         model = apps.get_model(label)
@@ -81,8 +81,8 @@ def table_rows():
     """{model label: [row, ...]} for every concrete model. An automatic many-to-many
     table gives its (from, to) pairs without its own id: like every Django
     serializer, a dump stores the pairs with the object, and the restore numbers
-    them anew. Content types and permissions, and references to them, are given
-    by natural key."""
+    them anew. Rows of the models of natural_keys(), and references to them, are
+    given by natural key."""
     keys = natural_keys()
 
     def value(field, raw):
