@@ -9,6 +9,7 @@ looks complete.
 """
 
 import contextlib
+import itertools
 import os
 import stat
 from dataclasses import dataclass
@@ -223,18 +224,26 @@ class _ChunkFile:
 
 def _unique_name(chunk, only_part, label, taken):
     """``<stem>.py`` or ``<stem>_N.py`` (then ``.gz`` or ``.zst`` when compressed),
-    made unique if another table's name clashes."""
+    made unique when ``taken`` (``restore.py``, or another table's chunk) has
+    it: ``<stem>_<label>``, then that with a number."""
     suffix = ".py" + SUFFIXES.get(chunk.compress, "")
 
     def named(stem):
         return stem + suffix if only_part else "%s_%d%s" % (stem, chunk.part, suffix)
 
-    name = named(chunk.stem)
-    if name in taken:
-        name = named(grammar.safe_file_stem("%s_%s" % (chunk.stem, label)))
-    if name in taken:
-        raise ValueError("two models would write the chunk file %s" % name)
-    return name
+    labelled = grammar.safe_file_stem("%s_%s" % (chunk.stem, label))
+    for stem in _stems_to_try(chunk.stem, labelled):
+        if named(stem) not in taken:
+            return named(stem)
+
+
+def _stems_to_try(stem, fallback):
+    """``stem``, then ``fallback``, then ``fallback_2``, ``fallback_3``...: the
+    stems a model's files may take, in order, until one is free."""
+    yield stem
+    yield fallback
+    for number in itertools.count(2):
+        yield "%s_%d" % (fallback, number)
 
 
 def fsync_directory(directory):
@@ -280,13 +289,12 @@ class DirectoryWriter:
 
     def stem_of(self, label, table):
         """The file stem of ``label``'s chunks: its table's name, unless another
-        model took that first."""
-        stem = grammar.safe_file_stem(table)
-        owner = self._stems.setdefault(stem, label)
-        if owner != label:
-            stem = grammar.safe_file_stem("%s_%s" % (table, label))
-            self._stems.setdefault(stem, label)
-        return stem
+        model took that first; then ``<table>_<label>``, numbered if need be.
+        No two models share a stem, so their chunks' temporary names differ."""
+        labelled = grammar.safe_file_stem("%s_%s" % (table, label))
+        for stem in _stems_to_try(grammar.safe_file_stem(table), labelled):
+            if self._stems.setdefault(stem, label) == label:
+                return stem
 
     def start_at(self, label, stem, part, first_row):
         """Make the next model ``label`` begin with chunk ``part``, holding its

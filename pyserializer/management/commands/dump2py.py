@@ -23,6 +23,7 @@ from pyserializer.parallel import ParallelSerializer, WorkerError, reason_not_to
 from pyserializer.progress import DumpProgress, bar_stream, human_size
 from pyserializer.serializer import Serializer, chosen_compression, max_row_count_setting
 from pyserializer.snapshot import ModelSavepoints, read_snapshot
+from pyserializer.tables import every_row
 
 
 class Command(BaseCommand):
@@ -109,7 +110,7 @@ class Command(BaseCommand):
         progress = DumpProgress(bars if jobs == 1 else None)
         write_options = self.write_options(using, max_row_count, progress, options["tolerate"])
         write_options["compress"] = compress or "none"
-        querysets = [model._base_manager.using(using).all() for model in models]
+        querysets = [every_row(model, using) for model in models]
         target = os.path.abspath(output_dir)
         existed = os.path.lexists(target)
         try:
