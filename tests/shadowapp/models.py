@@ -12,16 +12,18 @@ class VisibleManager(models.Manager):
 
 class Hideable(models.Model):
     """Its base manager hides rows: a whole-site dump must read them all the same,
-    or the restore, which empties the table, deletes them."""
+    or the restore, which empties the table, deletes them. Its default manager
+    shows them, so that ``dumpdata`` (without ``--all``) hands them over."""
 
     name = models.CharField(max_length=50)
     hidden = models.BooleanField(default=False)
     data = models.JSONField(null=True)
 
-    objects = VisibleManager()
+    objects = models.Manager()
+    visible = VisibleManager()
 
     class Meta:
-        base_manager_name = "objects"
+        base_manager_name = "visible"
 
 
 class Shadow(models.Model):

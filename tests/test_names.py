@@ -1,0 +1,230 @@
+"""What a user's models cannot make a dump miss or overwrite: rows that a
+filtering base manager hides, fields named like the aliases we add to a query,
+tables named like the manifest or like another table's chunks."""
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.db.models import JSONField, Value
+from django.test import override_settings
+
+from helpers import (
+    as_json, assert_same_rows, blocks, chunk_names, db_snapshot, db_snapshot_in, dump_dir,
+    dump_file, load, restore_files, wipe,
+)
+from pyserializer import writer
+from pyserializer.parallel import chunk_starts
+from pyserializer.tables import every_row
+from shadowapp.models import Hideable, Shadow, ShadowPart
+from test_restore_script import run_script
+
+postgresql_only = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="--jobs needs PostgreSQL's exported snapshots"
+)
+
+
+def populate_shadows():
+    """Rows hidden by Hideable's base manager (one with JSON null, one with SQL
+    NULL), referred to by foreign keys and many-to-many links; five Shadows,
+    so that chunks of 2 rows split them."""
+    Hideable.objects.create(pk=1, name="shown", data={"a": 1})
+    hidden = [
+        Hideable.objects.create(pk=2, name="hidden", hidden=True, data=Value(None, JSONField())),
+        Hideable.objects.create(pk=3, name="hidden too", hidden=True, data=None),
+        Hideable.objects.create(pk=4, name="hidden, with data", hidden=True, data=[1, None]),
+    ]
+    for pk in range(1, 6):
+        shadow = Shadow.objects.create(pk=pk, position=-pk, phase=pk % 2, hideable=hidden[pk % 2])
+        shadow.hideables.set(hidden[: pk % 4])
+    ShadowPart.objects.create(pk=7, position=1)
+    assert Hideable._base_manager.count() == 1
+
+
+def dump2py(directory, *args):
+    call_command("dump2py", str(directory), "--noinput", *[str(arg) for arg in args], verbosity=0)
+    return Path(directory) / "restore.py"
+
+
+def restore_dump(manifest):
+    call_command("restore_dump", str(manifest), "--noinput", verbosity=0)
+
+
+# ---------------------------------------------------------------------------
+# Rows that a filtering base manager hides.
+
+
+def through_dump2py_and_restore_dump(tmp_path):
+    restore_dump(dump2py(tmp_path / "backup", "-m", 2))
+
+
+def through_dump2py_and_loaddata(tmp_path):
+    manifest = dump2py(tmp_path / "backup", "-m", 2)
+    wipe("shadowapp")
+    load(manifest)
+
+
+def through_dumpdata_to_one_file_and_loaddata(tmp_path):
+    """dumpdata reads through the default manager, which shows every row here."""
+    path = dump_file(tmp_path / "backup.py", "shadowapp")
+    wipe("shadowapp")
+    load(path)
+
+
+def through_dumpdata_to_a_directory_and_loaddata(tmp_path):
+    with override_settings(PYSERIALIZER_MAX_ROW_COUNT=2):
+        manifest = dump_dir(tmp_path / "backup", "shadowapp")
+    wipe("shadowapp")
+    load(manifest)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("dump_and_restore", [
+    through_dump2py_and_restore_dump,
+    through_dump2py_and_loaddata,
+    through_dumpdata_to_one_file_and_loaddata,
+    through_dumpdata_to_a_directory_and_loaddata,
+], ids=lambda function: function.__name__)
+def test_rows_hidden_by_the_base_manager_are_dumped_and_restored(tmp_path, dump_and_restore):
+    populate_shadows()
+    before = db_snapshot("shadowapp")
+    dump_and_restore(tmp_path)
+    assert_same_rows(before, db_snapshot("shadowapp"))
+    assert Hideable.objects.get(pk=2).data is None
+    assert Hideable.objects.filter(pk=2, data__isnull=True).count() == 0  # JSON null, not SQL NULL
+
+
+@pytest.mark.django_db
+def test_dump2py_writes_the_hidden_rows(tmp_path):
+    populate_shadows()
+    manifest = dump2py(tmp_path / "backup")
+    [entry] = [entry for entry in restore_files(manifest) if entry[1] == "shadowapp.hideable"]
+    assert entry[2] == 4
+    [block] = blocks(tmp_path / "backup" / entry[0])
+    assert [values[0] for _, values in block["rows"]] == [1, 2, 3, 4]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("use_base_manager", [False, True], ids=["default manager", "--all"])
+def test_dumpdata_reads_through_the_managers_that_json_reads_through(tmp_path, use_base_manager):
+    """Without --all, the default manager (every row here); with --all, the base
+    manager, which hides rows: dumpdata's own rules, whatever the format."""
+    populate_shadows()
+    options = {"use_base_manager": use_base_manager}
+    path = dump_file(tmp_path / "hideable.py", "shadowapp.hideable", **options)
+    dumped = [values[0] for block in blocks(path) for _, values in block["rows"]]
+    out = io.StringIO()
+    call_command("dumpdata", "shadowapp.hideable", format="json", stdout=out, **options)
+    assert dumped == [obj["pk"] for obj in json.loads(out.getvalue())]
+    assert dumped == ([1] if use_base_manager else [1, 2, 3, 4])
+
+
+@postgresql_only
+def test_dump2py_jobs_writes_the_hidden_rows_and_fields_named_like_its_aliases(
+    tmp_path, transactional_db
+):
+    """dump2py --jobs numbers the rows of a table in a window query: fields named
+    position and phase, the names it would choose, get it no other names."""
+    populate_shadows()
+    before = db_snapshot("shadowapp")
+    one = dump2py(tmp_path / "one", "-m", 2)
+    parallel = dump2py(tmp_path / "parallel", "-m", 2, "--jobs", 2)
+    assert restore_files(parallel) == restore_files(one)
+    for entry in restore_files(one):
+        assert (tmp_path / "parallel" / entry[0]).read_bytes() == (
+            tmp_path / "one" / entry[0]).read_bytes()
+    wipe("shadowapp")
+    restore_dump(parallel)
+    assert_same_rows(before, db_snapshot("shadowapp"))
+
+
+@pytest.mark.django_db
+def test_the_restore_script_restores_hidden_rows_and_shadowing_names(tmp_path, new_database_url):
+    populate_shadows()
+    manifest = dump2py(tmp_path / "backup", "-m", 2)
+    result = run_script(manifest, "--noinput", database_url=new_database_url)
+    assert result.returncode == 0, result.stderr
+    assert db_snapshot_in(new_database_url, "shadowapp") == as_json(db_snapshot("shadowapp"))
+
+
+# ---------------------------------------------------------------------------
+# Names we add to a query.
+
+
+@pytest.mark.django_db
+def test_chunk_starts_of_a_model_with_fields_named_like_its_aliases():
+    populate_shadows()
+    assert chunk_starts(every_row(Shadow, "default"), 2) == [3, 5]
+    assert chunk_starts(every_row(ShadowPart, "default"), 1) == []
+
+
+# ---------------------------------------------------------------------------
+# Names of files.
+
+
+@pytest.mark.django_db
+def test_a_table_named_restore_never_writes_the_manifest(tmp_path):
+    populate_shadows()
+    before = db_snapshot("shadowapp")
+    manifest = dump2py(tmp_path / "backup")
+    names = chunk_names(manifest)
+    assert "restore_shadowapp_shadow.py" in names and "restore_1.py" in names
+    assert "restore.py" not in names
+    [block] = blocks(tmp_path / "backup" / "restore_shadowapp_shadow.py")
+    assert block["model"] == "shadowapp.shadow" and len(block["rows"]) == 5
+    restore_dump(manifest)
+    assert_same_rows(before, db_snapshot("shadowapp"))
+
+
+@pytest.mark.django_db
+def test_a_table_named_like_another_tables_chunk_gets_a_file_of_its_own(tmp_path):
+    """Table "restore" split in chunks of 2 rows writes restore_1.py... as table
+    "restore_1" would: the one loaded later takes a name with its model label."""
+    populate_shadows()
+    before = db_snapshot("shadowapp")
+    manifest = dump2py(tmp_path / "backup", "-m", 2)
+    by_model = {}
+    for name, label, *_ in restore_files(manifest):
+        by_model.setdefault(label, []).append(name)
+    assert by_model["shadowapp.shadow"] == ["restore_1.py", "restore_2.py", "restore_3.py"]
+    assert by_model["shadowapp.shadowpart"] == ["restore_1_shadowapp_shadowpart.py"]
+    restore_dump(manifest)
+    assert_same_rows(before, db_snapshot("shadowapp"))
+
+
+def write_models(directory, tables):
+    """A directory dump of one row for each (label, table, rows) in ``tables``
+    through the chunk writer (chunks of 1 row); returns the manifest entries."""
+    chunks = writer.DirectoryWriter(str(directory), max_row_count=1)
+    for label, table, rows in tables:
+        chunks.start_model(label, table, ["id"])
+        chunks.write_rows(["[%d],\n" % row for row in range(rows)])
+        chunks.end_model()
+    return chunks.publish([label for label, _, _ in tables])
+
+
+def test_models_whose_tables_make_the_same_file_names_get_different_files(tmp_path):
+    """Each fallback name taken in turn by another table: a stem, then a stem with
+    the model label, then that with a number."""
+    entries = write_models(tmp_path, [
+        ("p.q", "t_a_b", 1),  # takes the stem t_a_b
+        ("e.f", "t", 1),  # takes the stem t
+        ("a.b", "t", 1),  # t is taken, and so is t_a_b: t_a_b_2
+        ("x.one", "r_1", 1),  # r_1.py
+        ("x.two", "r_x_y_1", 1),  # r_x_y_1.py
+        ("x.y", "r", 2),  # r_1.py is taken, and so is r_x_y_1.py
+        ("z.z", "restore", 1),  # restore.py is the manifest's
+    ])
+    names = {entry.model: [] for entry in entries}
+    for entry in entries:
+        names[entry.model].append(entry.name)
+    assert names == {
+        "p.q": ["t_a_b.py"], "e.f": ["t.py"], "a.b": ["t_a_b_2.py"],
+        "x.one": ["r_1.py"], "x.two": ["r_x_y_1.py"], "x.y": ["r_x_y_2_1.py", "r_2.py"],
+        "z.z": ["restore_z_z.py"],
+    }
+    assert sorted(path.name for path in tmp_path.iterdir()) == sorted(
+        name for model_names in names.values() for name in model_names)
