@@ -3,6 +3,7 @@ restore through every path, their key columns written as ordinary columns."""
 
 import datetime
 import decimal
+import io
 import uuid
 from pathlib import Path
 from unittest import mock
@@ -76,6 +77,9 @@ def test_dump2py_writes_the_key_columns_as_ordinary_fields_and_no_pk(tmp_path):
     pair_rows = [values for _, values in blocks(tmp_path / "backup" / "compositeapp_pair.py")[0]["rows"]]
     assert pair_rows == [[-5, -5, "-5,-5"], [-5, 1, "-5,1"], [0, 0, "0,0"], [1, -3, "1,-3"],
                          [1, 2, "1,2"]]
+    out = io.StringIO()
+    call_command("restore_dump", str(manifest), "--check", stdout=out)
+    assert "is good: " in out.getvalue()
 
 
 def restore_dump(manifest):
