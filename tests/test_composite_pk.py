@@ -20,11 +20,13 @@ if django.VERSION < (5, 2):
 
 from compositeapp.models import Course, Enrolment, Pair, PairNote, Release  # noqa: E402
 from helpers import (  # noqa: E402
-    as_json, assert_same_rows, blocks, db_snapshot, db_snapshot_in, dump_dir, dump_file, load,
-    restore_files, wipe,
+    assert_same_rows, blocks, db_snapshot, dump_dir, dump_file, load, restore_files,
+)
+from paths import (  # noqa: E402
+    IN_PROCESS, assert_jobs_write_the_same_files_and_restore,
+    assert_the_script_restores_into_a_new_database, dump2py, restore_dump,
 )
 from pyserializer import rows  # noqa: E402
-from test_restore_script import run_script  # noqa: E402
 
 postgresql_only = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="--jobs needs PostgreSQL's exported snapshots"
@@ -45,17 +47,14 @@ def populate_composite():
                            notes=None)  # SQL NULL
     Release.objects.create(product="alpha", released=datetime.date(1, 1, 1), tag=uuid.UUID(int=0),
                            notes=Value(None, JSONField()))  # JSON null
-    intro, advanced = Course.objects.create(pk=4, name="intro"), Course.objects.create(pk=2, name="advanced")
-    for course, student, grade in [(intro, "ann", "9.5"), (intro, "bob", None), (advanced, "ann", "7")]:
+    intro = Course.objects.create(pk=4, name="intro")
+    advanced = Course.objects.create(pk=2, name="advanced")
+    for course, student, grade in [(intro, "ann", "9.5"), (intro, "bob", None),
+                                   (advanced, "ann", "7")]:
         Enrolment.objects.create(course=course, student=student,
                                  grade=grade and decimal.Decimal(grade))
     PairNote.objects.create(pair_a=-5, pair_b=1, text="the first pair")
     PairNote.objects.create(pair_a=1, pair_b=-3, text="another")
-
-
-def dump2py(directory, *args):
-    call_command("dump2py", str(directory), "--noinput", *[str(arg) for arg in args], verbosity=0)
-    return Path(directory) / "restore.py"
 
 
 def fields_written(manifest, label):
@@ -74,7 +73,8 @@ def test_dump2py_writes_the_key_columns_as_ordinary_fields_and_no_pk(tmp_path):
     assert fields_written(manifest, "compositeapp.enrolment") == ["course", "student", "grade"]
     # A ForeignObject is no column: its two key columns hold the reference.
     assert fields_written(manifest, "compositeapp.pairnote") == ["id", "pair_a", "pair_b", "text"]
-    pair_rows = [values for _, values in blocks(tmp_path / "backup" / "compositeapp_pair.py")[0]["rows"]]
+    [pairs] = blocks(tmp_path / "backup" / "compositeapp_pair.py")
+    pair_rows = [values for _, values in pairs["rows"]]
     assert pair_rows == [[-5, -5, "-5,-5"], [-5, 1, "-5,1"], [0, 0, "0,0"], [1, -3, "1,-3"],
                          [1, 2, "1,2"]]
     out = io.StringIO()
@@ -82,21 +82,7 @@ def test_dump2py_writes_the_key_columns_as_ordinary_fields_and_no_pk(tmp_path):
     assert "is good: " in out.getvalue()
 
 
-def restore_dump(manifest):
-    call_command("restore_dump", str(manifest), "--noinput", verbosity=0)
-
-
-def through_dump2py_and_restore_dump(tmp_path):
-    restore_dump(dump2py(tmp_path / "backup", "-m", 2))
-
-
-def through_dump2py_and_loaddata(tmp_path):
-    manifest = dump2py(tmp_path / "backup", "-m", 2)
-    wipe("compositeapp")
-    load(manifest)
-
-
-def through_dump2py_read_in_pages_of_keys(tmp_path):
+def through_dump2py_read_in_pages_of_keys(tmp_path, app_label):
     """MariaDB's way of reading a table, on every backend: pages of 2 rows,
     each after the composite key of the last."""
     with mock.patch.object(rows, "BATCH_SIZE", 2), \
@@ -105,31 +91,14 @@ def through_dump2py_read_in_pages_of_keys(tmp_path):
     restore_dump(manifest)
 
 
-def through_dumpdata_to_one_file_and_loaddata(tmp_path):
-    path = dump_file(tmp_path / "backup.py", "compositeapp")
-    wipe("compositeapp")
-    load(path)
-
-
-def through_dumpdata_to_a_directory_and_loaddata(tmp_path):
-    with override_settings(PYSERIALIZER_MAX_ROW_COUNT=2):
-        manifest = dump_dir(tmp_path / "backup", "compositeapp")
-    wipe("compositeapp")
-    load(manifest)
-
-
 @pytest.mark.django_db
-@pytest.mark.parametrize("dump_and_restore", [
-    through_dump2py_and_restore_dump,
-    through_dump2py_and_loaddata,
-    through_dump2py_read_in_pages_of_keys,
-    through_dumpdata_to_one_file_and_loaddata,
-    through_dumpdata_to_a_directory_and_loaddata,
-], ids=lambda function: function.__name__)
+@pytest.mark.parametrize("dump_and_restore",
+                         IN_PROCESS + [through_dump2py_read_in_pages_of_keys],
+                         ids=lambda function: function.__name__)
 def test_composite_keys_restore_every_row(tmp_path, dump_and_restore):
     populate_composite()
     before = db_snapshot("compositeapp")
-    dump_and_restore(tmp_path)
+    dump_and_restore(tmp_path, "compositeapp")
     assert_same_rows(before, db_snapshot("compositeapp"))
     assert PairNote.objects.get(text="the first pair").pair == Pair.objects.get(a=-5, b=1)
 
@@ -160,23 +129,12 @@ def test_loaddata_updates_rows_whose_composite_key_is_there_already(tmp_path):
 @postgresql_only
 def test_dump2py_jobs_splits_composite_key_tables_into_the_same_files(tmp_path, transactional_db):
     populate_composite()
-    before = db_snapshot("compositeapp")
-    one = dump2py(tmp_path / "one", "-m", 2)
-    parallel = dump2py(tmp_path / "parallel", "-m", 2, "--jobs", 2)
-    assert restore_files(parallel) == restore_files(one)
-    for entry in restore_files(one):
-        assert (tmp_path / "parallel" / entry[0]).read_bytes() == (tmp_path / "one" / entry[0]).read_bytes()
+    one = assert_jobs_write_the_same_files_and_restore(tmp_path, "compositeapp")
     assert [entry[0] for entry in restore_files(one) if entry[1] == "compositeapp.pair"] == [
         "compositeapp_pair_1.py", "compositeapp_pair_2.py", "compositeapp_pair_3.py"]
-    wipe("compositeapp")
-    restore_dump(parallel)
-    assert_same_rows(before, db_snapshot("compositeapp"))
 
 
 @pytest.mark.django_db
 def test_the_restore_script_restores_composite_keys_into_a_new_database(tmp_path, new_database_url):
     populate_composite()
-    manifest = dump2py(tmp_path / "backup", "-m", 2)
-    result = run_script(manifest, "--noinput", database_url=new_database_url)
-    assert result.returncode == 0, result.stderr
-    assert db_snapshot_in(new_database_url, "compositeapp") == as_json(db_snapshot("compositeapp"))
+    assert_the_script_restores_into_a_new_database(tmp_path, new_database_url, "compositeapp")

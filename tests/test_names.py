@@ -4,23 +4,21 @@ tables named like the manifest or like another table's chunks."""
 
 import io
 import json
-from pathlib import Path
 
 import pytest
 from django.core.management import call_command
 from django.db import connection
 from django.db.models import JSONField, Value
-from django.test import override_settings
 
-from helpers import (
-    as_json, assert_same_rows, blocks, chunk_names, db_snapshot, db_snapshot_in, dump_dir,
-    dump_file, load, restore_files, wipe,
+from helpers import assert_same_rows, blocks, chunk_names, db_snapshot, dump_file, restore_files
+from paths import (
+    IN_PROCESS, assert_jobs_write_the_same_files_and_restore,
+    assert_the_script_restores_into_a_new_database, dump2py, restore_dump,
 )
 from pyserializer import writer
 from pyserializer.parallel import chunk_starts
 from pyserializer.tables import every_row
 from shadowapp.models import Hideable, Shadow, ShadowPart
-from test_restore_script import run_script
 
 postgresql_only = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="--jobs needs PostgreSQL's exported snapshots"
@@ -44,54 +42,18 @@ def populate_shadows():
     assert Hideable._base_manager.count() == 1
 
 
-def dump2py(directory, *args):
-    call_command("dump2py", str(directory), "--noinput", *[str(arg) for arg in args], verbosity=0)
-    return Path(directory) / "restore.py"
-
-
-def restore_dump(manifest):
-    call_command("restore_dump", str(manifest), "--noinput", verbosity=0)
-
-
 # ---------------------------------------------------------------------------
 # Rows that a filtering base manager hides.
 
 
-def through_dump2py_and_restore_dump(tmp_path):
-    restore_dump(dump2py(tmp_path / "backup", "-m", 2))
-
-
-def through_dump2py_and_loaddata(tmp_path):
-    manifest = dump2py(tmp_path / "backup", "-m", 2)
-    wipe("shadowapp")
-    load(manifest)
-
-
-def through_dumpdata_to_one_file_and_loaddata(tmp_path):
-    """dumpdata reads through the default manager, which shows every row here."""
-    path = dump_file(tmp_path / "backup.py", "shadowapp")
-    wipe("shadowapp")
-    load(path)
-
-
-def through_dumpdata_to_a_directory_and_loaddata(tmp_path):
-    with override_settings(PYSERIALIZER_MAX_ROW_COUNT=2):
-        manifest = dump_dir(tmp_path / "backup", "shadowapp")
-    wipe("shadowapp")
-    load(manifest)
-
-
 @pytest.mark.django_db
-@pytest.mark.parametrize("dump_and_restore", [
-    through_dump2py_and_restore_dump,
-    through_dump2py_and_loaddata,
-    through_dumpdata_to_one_file_and_loaddata,
-    through_dumpdata_to_a_directory_and_loaddata,
-], ids=lambda function: function.__name__)
+@pytest.mark.parametrize("dump_and_restore", IN_PROCESS,
+                         ids=lambda function: function.__name__)
 def test_rows_hidden_by_the_base_manager_are_dumped_and_restored(tmp_path, dump_and_restore):
+    """dumpdata reads through the default manager, which shows every row here."""
     populate_shadows()
     before = db_snapshot("shadowapp")
-    dump_and_restore(tmp_path)
+    dump_and_restore(tmp_path, "shadowapp")
     assert_same_rows(before, db_snapshot("shadowapp"))
     assert Hideable.objects.get(pk=2).data is None
     assert Hideable.objects.filter(pk=2, data__isnull=True).count() == 0  # JSON null, not SQL NULL
@@ -129,25 +91,13 @@ def test_dump2py_jobs_writes_the_hidden_rows_and_fields_named_like_its_aliases(
     """dump2py --jobs numbers the rows of a table in a window query: fields named
     position and phase, the names it would choose, get it no other names."""
     populate_shadows()
-    before = db_snapshot("shadowapp")
-    one = dump2py(tmp_path / "one", "-m", 2)
-    parallel = dump2py(tmp_path / "parallel", "-m", 2, "--jobs", 2)
-    assert restore_files(parallel) == restore_files(one)
-    for entry in restore_files(one):
-        assert (tmp_path / "parallel" / entry[0]).read_bytes() == (
-            tmp_path / "one" / entry[0]).read_bytes()
-    wipe("shadowapp")
-    restore_dump(parallel)
-    assert_same_rows(before, db_snapshot("shadowapp"))
+    assert_jobs_write_the_same_files_and_restore(tmp_path, "shadowapp")
 
 
 @pytest.mark.django_db
 def test_the_restore_script_restores_hidden_rows_and_shadowing_names(tmp_path, new_database_url):
     populate_shadows()
-    manifest = dump2py(tmp_path / "backup", "-m", 2)
-    result = run_script(manifest, "--noinput", database_url=new_database_url)
-    assert result.returncode == 0, result.stderr
-    assert db_snapshot_in(new_database_url, "shadowapp") == as_json(db_snapshot("shadowapp"))
+    assert_the_script_restores_into_a_new_database(tmp_path, new_database_url, "shadowapp")
 
 
 # ---------------------------------------------------------------------------
