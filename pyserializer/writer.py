@@ -20,6 +20,7 @@ from .errors import DumpWriteError
 
 PRIVATE_FILE_MODE = 0o600
 PARTIAL_SUFFIX = ".partial"
+MANIFEST_STEM = os.path.splitext(grammar.MANIFEST_NAME)[0]
 _CREATE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
 
 
@@ -224,8 +225,8 @@ class _ChunkFile:
 
 def _unique_name(chunk, only_part, label, taken):
     """``<stem>.py`` or ``<stem>_N.py`` (then ``.gz`` or ``.zst`` when compressed),
-    made unique when ``taken`` (``restore.py``, or another table's chunk) has
-    it: ``<stem>_<label>``, then that with a number."""
+    made unique when another table's chunk has taken it: ``<stem>_<label>``,
+    then that with a number."""
     suffix = ".py" + SUFFIXES.get(chunk.compress, "")
 
     def named(stem):
@@ -276,7 +277,7 @@ class DirectoryWriter:
         self.max_row_count = max_row_count
         self.compress = compress
         self._chunks = {}
-        self._stems = {}
+        self._stems = {MANIFEST_STEM: None}  # stem -> the label whose chunks have it
         self._first_chunk = {}
         self._current = None
         self._model = None
@@ -290,7 +291,9 @@ class DirectoryWriter:
     def stem_of(self, label, table):
         """The file stem of ``label``'s chunks: its table's name, unless another
         model took that first; then ``<table>_<label>``, numbered if need be.
-        No two models share a stem, so their chunks' temporary names differ."""
+        No two models share a stem, so their chunks' temporary names differ,
+        and none has the manifest's: ``loaddata DIR/restore.py`` takes
+        ``restore.py.gz`` for another copy of the manifest."""
         labelled = grammar.safe_file_stem("%s_%s" % (table, label))
         for stem in _stems_to_try(grammar.safe_file_stem(table), labelled):
             if self._stems.setdefault(stem, label) == label:
@@ -369,7 +372,7 @@ class DirectoryWriter:
         ``order`` lists model labels in the order the loader should read them.
         """
         entries = []
-        taken = {grammar.MANIFEST_NAME}
+        taken = set()
         for label in order:
             chunks = self._chunks.get(label, [])
             for chunk in chunks:

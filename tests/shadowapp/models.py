@@ -40,7 +40,8 @@ class Shadow(models.Model):
 
 
 class ShadowPart(models.Model):
-    """A table named like the first chunk of the table "restore" when it is split."""
+    """A table named like the first chunk of the table "restore", were that
+    table's files named after it."""
 
     position = models.IntegerField()
 
