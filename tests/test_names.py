@@ -172,3 +172,17 @@ def test_models_whose_tables_make_the_same_file_names_get_different_files(tmp_pa
     }
     assert sorted(path.name for path in tmp_path.iterdir()) == sorted(
         name for model_names in names.values() for name in model_names)
+
+
+def test_tables_named_like_our_temporary_files_get_plain_chunk_names(tmp_path):
+    """A chunk's name is letters, digits and _ before .py: never a hidden name
+    (.restore.py.partial, .dump2py.lock, a staging directory's), nor a path."""
+    entries = write_models(tmp_path, [
+        ("a.partial", ".restore.py.partial", 1),
+        ("a.lock", ".dump2py.lock", 1),
+        ("a.path", "../../etc/passwd", 1),
+        ("a.manifest", "restore.py", 1),
+    ])
+    names = [entry.name for entry in entries]
+    assert names == ["restore_py_partial.py", "dump2py_lock.py", "etc_passwd.py", "restore_py.py"]
+    assert sorted(path.name for path in tmp_path.iterdir()) == sorted(names)
