@@ -19,7 +19,7 @@ from django.apps import apps
 from django.core.management import call_command
 from django.db import DEFAULT_DB_ALIAS, connection
 
-from pyserializer.tables import every_row, key_attnames, keys_of
+from pyserializer.tables import every_row, key_attnames
 
 TESTS_DIR = Path(__file__).resolve().parent
 REPO_DIR = TESTS_DIR.parent
@@ -97,19 +97,18 @@ def model_rows(model):
     """Every row of `model` (whatever its managers filter), in pk order, as
     {field attname: comparable value}."""
     fields = [field.attname for field in model._meta.concrete_fields]
-    table = every_row(model, DEFAULT_DB_ALIAS)
+    keys = key_attnames(model)
+    table = every_row(model, DEFAULT_DB_ALIAS).order_by(*keys)
     # JSON null and SQL NULL both read as None: record which ones are SQL NULL.
     sql_null = {
-        field.attname: set(keys_of(table.filter(**{f"{field.name}__isnull": True})))
+        field.attname: set(table.filter(**{f"{field.name}__isnull": True}).values_list(*keys))
         for field in model._meta.concrete_fields
         if field.get_internal_type() == "JSONField" and field.null
     }
     rows = []
-    keys = key_attnames(model)
-    for values in table.order_by(*keys).values_list(*fields):
+    for values in table.values_list(*fields):
         row = {name: comparable(value) for name, value in zip(fields, values)}
         pk = tuple(values[fields.index(name)] for name in keys)
-        pk = pk[0] if len(pk) == 1 else pk
         for name, pks in sql_null.items():
             row[f"{name} IS NULL"] = pk in pks
         rows.append(row)
