@@ -4,7 +4,9 @@ come through them all: dump2py with restore_dump, with loaddata, with
 
 from pathlib import Path
 
+import pytest
 from django.core.management import call_command
+from django.db import connection
 from django.test import override_settings
 
 from helpers import (
@@ -12,6 +14,10 @@ from helpers import (
     restore_files, wipe,
 )
 from test_restore_script import run_script
+
+postgresql_only = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="--jobs needs PostgreSQL's exported snapshots"
+)
 
 
 def dump2py(directory, *args):

@@ -11,7 +11,6 @@ from unittest import mock
 import django
 import pytest
 from django.core.management import call_command
-from django.db import connection
 from django.db.models import JSONField, Value
 from django.test import override_settings
 
@@ -24,14 +23,9 @@ from helpers import (  # noqa: E402
 )
 from paths import (  # noqa: E402
     IN_PROCESS, assert_jobs_write_the_same_files_and_restore,
-    assert_the_script_restores_into_a_new_database, dump2py, restore_dump,
+    assert_the_script_restores_into_a_new_database, dump2py, postgresql_only, restore_dump,
 )
 from pyserializer import rows  # noqa: E402
-
-postgresql_only = pytest.mark.skipif(
-    connection.vendor != "postgresql", reason="--jobs needs PostgreSQL's exported snapshots"
-)
-
 
 def populate_composite():
     """Rows of every composite-key model, more than one chunk of 2 rows each:

@@ -7,7 +7,6 @@ import json
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
 from django.db.models import JSONField, Value
 
 from helpers import (
@@ -15,17 +14,12 @@ from helpers import (
 )
 from paths import (
     IN_PROCESS, assert_jobs_write_the_same_files_and_restore,
-    assert_the_script_restores_into_a_new_database, dump2py, restore_dump,
+    assert_the_script_restores_into_a_new_database, dump2py, postgresql_only, restore_dump,
 )
 from pyserializer import writer
 from pyserializer.parallel import chunk_starts
 from pyserializer.tables import every_row
 from shadowapp.models import Hideable, Shadow, ShadowPart
-
-postgresql_only = pytest.mark.skipif(
-    connection.vendor != "postgresql", reason="--jobs needs PostgreSQL's exported snapshots"
-)
-
 
 def populate_shadows():
     """Rows hidden by Hideable's base manager (one with JSON null, one with SQL
