@@ -24,6 +24,7 @@ from .errors import DumpError
 from .migration_state import migration_differences
 from .reader import DumpReader, open_chunk
 from .saving import BatchSaver, batchable, write_negative_zero
+from .tables import key_attnames
 from .transforms import apply_transform, configured_transforms
 
 
@@ -254,7 +255,7 @@ class RowPlan:
         for index, name in enumerate(field_names):
             self._add_column(index, name, line)
         self.positions = self._positional_order()
-        self.has_pk = any(attname == model._meta.pk.attname for attname, _ in self.attributes)
+        self.has_pk = set(key_attnames(model)) <= {attname for attname, _ in self.attributes}
         self.saver = deserializer.saver if batchable(model) else None
         self.plain_attnames = self._plain_construction()
 

@@ -37,6 +37,7 @@ from tqdm import tqdm
 from .errors import DumpWriteError
 from .serializer import DumpObserver, Serializer
 from .snapshot import export_snapshot, imported_snapshot
+from .tables import key_attnames, keys_of, unused_name
 from .writer import DirectoryWriter
 
 
@@ -236,16 +237,18 @@ class ParallelSerializer(Serializer):
 
 def chunk_starts(queryset, size):
     """The primary keys that begin the 2nd, 3rd... chunk of ``size`` rows of
-    ``queryset`` in primary key order: one pass over the table's key."""
-    pk_name = queryset.model._meta.pk.attname
-    return list(
+    ``queryset`` in primary key order: one pass over the table's key. The
+    row number and its phase get names that no field of the model has."""
+    key_names = key_attnames(queryset.model)
+    position = unused_name(queryset, "position")
+    phase = unused_name(queryset, "phase", taken=[position])
+    return list(keys_of(
         queryset.order_by()
-        .alias(position=Window(RowNumber(), order_by=F(pk_name).asc()))
-        .alias(phase=(F("position") - 1) % size)
-        .filter(phase=0, position__gt=1)
-        .order_by(pk_name)
-        .values_list(pk_name, flat=True)
-    )
+        .alias(**{position: Window(RowNumber(), order_by=[F(name).asc() for name in key_names])})
+        .alias(**{phase: (F(position) - 1) % size})
+        .filter(**{phase: 0, position + "__gt": 1})
+        .order_by(*key_names)
+    ))
 
 
 def _leave_inherited_connections():

@@ -9,6 +9,7 @@ summary and ``--simulate`` report, with a tqdm progress bar per model.
 from tqdm import tqdm
 
 from .serializer import DumpObserver
+from .tables import every_row
 
 
 class DumpProgress(DumpObserver):
@@ -33,7 +34,7 @@ class DumpProgress(DumpObserver):
     def rows_read(self, block, count):
         if self._bar is not None and not self.rows[block.label]:
             # Counted only once the first rows were read: the table is readable.
-            self._bar.total = block.model._base_manager.using(block.using).count()
+            self._bar.total = every_row(block.model, block.using).count()
         self.rows[block.label] += count
         if self._bar is not None:
             self._bar.update(count)

@@ -31,6 +31,7 @@ from django.core.management.base import CommandError
 
 from .deserializer import Deserializer
 from .reader import open_dump_file
+from .tables import every_row
 from .wholesite import excluded_labels, natural_key_labels
 
 
@@ -137,7 +138,7 @@ def generic_targets_in_database(using):
 
     def targets(model, field):
         content_type = model._meta.get_field(field.ct_field)
-        ids = model._base_manager.using(using).order_by().values_list(
+        ids = every_row(model, using).order_by().values_list(
             content_type.attname, flat=True).distinct()
         manager = ContentType.objects.db_manager(using)
         models = (manager.get_for_id(id).model_class() for id in ids if id is not None)
@@ -331,9 +332,9 @@ def first_invalid_reference(models, using):
 
 def _first_missing(model, field, using):
     attname, target_field = field.attname, field.target_field
-    target = target_field.model._base_manager.using(using).values(target_field.attname)
+    target = every_row(target_field.model, using).values(target_field.attname)
     row = (
-        model._base_manager.using(using).order_by()
+        every_row(model, using).order_by()
         .filter(**{"%s__isnull" % attname: False})
         .exclude(**{"%s__in" % attname: target})
         .values_list("pk", attname).first()
@@ -348,9 +349,9 @@ def _first_missing_link(model, field, using):
     source = through._meta.get_field(field.m2m_field_name()).attname
     linked = through._meta.get_field(field.m2m_reverse_field_name())
     target_field = linked.target_field
-    target = target_field.model._base_manager.using(using).values(target_field.attname)
+    target = every_row(target_field.model, using).values(target_field.attname)
     row = (
-        through._base_manager.using(using).order_by()
+        every_row(through, using).order_by()
         .exclude(**{"%s__in" % linked.attname: target})
         .values_list(source, linked.attname).first()
     )

@@ -21,6 +21,7 @@ from django.db.models.sql.constants import CURSOR
 
 from .codec import JSON_NULL, codec_for
 from .errors import DumpWriteError
+from .tables import every_row, key_attnames, keys_of
 
 BATCH_SIZE = 1000
 
@@ -53,15 +54,16 @@ def columns_of(model, selected_fields=None, natural_primary=False):
     Mirrors Django's serializers: a model's own concrete fields (parents of a
     multi-table model are dumped as their own model), auto-created
     many-to-many relations, and the primary key unless natural primary keys
-    replace it.
+    replace it. A composite primary key is no column: its fields are written
+    as the ordinary fields they are, and so are those of a ForeignObject.
     """
     opts = model._meta.concrete_model._meta
     pk = opts.pk
     columns = []
-    if not (natural_primary and _has_natural_key(model)) or pk.remote_field:
+    if pk.concrete and (not (natural_primary and _has_natural_key(model)) or pk.remote_field):
         columns.append(pk)
     for field in opts.local_fields:
-        if field.serialize and _selected(field, selected_fields):
+        if field.serialize and field.concrete and _selected(field, selected_fields):
             columns.append(field)
     for field in opts.local_many_to_many:
         if (
@@ -164,25 +166,24 @@ def _queryset_batches(queryset, columns, natural):
     """Batches of rows as the driver returns them, each column turned into its
     JSON value by one function chosen for the block (see _column_writer)."""
     model, using = queryset.model, queryset.db
-    pk_name = model._meta.pk.attname
+    key_names = key_attnames(model)
     names = [field.attname for field in columns if not field.many_to_many]
     width = len(names)
-    if pk_name not in names:
-        names.append(pk_name)
-    pk_position = names.index(pk_name)
+    names += [name for name in key_names if name not in names]
+    key_positions = [names.index(name) for name in key_names]
     padding = [None] * (len(columns) - width)
-    values = queryset.order_by(pk_name).values_list(*names)
+    values = queryset.order_by(*key_names).values_list(*names)
     writers = None
-    for compiler, records in _reader_for(connections[using])(values, using, pk_position):
+    for compiler, records in _reader_for(connections[using])(values, using, key_positions):
         if writers is None:
-            read_pk = _column_reader(compiler, pk_position) or list
+            read_keys = _key_reader(compiler, key_positions)
             writers = [
                 (index, writer)
                 for index in range(width)
                 if (writer := _column_writer(compiler, index, columns[index], index in natural))
             ]
         by_column = list(zip(*records))
-        pks = read_pk(by_column[pk_position])
+        pks = read_keys(by_column)
         for index, writer in writers:
             by_column[index] = _write_column(model, columns[index], writer, by_column[index], pks)
         rows = zip(*by_column[:width]) if width else [()] * len(records)
@@ -203,7 +204,17 @@ def _reader_for(connection):
     return _pages
 
 
-def _stream(values, using, pk_position):
+def _key_reader(compiler, key_positions):
+    """Columns of records -> the primary key of each record, as ``instance.pk``
+    gives it: the value of its one key column, or a tuple of several."""
+    readers = [(position, _column_reader(compiler, position) or list) for position in key_positions]
+    if len(readers) == 1:
+        [(position, read)] = readers
+        return lambda by_column: read(by_column[position])
+    return lambda by_column: list(zip(*[read(by_column[position]) for position, read in readers]))
+
+
+def _stream(values, using, key_positions):
     compiler = values.query.get_compiler(using=using)
     cursor = compiler.execute_sql(CURSOR, chunked_fetch=True)
     if cursor is None:
@@ -224,7 +235,7 @@ def _stream(values, using, pk_position):
     cursor.close()
 
 
-def _pages(values, using, pk_position):
+def _pages(values, using, key_positions):
     page = values
     while True:
         compiler = page[:BATCH_SIZE].query.get_compiler(using=using)
@@ -240,9 +251,8 @@ def _pages(values, using, pk_position):
         yield compiler, records
         if len(records) < BATCH_SIZE:
             return
-        last = records[-1][pk_position]
-        read_pk = _column_reader(compiler, pk_position)
-        page = values.filter(pk__gt=read_pk([last])[0] if read_pk else last)
+        [last] = _key_reader(compiler, key_positions)(list(zip(records[-1])))
+        page = values.filter(pk__gt=last)
 
 
 def _column_reader(compiler, position):
@@ -325,7 +335,7 @@ def _fill_many_to_many(field, index, batch, pks, using, natural):
     source = through._meta.get_field(field.m2m_field_name()).attname
     target = through._meta.get_field(field.m2m_reverse_field_name()).attname
     pairs = (
-        through._base_manager.using(using)
+        every_row(through, using)
         .filter(**{source + "__in": pks})
         .order_by(source, target)
         .values_list(source, target)
@@ -350,11 +360,9 @@ def _mark_json_nulls(model, field, index, batch, pks, using):
     if not missing:
         return
     if field.null:
-        json_nulls = set(
-            model._base_manager.using(using)
-            .filter(pk__in=missing, **{field.attname + "__isnull": False})
-            .values_list("pk", flat=True)
-        )
+        json_nulls = set(keys_of(
+            every_row(model, using).filter(pk__in=missing, **{field.attname + "__isnull": False})
+        ))
     else:
         json_nulls = set(missing)
     for row, pk in zip(batch, pks):
@@ -387,7 +395,7 @@ def _natural_keys(model, key_name, keys, using):
     keys = sorted(keys, key=repr)
     found = {}
     for start in range(0, len(keys), max_params):
-        for obj in model._base_manager.using(using).filter(
+        for obj in every_row(model, using).filter(
             **{key_name + "__in": keys[start : start + max_params]}
         ):
             found[getattr(obj, attname)] = list(obj.natural_key())

@@ -22,6 +22,7 @@ from django.db.models import signals
 
 from .dbvalues import db_values
 from .errors import DumpError
+from .tables import every_row, keys_of
 
 BATCH_SIZE = 500
 
@@ -77,11 +78,9 @@ class BatchSaver:
             self._save(model, pending)
             return
         try:
-            existing = set(
-                model._base_manager.using(self.using)
-                .filter(pk__in=[dumped.object.pk for dumped in pending])
-                .values_list("pk", flat=True)
-            )
+            existing = set(keys_of(
+                every_row(model, self.using).filter(pk__in=[dumped.object.pk for dumped in pending])
+            ))
         except OverflowError:  # a key the driver cannot send: saved alone, it is named
             for dumped in pending:
                 dumped.save_one(using=self.using)
@@ -200,9 +199,9 @@ def _insert_rows(model, fields, objects, using):
     placeholders = [_placeholder(field, connection) for field in fields]
     if None in placeholders:
         size = max(1, connection.ops.bulk_batch_size(fields, objects))
-        manager = model._base_manager.using(using)
+        rows = every_row(model, using)
         for start in range(0, len(objects), size):
-            manager._insert(objects[start : start + size], fields=fields, using=using, raw=True)
+            rows._insert(objects[start : start + size], fields=fields, using=using, raw=True)
         return
     quote = connection.ops.quote_name
     table = quote(model._meta.db_table)

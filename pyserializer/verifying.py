@@ -53,6 +53,7 @@ from .restoring import (
 )
 from .serializer import Serializer, max_row_count_setting
 from .snapshot import read_snapshot
+from .tables import every_row
 from .transforms import configured_transforms
 from .wholesite import REBUILT_BY_MIGRATE, models_to_dump, natural_key_labels, natural_keys_for
 
@@ -275,7 +276,7 @@ def dump_again(alias, labels, directory, natural_keyed=frozenset()):
     manifest_file = ManifestFile(os.path.join(directory, MANIFEST_NAME))
     with read_snapshot(alias):
         Serializer().serialize(
-            [model._base_manager.using(alias).all() for model in models], stream=manifest_file,
+            [every_row(model, alias) for model in models], stream=manifest_file,
             natural_keys=lambda model: natural_keys_for(model, natural),
             max_row_count=max_row_count_setting(), compress="none",
         )

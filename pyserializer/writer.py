@@ -9,6 +9,7 @@ looks complete.
 """
 
 import contextlib
+import itertools
 import os
 import stat
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from .errors import DumpWriteError
 
 PRIVATE_FILE_MODE = 0o600
 PARTIAL_SUFFIX = ".partial"
+MANIFEST_STEM = os.path.splitext(grammar.MANIFEST_NAME)[0]
 _CREATE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
 
 
@@ -223,18 +225,26 @@ class _ChunkFile:
 
 def _unique_name(chunk, only_part, label, taken):
     """``<stem>.py`` or ``<stem>_N.py`` (then ``.gz`` or ``.zst`` when compressed),
-    made unique if another table's name clashes."""
+    made unique when another table's chunk has taken it: ``<stem>_<label>``,
+    then that with a number."""
     suffix = ".py" + SUFFIXES.get(chunk.compress, "")
 
     def named(stem):
         return stem + suffix if only_part else "%s_%d%s" % (stem, chunk.part, suffix)
 
-    name = named(chunk.stem)
-    if name in taken:
-        name = named(grammar.safe_file_stem("%s_%s" % (chunk.stem, label)))
-    if name in taken:
-        raise ValueError("two models would write the chunk file %s" % name)
-    return name
+    labelled = grammar.safe_file_stem("%s_%s" % (chunk.stem, label))
+    for stem in _stems_to_try(chunk.stem, labelled):
+        if named(stem) not in taken:
+            return named(stem)
+
+
+def _stems_to_try(stem, fallback):
+    """``stem``, then ``fallback``, then ``fallback_2``, ``fallback_3``...: the
+    stems a model's files may take, in order, until one is free."""
+    yield stem
+    yield fallback
+    for number in itertools.count(2):
+        yield "%s_%d" % (fallback, number)
 
 
 def fsync_directory(directory):
@@ -267,7 +277,7 @@ class DirectoryWriter:
         self.max_row_count = max_row_count
         self.compress = compress
         self._chunks = {}
-        self._stems = {}
+        self._stems = {MANIFEST_STEM: None}  # stem -> the label whose chunks have it
         self._first_chunk = {}
         self._current = None
         self._model = None
@@ -280,13 +290,14 @@ class DirectoryWriter:
 
     def stem_of(self, label, table):
         """The file stem of ``label``'s chunks: its table's name, unless another
-        model took that first."""
-        stem = grammar.safe_file_stem(table)
-        owner = self._stems.setdefault(stem, label)
-        if owner != label:
-            stem = grammar.safe_file_stem("%s_%s" % (table, label))
-            self._stems.setdefault(stem, label)
-        return stem
+        model took that first; then ``<table>_<label>``, numbered if need be.
+        No two models share a stem, so their chunks' temporary names differ,
+        and none has the manifest's: ``loaddata DIR/restore.py`` takes
+        ``restore.py.gz`` for another copy of the manifest."""
+        labelled = grammar.safe_file_stem("%s_%s" % (table, label))
+        for stem in _stems_to_try(grammar.safe_file_stem(table), labelled):
+            if self._stems.setdefault(stem, label) == label:
+                return stem
 
     def start_at(self, label, stem, part, first_row):
         """Make the next model ``label`` begin with chunk ``part``, holding its
@@ -361,7 +372,7 @@ class DirectoryWriter:
         ``order`` lists model labels in the order the loader should read them.
         """
         entries = []
-        taken = {grammar.MANIFEST_NAME}
+        taken = set()
         for label in order:
             chunks = self._chunks.get(label, [])
             for chunk in chunks:

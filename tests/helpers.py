@@ -8,6 +8,8 @@ import hashlib
 import io
 import json
 import os
+import subprocess
+import sys
 import uuid
 import zoneinfo
 from pathlib import Path
@@ -15,7 +17,12 @@ from pathlib import Path
 import pytest
 from django.apps import apps
 from django.core.management import call_command
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection
+
+from pyserializer.tables import every_row, key_attnames
+
+TESTS_DIR = Path(__file__).resolve().parent
+REPO_DIR = TESTS_DIR.parent
 
 # ---------------------------------------------------------------------------
 # Dumping and loading, as a user does it: through dumpdata and loaddata.
@@ -51,20 +58,20 @@ def load(path, **options):
 # The test tables.
 
 
-def table_models():
-    """The testapp models that own a table (no proxies; automatic m2m tables are
+def table_models(app_label="testapp"):
+    """The models of an app that own a table (no proxies; automatic m2m tables are
     handled through their ManyToManyField)."""
     return [
-        model for model in apps.get_app_config("testapp").get_models()
+        model for model in apps.get_app_config(app_label).get_models()
         if not model._meta.proxy
     ]
 
 
-def wipe():
-    """Delete every row of every testapp table."""
-    for model in table_models():
-        model._base_manager.all().delete()
-    assert all(not model._base_manager.exists() for model in table_models())
+def wipe(app_label="testapp"):
+    """Delete every row of every table of an app (testapp unless named)."""
+    for model in table_models(app_label):
+        every_row(model, DEFAULT_DB_ALIAS).delete()
+    assert all(not every_row(model, DEFAULT_DB_ALIAS).exists() for model in table_models(app_label))
 
 
 def comparable(value):
@@ -87,19 +94,21 @@ def comparable(value):
 
 
 def model_rows(model):
-    """Every row of `model`, in pk order, as {field attname: comparable value}."""
+    """Every row of `model` (whatever its managers filter), in pk order, as
+    {field attname: comparable value}."""
     fields = [field.attname for field in model._meta.concrete_fields]
-    manager = model._base_manager
+    keys = key_attnames(model)
+    table = every_row(model, DEFAULT_DB_ALIAS).order_by(*keys)
     # JSON null and SQL NULL both read as None: record which ones are SQL NULL.
     sql_null = {
-        field.attname: set(manager.filter(**{f"{field.name}__isnull": True})
-                           .values_list("pk", flat=True))
+        field.attname: set(table.filter(**{f"{field.name}__isnull": True}).values_list(*keys))
         for field in model._meta.concrete_fields
         if field.get_internal_type() == "JSONField" and field.null
     }
     rows = []
-    for pk, *values in manager.order_by("pk").values_list("pk", *fields):
+    for values in table.values_list(*fields):
         row = {name: comparable(value) for name, value in zip(fields, values)}
+        pk = tuple(values[fields.index(name)] for name in keys)
         for name, pks in sql_null.items():
             row[f"{name} IS NULL"] = pk in pks
         rows.append(row)
@@ -121,14 +130,33 @@ def m2m_pairs(model):
     return pairs
 
 
-def db_snapshot():
-    """Every row of every testapp table, to assert that the database is unchanged
-    or that a load reproduced a dumped database."""
+def db_snapshot(app_label="testapp"):
+    """Every row of every table of an app (testapp unless named), to assert that
+    the database is unchanged or that a load reproduced a dumped database."""
     snapshot = {}
-    for model in table_models():
+    for model in table_models(app_label):
         snapshot[model._meta.label_lower] = model_rows(model)
         snapshot.update(m2m_pairs(model))
     return snapshot
+
+
+def db_snapshot_in(database_url, app_label):
+    """db_snapshot(app_label) of the database at `database_url`, taken by another
+    process (after `python DIR/restore.py` restored into it), as JSON values:
+    compare it with `as_json(db_snapshot(app_label))`."""
+    code = ("import django, json; django.setup(); import helpers; "
+            "print(json.dumps(helpers.db_snapshot(%r)))" % app_label)
+    env = dict(os.environ, DATABASE_URL=database_url,
+               DJANGO_SETTINGS_MODULE="testproject.settings",
+               PYTHONPATH=os.pathsep.join([str(REPO_DIR), str(TESTS_DIR)]))
+    result = subprocess.run([sys.executable, "-c", code], env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def as_json(snapshot):
+    return json.loads(json.dumps(snapshot))
 
 
 def assert_same_rows(expected, actual):

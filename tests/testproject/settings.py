@@ -9,6 +9,7 @@ import os
 import tempfile
 
 import dj_database_url
+import django
 
 from mysql_driver import mysql_driver
 
@@ -30,7 +31,10 @@ INSTALLED_APPS = [
     "migrapp",
     "squashapp",
     "legacyapp",
+    "shadowapp",
 ]
+if django.VERSION >= (5, 2):  # CompositePrimaryKey
+    INSTALLED_APPS.append("compositeapp")
 
 SERIALIZATION_MODULES = {"py": "pyserializer"}
 

@@ -22,6 +22,7 @@ from pyserializer.parallel import ParallelSerializer, WorkerError, reason_not_to
 from pyserializer.progress import DumpProgress, bar_stream, human_size
 from pyserializer.serializer import Serializer, chosen_compression, max_row_count_setting
 from pyserializer.snapshot import ModelSavepoints, read_snapshot
+from pyserializer.tables import every_row
 
 
 class Command(BaseCommand):
@@ -111,7 +112,7 @@ class Command(BaseCommand):
                                            options["tolerate"])
         write_options["compress"] = compress or "none"
         write_options["left_out"] = site.left_out
-        querysets = [model._base_manager.using(using).all() for model in site.models]
+        querysets = [every_row(model, using) for model in site.models]
         target = os.path.abspath(output_dir)
         existed = os.path.lexists(target)
         try:

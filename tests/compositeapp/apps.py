@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class CompositeappConfig(AppConfig):
+    name = "compositeapp"
+    default_auto_field = "django.db.models.AutoField"
