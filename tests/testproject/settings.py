@@ -29,6 +29,7 @@ INSTALLED_APPS = [
     "testapp",
     "migrapp",
     "squashapp",
+    "nomigapp",
 ]
 
 SERIALIZATION_MODULES = {"py": "pyserializer"}
