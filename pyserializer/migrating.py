@@ -19,6 +19,7 @@ apps are resolved through the current models.
 import re
 
 from django.apps import apps as global_apps
+from django.db import transaction
 from django.db.migrations.executor import MigrationExecutor
 
 from .codec import codec_for
@@ -35,7 +36,8 @@ def migrate_to(connection, targets, empty):
     plan = executor.migration_plan(targets)
     backwards = [step for step in plan if step[1]]
     if backwards:
-        empty()
+        with transaction.atomic(using=connection.alias):
+            empty()
         if len(backwards) < len(plan):
             # Django runs a plan in one direction only: first go back, then forward.
             executor.migrate(targets, plan=backwards)

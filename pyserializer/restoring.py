@@ -38,9 +38,7 @@ from .migration_state import ProjectMigrations, read_dump_state
 from .progress import RestoreProgress
 from .reader import open_dump_file
 from .transforms import configured_transforms
-from .unmigrated import (
-    create_missing_tables, drop_tables, models_without_table, unmigrated_apps,
-)
+from .unmigrated import create_missing_tables, models_without_table, unmigrated_apps
 from .wholesite import natural_key_labels
 
 
@@ -105,7 +103,8 @@ class RestorePlan:
         if missing:
             lines.append(
                 "Tables of apps without migrations that this database lacks are created "
-                "after the migrations, as migrate --run-syncdb does: %s." % ", ".join(model._meta.db_table for model in missing))
+                "after the migrations, as migrate --run-syncdb does: %s."
+                % ", ".join(model._meta.db_table for model in missing))
         return "\n".join(lines)
 
 
@@ -231,7 +230,7 @@ def run_restore(plan, using=DEFAULT_DB_ALIAS, ignorenonexistent=False, stdout=No
             say("Migrating %s to the dump's state (%s)." % (
                 describe_database(connection), states(plan.changed, 0)))
             _step("migrating the database to the dump's state", migrate_to,
-                  connection, plan.targets, lambda: _clear_before_going_back(connection, plan))
+                  connection, plan.targets, lambda: _empty(connection, _existing_tables(connection)))
             _step("migrating the database to the dump's state", _create_unmigrated_tables,
                   connection, plan.unmigrated, say)
             say("Loading the dump into the models as they were then.")
@@ -380,13 +379,6 @@ def _empty(connection, tables):
     statements = connection.ops.sql_flush(
         no_style(), tables, reset_sequences=connection.vendor != "mysql")
     connection.ops.execute_sql_flush(statements)
-
-
-def _clear_before_going_back(connection, plan):
-    """Drop the tables of the apps without migrations, then empty the others."""
-    drop_tables(connection, plan.unmigrated)
-    with transaction.atomic(using=connection.alias):
-        _empty(connection, _existing_tables(connection))
 
 
 def _existing_tables(connection):

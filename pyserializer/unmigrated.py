@@ -45,20 +45,6 @@ def create_missing_tables(connection, app_labels):
     return [model._meta.db_table for model in ready]
 
 
-def drop_tables(connection, app_labels):
-    """Drop the tables of ``app_labels`` before migrating backwards, which could
-    not drop a table they refer to (MariaDB refuses; PostgreSQL would drop the
-    foreign key). Apps without migrations have no history to go back through:
-    their tables are made anew at the state the dump is loaded at."""
-    existing = _tables(connection)
-    models = [model for model in _models(connection, app_labels)
-              if model._meta.db_table in existing]
-    if models:
-        with connection.schema_editor() as editor:
-            for model in models:
-                editor.delete_model(model)
-
-
 def _models(connection, app_labels):
     """The models of ``app_labels`` that ``migrate`` would give a table in this database."""
     return [
