@@ -3,16 +3,17 @@
 Run with the Python of the Lino virtualenv (``make test-lino`` builds it), from
 any directory::
 
-    python tests/lino_site.py cache-dir                  # where the virtualenv and site are kept
+    python tests/lino_site.py cache-dir                 # where the virtualenv and site are kept
     python tests/lino_site.py build CACHE_DIR           # the demo site, built once
     python tests/lino_site.py dump SITE_DIR DB_URL DUMP_DIR
     python tests/lino_site.py snapshot SITE_DIR DB_URL JSON_PATH
 
 ``cache-dir`` names ``~/.cache/pyserializer/lino-<hash of lino-requirements.txt>``:
 ``make test-lino`` keeps the virtualenv there, outside the repository, so
-that a new clone on the same machine reuses it. ``build`` makes the demo database with Lino's own ``prep`` command (its
-``initdb_demo``) in ``CACHE_DIR/amici1-<hash of the site's settings>/`` and
-prints that directory; a later call finds it there and builds nothing.
+that a new clone on the same machine reuses it. ``build`` makes the demo
+database with Lino's own ``prep`` command (its ``initdb_demo``) in
+``CACHE_DIR/amici1-<hash of the site's settings>/`` and prints that
+directory; a later call finds it there and builds nothing.
 ``dump`` runs pyserializer's ``dump2py``: Lino ships a command of that name
 too (and its own "py" serializer), which ``manage.py dump2py`` would run.
 ``snapshot`` writes every row of every model, exactly, as JSON.
