@@ -4,6 +4,8 @@
 #   make test-sqlite   run the suite on SQLite only
 #   make test-mariadb  run the suite on MariaDB only
 #   make mysqlclient   install mysqlclient (Django's MariaDB/MySQL driver) into the virtualenv
+#   make test-lino     a real Lino site (tests/test_lino.py) on SQLite and PostgreSQL, in its
+#                      own virtualenv (Python 3.12, Django 6) kept under ~/.cache/pyserializer
 #
 # Variables (override on the command line):
 #   PYTHON   interpreter that creates the virtualenv
@@ -33,7 +35,7 @@ POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/pyserializer
 MARIADB_URL ?= mysql://root@127.0.0.1:3306/pyserializer
 export SQLITE_URL POSTGRES_URL MARIADB_URL
 
-.PHONY: venv test test-sqlite test-mariadb demo bench bench-wagtail bench-mysqlclient mysqlclient docs clean FORCE
+.PHONY: venv test test-sqlite test-mariadb test-lino demo bench bench-wagtail bench-mysqlclient mysqlclient docs clean FORCE
 
 venv: $(STAMP)
 
@@ -67,6 +69,35 @@ test-sqlite: venv
 
 test-mariadb: venv
 	DATABASE_URL="$(MARIADB_URL)" $(VPY) -m pytest $(PYTEST_ARGS)
+
+# The Lino site: its virtualenv (tests/lino-requirements.txt, pinned) and its
+# demo database live outside the repository, under a directory named after the
+# hash of the requirements (tests/lino_site.py cache-dir): a new clone on the
+# same machine reuses both. pyserializer is installed from this checkout.
+LINO_PYTHON ?= $(firstword $(wildcard /root/.pyenv/versions/3.12.*/bin/python) $(shell command -v python3.12))
+LINO_CACHE := $(shell $(PYTHON) tests/lino_site.py cache-dir)
+LINO_VPY := $(LINO_CACHE)/venv/bin/python
+
+# No prerequisite: the directory's name is the requirements' hash, and a new
+# clone's files are newer than the stamp.
+$(LINO_CACHE)/venv/.installed:
+	rm -rf $(LINO_CACHE)/venv
+	$(LINO_PYTHON) -m venv $(LINO_CACHE)/venv
+	$(LINO_VPY) -m pip install --quiet -r tests/lino-requirements.txt
+	touch $@
+
+# SQLite, then PostgreSQL when reachable (required with PYSERIALIZER_REQUIRE_ALL_BACKENDS=1).
+test-lino: $(LINO_CACHE)/venv/.installed
+	$(LINO_VPY) -m pip install --quiet --no-deps -e .
+	@backends="$$($(LINO_VPY) tests/backends.py)" || exit 1; \
+	failed=""; \
+	for backend in $$backends; do \
+	  name=$${backend%%=*}; url=$${backend#*=}; \
+	  case $$name in sqlite|postgresql) ;; *) continue ;; esac; \
+	  echo "=== Lino site on $$name ($$url)"; \
+	  DATABASE_URL="$$url" $(LINO_VPY) -m pytest tests/test_lino.py -s -rs $(PYTEST_ARGS) || failed="$$failed $$name"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "=== Lino site FAILED on:$$failed"; exit 1; fi
 
 demo: venv
 	$(VPY) demo/run.py

@@ -46,6 +46,10 @@ class CheckReport:
                human_size(self.size), dump.created, dump.database_vendor),
             "A restore would %s." % restore_would,
         ]
+        if plan.unmigrated:
+            lines.append(
+                "It would create the tables of the apps without migrations (%s) where "
+                "they are missing, as migrate --run-syncdb does." % ", ".join(plan.unmigrated))
         if plan.excludes:
             lines.append("Left out of the check: %s." % ", ".join(sorted(plan.excludes)))
         if dump.skipped:

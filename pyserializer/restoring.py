@@ -38,6 +38,7 @@ from .migration_state import ProjectMigrations, read_dump_state
 from .progress import RestoreProgress
 from .reader import open_dump_file
 from .transforms import configured_transforms
+from .unmigrated import create_missing_tables, models_without_table, unmigrated_apps
 from .wholesite import REBUILT_BY_MIGRATE, complete_rebuilt_rows, matched_by_natural_key
 
 
@@ -67,6 +68,7 @@ class RestorePlan:
     excludes: frozenset = frozenset()  # app labels and model labels left out, lowercase
     # Models migrate fills whose rows are kept and matched by natural key (wholesite).
     natural_keyed: frozenset = frozenset()
+    unmigrated: list = field(default_factory=list)  # labels of the apps without migrations
 
     @property
     def through_migrations(self):
@@ -111,6 +113,12 @@ class RestorePlan:
                 "The dump was taken at %s; the code is at %s: the data is restored at the "
                 "dump's state and then migrated forward." % (
                     states(self.changed, 0), states(self.changed, 1)))
+        missing = models_without_table(connection, self.unmigrated)
+        if missing:
+            lines.append(
+                "Tables of apps without migrations that this database lacks are created "
+                "after the migrations, as migrate --run-syncdb does: %s."
+                % ", ".join(model._meta.db_table for model in missing))
         return "\n".join(lines)
 
 
@@ -137,8 +145,8 @@ def plan_restore(manifest_path, excludes=()):
     excluded = parse_excludes(excludes, dump)
     natural_keyed = matched_by_natural_key(dump)
     if not dump.migrations:
-        return refuse_dangling_excludes(_refuse_leaving_out_rows_kept_by_id(
-            RestorePlan(manifest_path, dump, {}, [], excluded, natural_keyed)))
+        return refuse_dangling_excludes(_refuse_leaving_out_rows_kept_by_id(RestorePlan(
+            manifest_path, dump, {}, [], excluded, natural_keyed, unmigrated_apps())))
     project = ProjectMigrations.load()
     state = read_dump_state(dump, project)
     if state.missing:
@@ -148,7 +156,8 @@ def plan_restore(manifest_path, excludes=()):
     unknown_then = sorted(set(project.current_state()) - set(state.applied))
     targets = state.targets(project) + [(app_label, None) for app_label in unknown_then]
     return refuse_dangling_excludes(_refuse_leaving_out_rows_kept_by_id(RestorePlan(
-        manifest_path, dump, state.differing_apps(project), targets, excluded, natural_keyed)))
+        manifest_path, dump, state.differing_apps(project), targets, excluded, natural_keyed,
+        unmigrated_apps())))
 
 
 def parse_excludes(excludes, dump):
@@ -290,6 +299,8 @@ def run_restore(plan, using=DEFAULT_DB_ALIAS, ignorenonexistent=False, stdout=No
         if not plan.through_migrations:
             _step("migrating the database to the code's state", _migrate_to_code,
                   connection, verbosity, stdout)
+            _step("migrating the database to the code's state", _create_unmigrated_tables,
+                  connection, plan.unmigrated, say)
             objects, models = _step("loading the rows into the current models", replace_rows,
                                     plan, connection, ignorenonexistent=ignorenonexistent,
                                     progress=progress)
@@ -302,6 +313,8 @@ def run_restore(plan, using=DEFAULT_DB_ALIAS, ignorenonexistent=False, stdout=No
                 describe_database(connection), states(plan.changed, 0)))
             _step("migrating the database to the dump's state", migrate_to,
                   connection, plan.targets, lambda: _empty(connection, _existing_tables(connection)))
+            _step("migrating the database to the dump's state", _create_unmigrated_tables,
+                  connection, plan.unmigrated, say)
             say("Loading the dump into the models as they were then.")
             objects, models = _step(
                 "loading the rows", replace_rows, plan, connection, registry, transforms,
@@ -310,6 +323,7 @@ def run_restore(plan, using=DEFAULT_DB_ALIAS, ignorenonexistent=False, stdout=No
             say("Migrating forward through %s." % migration_ranges(forward))
             _step("migrating forward", call_command, "migrate", database=using,
                   interactive=False, verbosity=0, stdout=io.StringIO())
+            _step("migrating forward", _create_unmigrated_tables, connection, plan.unmigrated, say)
             text = "dump taken at %s, restored %s, migrated forward through %s" % (
                 states(plan.changed, 0), counted(objects, models), migration_ranges(forward))
     finally:
@@ -506,6 +520,14 @@ def _migrate_to_code(connection, verbosity, stdout):
         call_command("migrate", database=connection.alias, interactive=False,
                      verbosity=verbosity if stdout is not None else 0,
                      stdout=stdout or io.StringIO())
+
+
+def _create_unmigrated_tables(connection, unmigrated, say):
+    """After the migrations: the foreign keys of these tables need the migrated ones."""
+    created = create_missing_tables(connection, unmigrated)
+    if created:
+        say("Created the tables of apps without migrations (as migrate --run-syncdb "
+            "does): %s." % ", ".join(created))
 
 
 def _check_targets(plan, executor):

@@ -62,7 +62,7 @@ def live_database(tmp_path, transactional_db):
     try:
         with main.cursor() as cursor:
             cursor.execute("PRAGMA journal_mode = WAL")
-        call_command("migrate", verbosity=0)
+        call_command("migrate", run_syncdb=True, verbosity=0)
         yield use_file_database
     finally:
         main.close()

@@ -272,7 +272,7 @@ PROBE = textwrap.dedent(
 
     rows, kind, work, step = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
     name = "everything.py" + SUFFIXES[kind]
-    call_command("migrate", verbosity=0)
+    call_command("migrate", run_syncdb=True, verbosity=0)
     if step == "load":
         call_command("loaddata", os.path.join(work, "restore.py"), verbosity=0)
         print(json.dumps({"peak_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,

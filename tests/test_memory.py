@@ -35,7 +35,7 @@ PROBE = textwrap.dedent(
     rows, form, work, step = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
     name = "restore.py" if form == "directory" else "dump.py"
     chunk = os.path.join(work, "everything.py" if form == "directory" else name)
-    call_command("migrate", verbosity=0)
+    call_command("migrate", run_syncdb=True, verbosity=0)
     if step == "dump":
         call_command("dump2py", os.path.join(work, "backup"), "--noinput", verbosity=0)
         print(json.dumps({"peak_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,

@@ -290,7 +290,7 @@ def dump_for_comparison(directory, database_url=None):
     """`dumpdata --format py` of the project's data, ids of content types and
     permissions replaced by natural keys; in this process, or in another one
     on ``database_url``. Returns {chunk file name: bytes}."""
-    labels = ["testapp", "auth.user", "auth.group", "sessions"]
+    labels = ["testapp", "nomigapp", "auth.user", "auth.group", "sessions"]
     manifest = Path(directory) / "restore.py"
     Path(directory).mkdir()
     if database_url is None:

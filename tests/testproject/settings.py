@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "squashapp",
     "legacyapp",
     "shadowapp",
+    "nomigapp",
 ]
 if django.VERSION >= (5, 2):  # CompositePrimaryKey
     INSTALLED_APPS.append("compositeapp")
