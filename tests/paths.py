@@ -1,6 +1,6 @@
 """Every way a dump is written and read back, for the tests of models that must
-come through them all: dump2py with restore_dump, with loaddata, with
-`python DIR/restore.py` and with --jobs; dumpdata to one file and to a directory."""
+come through them all: dump2py with restore_dump (after a --verify), with loaddata,
+with `python DIR/restore.py` and with --jobs; dumpdata to one file and to a directory."""
 
 from pathlib import Path
 
@@ -34,6 +34,14 @@ def through_dump2py_and_restore_dump(tmp_path, app_label):
     restore_dump(dump2py(tmp_path / "backup", "-m", 2))
 
 
+def through_dump2py_verified_and_restore_dump(tmp_path, app_label):
+    """--verify restores into a scratch database, dumps it again and compares:
+    it raises at the first row or field that did not come back."""
+    manifest = dump2py(tmp_path / "backup", "-m", 2)
+    call_command("restore_dump", str(manifest), "--verify", verbosity=0)
+    restore_dump(manifest)
+
+
 def through_dump2py_and_loaddata(tmp_path, app_label):
     manifest = dump2py(tmp_path / "backup", "-m", 2)
     wipe(app_label)
@@ -55,6 +63,7 @@ def through_dumpdata_to_a_directory_and_loaddata(tmp_path, app_label):
 
 IN_PROCESS = [
     through_dump2py_and_restore_dump,
+    through_dump2py_verified_and_restore_dump,
     through_dump2py_and_loaddata,
     through_dumpdata_to_one_file_and_loaddata,
     through_dumpdata_to_a_directory_and_loaddata,
