@@ -59,8 +59,9 @@ def edit_row(manifest, table, pk, field, value):
     ("testapp.place", ["testapp.Restaurant.place_ptr -> testapp.Place"], "-e testapp.Restaurant"),
     ("testapp.person", ["testapp.Author.person -> testapp.Person",
                         "testapp.Membership.person -> testapp.Person",
-                        "testapp.Tag.content_object -> testapp.Person"],
-     "-e testapp.Author -e testapp.Membership -e testapp.Tag"),
+                        "testapp.Tag.content_object -> testapp.Person",
+                        "nomigapp.Visit.person -> testapp.Person"],
+     "-e nomigapp.Visit -e testapp.Author -e testapp.Membership -e testapp.Tag"),
     ("testapp.book", ["testapp.Tag.content_object -> testapp.Book"], "-e testapp.Tag"),
 ])
 def test_dump2py_refuses_to_leave_out_a_model_kept_rows_refer_to_and_writes_nothing(

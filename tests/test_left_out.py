@@ -120,7 +120,7 @@ def test_a_target_without_the_table_is_refused_naming_model_and_table_and_e_lets
         tmp_path, new_database_url):
     populate_ledger()
     manifest, _ = dump2py(tmp_path / "backup")
-    django_in(new_database_url, "migrate", "-v", "0")
+    django_in(new_database_url, "migrate", "--run-syncdb", "-v", "0")
     django_in(new_database_url, "shell", "-c", "from django.db import connection\n"
               "with connection.cursor() as cursor:\n"
               "    cursor.execute('DROP VIEW legacy_balances')\n"
