@@ -37,6 +37,13 @@ SCRIPT_TRAILER = (
 )
 
 
+def manifest_path_of(path):
+    """The ``restore.py`` of a dump named by its directory or by that file itself:
+    every command takes either, as ``dump2py`` reports the directory."""
+    path = str(path)
+    return os.path.join(path, grammar.MANIFEST_NAME) if os.path.isdir(path) else path
+
+
 @dataclass
 class Manifest:
     """What ``restore.py`` says about a dump."""

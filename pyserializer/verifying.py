@@ -111,12 +111,6 @@ def _rows_text(rows):
     return "{:,} row{}".format(rows, "" if rows == 1 else "s")
 
 
-def manifest_path_of(path):
-    """The dump may be named by its directory or by its ``restore.py``."""
-    path = str(path)
-    return os.path.join(path, MANIFEST_NAME) if os.path.isdir(path) else path
-
-
 def verify(manifest_path, using=DEFAULT_DB_ALIAS, into=None, excludes=(), ignorenonexistent=False,
            interactive=True, ask=input, stdout=None, verbosity=1):
     """Restore the dump into a scratch database, dump that again, compare; return a VerifyReport.
@@ -129,7 +123,7 @@ def verify(manifest_path, using=DEFAULT_DB_ALIAS, into=None, excludes=(), ignore
     the scratch database, and DumpError or NotRestorable as a restore does.
     """
     started = time.monotonic()
-    plan = plan_restore(manifest_path_of(manifest_path), excludes)
+    plan = plan_restore(manifests.manifest_path_of(manifest_path), excludes)
     if into is not None:
         _refuse_scratch_alias(into, using)
         confirm(plan, connections[into], interactive, verbosity - 1, stdout, ask)

@@ -1,4 +1,4 @@
-"""``manage.py reseal_dump DIR/restore.py``: accept hand edits of a directory dump.
+"""``manage.py reseal_dump DIR``: accept hand edits of a directory dump.
 
 A thin wrapper over ``pyserializer.resealing``: it only reports.
 """
@@ -6,6 +6,7 @@ A thin wrapper over ``pyserializer.resealing``: it only reports.
 from django.core.management.base import BaseCommand, CommandError
 
 from pyserializer.errors import DumpError, DumpWriteError
+from pyserializer.manifest import manifest_path_of
 from pyserializer.resealing import reseal
 
 
@@ -17,9 +18,10 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("manifest", help="The restore.py of the dump.")
+        parser.add_argument("manifest", help="The dump: its directory, or its restore.py.")
 
     def handle(self, manifest, **options):
+        manifest = manifest_path_of(manifest)
         try:
             changed = reseal(manifest)
         except (DumpError, DumpWriteError, OSError) as exc:

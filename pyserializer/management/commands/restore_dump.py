@@ -1,4 +1,4 @@
-"""``manage.py restore_dump DIR/restore.py``: replace the data by a dump.
+"""``manage.py restore_dump DIR`` (or ``DIR/restore.py``): replace the data by a dump.
 
 The same restore as ``python DIR/restore.py`` (``pyserializer.restoring``),
 from manage.py, without ever running the dump's ``restore.py`` as Python. A
@@ -67,6 +67,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, manifest, interactive, database, verbosity, **options):
+        manifest = manifests.manifest_path_of(manifest)
         verifying = options["verify"] or options["verify_into"]
         try:
             if options["list"]:
