@@ -293,12 +293,14 @@ def run_restore(plan, using=DEFAULT_DB_ALIAS, ignorenonexistent=False, stdout=No
 
     registry, transforms = loading_models(plan, using)
     refuse_unknown_models(plan, registry, ignorenonexistent)
-    if not plan.through_migrations and not _pending_migrations(connection):
+    migrate_first = not plan.through_migrations and _pending_migrations(connection)
+    if not plan.through_migrations and not migrate_first:
         refuse_missing_tables(plan, connection, registry, "Nothing was changed. ")
     try:
         if not plan.through_migrations:
-            _step("migrating the database to the code's state", _migrate_to_code,
-                  connection, verbosity, stdout)
+            if migrate_first:
+                _step("migrating the database to the code's state", _migrate_to_code,
+                      connection, verbosity, stdout)
             _step("migrating the database to the code's state", _create_unmigrated_tables,
                   connection, plan.unmigrated, say)
             objects, models = _step("loading the rows into the current models", replace_rows,
@@ -515,11 +517,9 @@ def _existing_tables(connection):
 
 def _migrate_to_code(connection, verbosity, stdout):
     """Migrate a new (or older) database; DDL stays outside the load's transaction."""
-    executor = MigrationExecutor(connection)
-    if executor.migration_plan(executor.loader.graph.leaf_nodes()):
-        call_command("migrate", database=connection.alias, interactive=False,
-                     verbosity=verbosity if stdout is not None else 0,
-                     stdout=stdout or io.StringIO())
+    call_command("migrate", database=connection.alias, interactive=False,
+                 verbosity=verbosity if stdout is not None else 0,
+                 stdout=stdout or io.StringIO())
 
 
 def _create_unmigrated_tables(connection, unmigrated, say):

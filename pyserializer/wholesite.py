@@ -177,8 +177,9 @@ def matched_by_natural_key(dump):
     a restore of ``dump`` keeps, matching the dump's references to them by
     natural key: those the dump writes without their primary key (content
     types and permissions in a dump of an earlier release, a model of
-    ``PYSERIALIZER_NATURAL_KEY_MODELS``) and those it does not hold. Decided by what the dump holds, so that dumps of
-    either kind restore; the others are replaced, ids and all."""
+    ``PYSERIALIZER_NATURAL_KEY_MODELS``) and those it does not hold. Decided
+    by what the dump holds, so that dumps of either kind restore; the others
+    are replaced, ids and all."""
     labels = set(REBUILT_BY_MIGRATE) | natural_key_labels()
     return frozenset(label for label in labels if not _dumped_with_ids(dump, label))
 
