@@ -403,7 +403,8 @@ class Bench:
         elif not self.info["zstd"]:
             for key in ("dump2py-zstd", "loaddata-zstd"):
                 STEP[key].available = False
-                STEP[key].why_not = "not available: zstandard is not installed (pip install .[zstd])"
+                STEP[key].why_not = ("not available: zstandard is not installed "
+                                     "(pip install django-pyserializer[zstd])")
         if self.db.vendor != "postgresql":
             STEP["dump2py-jobs2"].available = False
             STEP["dump2py-jobs2"].why_not = "not available: dump2py --jobs runs in parallel on PostgreSQL only"

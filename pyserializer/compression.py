@@ -4,7 +4,7 @@ The chunk writer compresses through ``compressing_writer`` and the loader
 reads through ``DecompressingReader``; both see the stored (compressed)
 bytes, so a chunk's size and SHA-256 in ``restore.py`` are those of the file
 on disk, as ``sha256sum`` gives them. gzip is the standard library's; zstd
-needs the ``zstandard`` package (``pip install pyserializer[zstd]``).
+needs the ``zstandard`` package (``pip install django-pyserializer[zstd]``).
 """
 
 import gzip
@@ -45,7 +45,7 @@ def _zstandard():
         import zstandard
     except ImportError:
         raise DumpError(
-            "zstd compression needs the zstandard package: pip install pyserializer[zstd]"
+            "zstd compression needs the zstandard package: pip install django-pyserializer[zstd]"
         )
     return zstandard
 

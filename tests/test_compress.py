@@ -246,10 +246,10 @@ def test_zstd_without_its_package_is_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "zstandard", None)
     with pytest.raises(CommandError) as info:
         dump2py(tmp_path / "backup", compress="zstd")
-    assert "pip install pyserializer[zstd]" in str(info.value)
+    assert "pip install django-pyserializer[zstd]" in str(info.value)
     assert not (tmp_path / "backup").exists()
     wipe()
-    assert_refused(restore, "pip install pyserializer[zstd]")
+    assert_refused(restore, "pip install django-pyserializer[zstd]")
 
 
 # ---------------------------------------------------------------------------

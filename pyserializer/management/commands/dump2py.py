@@ -65,7 +65,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "-z", "--compress", choices=compression.CHOICES + ("none",), default=None,
             help="Compress every file but restore.py with gzip (<table>.py.gz) or zstd "
-            "(<table>.py.zst, needs pip install pyserializer[zstd]); default: the "
+            "(<table>.py.zst, needs pip install django-pyserializer[zstd]); default: the "
             "PYSERIALIZER_COMPRESS setting, else none.",
         )
         parser.add_argument(
