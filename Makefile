@@ -1,17 +1,25 @@
 # pyserializer: set up, test, demo, benchmark, docs.
 #
+# All targets share one virtualenv (VENV) and each installs only what it needs,
+# with pyserializer itself installed editable from this checkout:
+#
+#   make demo          the demo (demo/run.py); installs Django and the demo extra only
 #   make test          run the suite on SQLite, then PostgreSQL and MariaDB when reachable
+#                      (installs EXTRAS: the test tools, zstandard and Wagtail)
 #   make test-sqlite   run the suite on SQLite only
 #   make test-mariadb  run the suite on MariaDB only
 #   make mysqlclient   install mysqlclient (Django's MariaDB/MySQL driver) into the virtualenv
 #   make test-lino     a real Lino site (tests/test_lino.py) on SQLite and PostgreSQL, in its
 #                      own virtualenv (Python 3.12, Django 6) kept under ~/.cache/pyserializer
+#   make test-wheel    build a wheel, install it into a new virtualenv, dump and restore with it
+#   make bench         the benchmark (EXTRAS plus the bench extra)
+#   make docs          the documentation (the docs extra)
 #
 # Variables (override on the command line):
 #   PYTHON   interpreter that creates the virtualenv
 #   VENV     where the virtualenv lives
 #   DJANGO   pip requirement for Django, installed on top of setup.cfg's
-#   EXTRAS   setup.cfg extras to install (wagtail needs Django 5.2 or newer)
+#   EXTRAS   setup.cfg extras the test targets install (wagtail needs Django 5.2 or newer)
 #   PYTEST_ARGS  extra arguments for pytest, e.g. PYTEST_ARGS="-x -k roundtrip"
 #   BENCH_ARGS   options for benchmarks/bench.py, e.g. BENCH_ARGS="--quick"
 #   WAGTAIL_BENCH_ARGS  options for benchmarks/wagtail_bench.py (make bench-wagtail),
@@ -20,14 +28,18 @@
 PYTHON ?= python3
 VENV ?= .venv
 DJANGO ?= Django>=5.2,<5.3
-EXTRAS ?= test,zstd,bench,docs,wagtail
+EXTRAS ?= test,zstd,wagtail
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
 VPY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed
-# The Django requirement and the extras are part of what the stamp records:
-# changing DJANGO or EXTRAS reinstalls.
+# One install stamp per purpose, $(VENV)/.installed-<purpose>, and the extras
+# each installs. The Django requirement and EXTRAS are part of what every stamp
+# records: changing DJANGO or EXTRAS reinstalls.
+EXTRAS_demo := demo
+EXTRAS_test := $(EXTRAS)
+EXTRAS_bench := $(EXTRAS),bench
+EXTRAS_docs := docs
 DJANGO_SPEC := $(VENV)/.django-spec
 
 SQLITE_URL ?= sqlite:///$(abspath $(VENV))/test.sqlite3
@@ -35,9 +47,10 @@ POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/pyserializer
 MARIADB_URL ?= mysql://root@127.0.0.1:3306/pyserializer
 export SQLITE_URL POSTGRES_URL MARIADB_URL
 
-.PHONY: venv test test-sqlite test-mariadb test-lino demo bench bench-wagtail bench-mysqlclient mysqlclient docs clean FORCE
+.PHONY: venv test test-sqlite test-mariadb test-lino test-wheel demo bench bench-wagtail bench-mysqlclient mysqlclient docs clean FORCE
 
-venv: $(STAMP)
+# The virtualenv the tests need.
+venv: $(VENV)/.installed-test
 
 $(VPY):
 	$(PYTHON) -m venv $(VENV)
@@ -47,8 +60,17 @@ $(VPY):
 $(DJANGO_SPEC): FORCE | $(VPY)
 	@echo '$(DJANGO) [$(EXTRAS)]' | cmp -s - $@ || echo '$(DJANGO) [$(EXTRAS)]' > $@
 
-$(STAMP): setup.cfg setup.py $(DJANGO_SPEC) | $(VPY)
-	$(VPY) -m pip install --quiet -e ".[$(EXTRAS)]" "$(DJANGO)"
+# Until 0.1.0 the distribution was called pyserializer, which is another
+# project's name on PyPI: a virtualenv that still has it installed would hold
+# two installs of one package. $(call drop-old-dist,PYTHON) uninstalls it, and
+# removes the metadata its editable install left in the checkout.
+drop-old-dist = rm -rf pyserializer.egg-info; \
+	if $(1) -m pip show --quiet pyserializer >/dev/null 2>&1; then \
+	  $(1) -m pip uninstall --quiet --yes pyserializer; fi
+
+$(VENV)/.installed-%: setup.cfg setup.py $(DJANGO_SPEC) | $(VPY)
+	@$(call drop-old-dist,$(VPY))
+	$(VPY) -m pip install --quiet -e ".[$(EXTRAS_$*)]" "$(DJANGO)"
 	$(VPY) -c "import django; print('Django', django.get_version(), 'in $(VENV)')"
 	touch $@
 
@@ -88,6 +110,7 @@ $(LINO_CACHE)/venv/.installed:
 
 # SQLite, then PostgreSQL when reachable (required with PYSERIALIZER_REQUIRE_ALL_BACKENDS=1).
 test-lino: $(LINO_CACHE)/venv/.installed
+	@$(call drop-old-dist,$(LINO_VPY))
 	$(LINO_VPY) -m pip install --quiet --no-deps -e .
 	@backends="$$($(LINO_VPY) tests/backends.py)" || exit 1; \
 	failed=""; \
@@ -99,8 +122,12 @@ test-lino: $(LINO_CACHE)/venv/.installed
 	done; \
 	if [ -n "$$failed" ]; then echo "=== Lino site FAILED on:$$failed"; exit 1; fi
 
-demo: venv
+demo: $(VENV)/.installed-demo
 	$(VPY) demo/run.py
+
+# Once per CI run, not per backend: the wheel's own virtualenv uses SQLite.
+test-wheel: venv
+	PYSERIALIZER_TEST_WHEEL=1 DATABASE_URL="$(SQLITE_URL)" $(VPY) -m pytest tests/test_wheel.py -rs $(PYTEST_ARGS)
 
 # mysqlclient is Django's recommended MariaDB/MySQL driver; it compiles against
 # the MariaDB client headers, which come from Debian's packages (apt-get needs
@@ -138,11 +165,11 @@ bench: bench-mysqlclient
 bench-wagtail: bench-mysqlclient
 	$(VPY) benchmarks/wagtail_bench.py $(WAGTAIL_BENCH_ARGS)
 
-bench-mysqlclient: venv
+bench-mysqlclient: $(VENV)/.installed-bench
 	@$(MAKE) --no-print-directory mysqlclient || \
 	  echo "bench: mysqlclient could not be installed (see above); MariaDB/MySQL steps use PyMySQL"
 
-docs: venv
+docs: $(VENV)/.installed-docs
 	$(VPY) -m sphinx -W docs docs/_build/html
 
 clean:
