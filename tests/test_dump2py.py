@@ -303,20 +303,22 @@ def test_the_summary_counts_objects_models_files_bytes_and_seconds(tmp_path):
     entries = restore_files(tmp_path / "backup" / "restore.py")
     objects = sum(entry[2] for entry in entries)
     models = len({entry[1] for entry in entries if entry[2]})
+    empty = len({entry[1] for entry in entries}) - models
     files = os.listdir(tmp_path / "backup")
     size = sum(os.path.getsize(tmp_path / "backup" / name) for name in files)
     summary, left_out = out.split("\n", 1)
     match = re.fullmatch(
-        r"Dumped (\d+) objects of (\d+) models to (.+) \((\d+) files, ([\d.]+) kB\) "
-        r"in ([\d.]+) seconds\.",
+        r"Dumped (\d+) objects of (\d+) models \(and (\d+) empty models\) to (.+) "
+        r"\((\d+) files, ([\d.]+) kB\) in ([\d.]+) seconds\.",
         summary,
     )
     assert match, out
     assert left_out.startswith("Left out %d models" % len(NOT_DUMPED))
-    assert [int(match[1]), int(match[2]), match[3], int(match[4])] == [
-        objects, models, str(tmp_path / "backup"), len(files),
+    assert empty > 0
+    assert [int(match[1]), int(match[2]), int(match[3]), match[4], int(match[5])] == [
+        objects, models, empty, str(tmp_path / "backup"), len(files),
     ]
-    assert float(match[5]) == round(size / 1000, 1)
+    assert float(match[6]) == round(size / 1000, 1)
     assert err == ""
 
 
