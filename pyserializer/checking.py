@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from django.db import DEFAULT_DB_ALIAS
 
 from .deserializer import Deserializer
-from .progress import human_size
+from .progress import counted, counted_files, human_size
 from .reader import open_dump_file
 from .references import MissingRows, refuse_missing_rows
-from .restoring import counted, loading_models, plan_restore, refuse_unknown_models
+from .restoring import loading_models, plan_restore, refuse_unknown_models
 from .migrating import states
 from .wholesite import describe_left_out
 
@@ -42,7 +42,7 @@ class CheckReport:
             restore_would = "load it into the current models (same migration state)"
         lines = [
             "The dump %s is good: %s in %d files (%s), taken %s from a %s database."
-            % (dump.directory, counted(self.objects, self.models), self.files,
+            % (dump.directory, counted(self.objects, len(self.models)), self.files,
                human_size(self.size), dump.created, dump.database_vendor),
             "A restore would %s." % restore_would,
         ]
@@ -104,9 +104,8 @@ def list_dump(dump):
         lines.append("  %-*s  %-*s %10s rows %12s bytes  sha256 %s" % (
             width, entry.name, model_width, entry.model, "{:,}".format(entry.rows),
             "{:,}".format(entry.size), entry.sha256[:16]))
-    models = {entry.model for entry in dump.files if entry.rows}
-    lines.append("%s of %d models in %d files, %s." % (
-        "{:,} objects".format(dump.total_rows), len(models), len(dump.files),
+    lines.append("%s in %d files, %s." % (
+        counted_files(dump.files), len(dump.files),
         human_size(sum(entry.size for entry in dump.files))))
     for label, table, reason in dump.skipped:
         lines.append("SKIPPED when the dump was made: %s (model %s): %s" % (table, label, reason))

@@ -267,7 +267,7 @@ class NoOutput:
         pass
 
     def end_model(self):
-        pass
+        return []
 
     def abort(self):
         pass

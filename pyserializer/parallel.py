@@ -116,8 +116,10 @@ class ParallelSerializer(Serializer):
         for block in blocks:
             self.observer.start_block(block)
         self._run_workers(chunks, blocks, writer, using, snapshot_id)
+        written = writer.written()
         for block in blocks:
-            self.observer.end_block(block)
+            files = [chunk for chunk in written if chunk.label == block.label]
+            self.observer.end_block(block, files)
         return [block.model for block in blocks], using
 
     def _plan(self, blocks, writer):

@@ -2,8 +2,11 @@
 
 ``DumpProgress`` observes the Serializer (see ``serializer.DumpObserver``) and
 counts the rows of each model as they are read, which gives ``dump2py``'s
-summary and ``--simulate`` report, with a tqdm progress bar per model.
-``RestoreProgress`` is one bar of the rows restored out of the manifest's total.
+summary and ``--simulate`` report, with a tqdm progress bar per model and,
+at ``-v 2``, a line per model written. ``RestoreProgress`` is one bar of the
+rows restored out of the manifest's total. A bar is closed, its line ended,
+before anything else is printed: the summary, ``migrate``'s lines or an
+error never share its line. ``counted`` is how every summary counts.
 """
 
 from tqdm import tqdm
@@ -13,14 +16,26 @@ from .tables import every_row
 
 
 class DumpProgress(DumpObserver):
-    """Rows per model, and a progress bar per model when ``bar_stream`` is given."""
+    """Rows per model, a progress bar per model when ``bar_stream`` is given,
+    and a line per model written to ``report`` (a function) when it is given.
 
-    def __init__(self, bar_stream=None):
+    Use it as a context manager: a dump stopped by an error leaves the bar
+    where it stopped, its line ended, before the error is printed.
+    """
+
+    def __init__(self, bar_stream=None, report=None):
         self.bar_stream = bar_stream
+        self.report = report
         self.rows = {}
         self.skipped = {}
         self.current = None
         self._bar = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self._close_bar()
 
     def start_block(self, block):
         self.current = block
@@ -39,9 +54,11 @@ class DumpProgress(DumpObserver):
         if self._bar is not None:
             self._bar.update(count)
 
-    def end_block(self, block):
+    def end_block(self, block, files):
         self._close_bar()
         self.current = None
+        if self.report is not None:
+            self.report(describe_model(block.label, self.rows[block.label], files))
 
     def block_skipped(self, block, exc):
         self._close_bar()
@@ -55,40 +72,98 @@ class DumpProgress(DumpObserver):
             self._bar = None
 
     @property
-    def models_with_rows(self):
-        return sum(1 for rows in self.rows.values() if rows)
-
-    @property
     def total_rows(self):
         return sum(self.rows.values())
 
+    def counted(self):
+        """E.g. "4,673 objects of 8 models (and 2 empty models)": the models read so far."""
+        with_rows = sum(1 for rows in self.rows.values() if rows)
+        return counted(self.total_rows, with_rows, len(self.rows) - with_rows)
+
+
+def describe_model(label, rows, files):
+    """The ``dump2py -v 2`` line of a model written to ``files`` (WrittenChunks):
+    e.g. "shop.order: 3,000 rows in 1 file (94.4 kB), 0.1 seconds"."""
+    return "%s: %s in %s (%s), %.1f seconds" % (
+        label, _plural(rows, "row"), _plural(len(files), "file"),
+        human_size(sum(chunk.size for chunk in files)),
+        sum(chunk.seconds for chunk in files))
+
+
+def counted(objects, models, empty=0):
+    """E.g. "4,673 objects of 8 models": ``models`` counts the models with at
+    least one row, in every summary of a dump, a check or a restore, so that
+    they all give the same number for the same dump; ``empty`` more models
+    without rows are named apart when there are any."""
+    text = "%s of %s" % (_plural(objects, "object"), _plural(models, "model"))
+    if empty:
+        text += " (and %s)" % _plural(empty, "empty model")
+    return text
+
+
+def counted_files(files):
+    """``counted`` for the chunk files a manifest lists (``FileEntry``): what
+    dump2py said of the same rows."""
+    with_rows = {entry.model for entry in files if entry.rows}
+    empty = {entry.model for entry in files} - with_rows
+    return counted(sum(entry.rows for entry in files), len(with_rows), len(empty))
+
+
+def _plural(count, noun):
+    return "{:,} {}{}".format(count, noun, "" if count == 1 else "s")
+
 
 class RestoreProgress:
-    """A bar of the rows restored out of ``total``, when ``bar_stream`` is given."""
+    """A bar of the rows restored out of ``total``, when ``bar_stream`` is given.
+
+    The bar appears with the first row loaded, and ``finished`` closes it at
+    its total once the rows are loaded, before the restore says anything
+    else. Used as a context manager, it also closes a bar that an error
+    stopped, its line ended, before the error is printed.
+    """
 
     # Updating the bar for every row would cost more than the row itself.
     EVERY = 500
 
     def __init__(self, total, bar_stream=None):
-        self._bar = None if bar_stream is None else tqdm(
-            total=total, desc="Restoring", unit=" rows", unit_scale=True,
-            file=bar_stream, leave=False, dynamic_ncols=True,
-        )
+        self.total = total
+        self.bar_stream = bar_stream
+        self._bar = None
         self._shown = 0
 
     def loaded(self, count):
         """``count`` rows are loaded so far."""
+        if self._bar is None:
+            self._bar = tqdm(
+                total=self.total, desc="Restoring", unit=" rows", unit_scale=True,
+                file=self.bar_stream, leave=True, dynamic_ncols=True,
+            )
         if count - self._shown >= self.EVERY:
             self._bar.update(count - self._shown)
             self._shown = count
 
-    def __enter__(self):
-        """Itself, or None without a bar: a load then has nothing to tell per row."""
-        return self if self._bar is not None else None
+    def finished(self, count):
+        """All ``count`` rows are loaded: show the bar full and close it. Rows
+        the load did not count (of models left out or ignored) are not waited for."""
+        if self._bar is None:
+            return
+        self._bar.update(count - self._shown)
+        self._shown = count
+        if self._bar.total != count:
+            self._bar.total = count
+        self._close()
 
-    def __exit__(self, *exc_info):
+    def _close(self):
         if self._bar is not None:
             self._bar.close()
+            self._bar = None
+
+    def __enter__(self):
+        """Itself, or None without a bar: a load then has nothing to tell per row."""
+        return self if self.bar_stream is not None else None
+
+    def __exit__(self, *exc_info):
+        self._close()
 
 
 def bar_stream(stream, verbosity):

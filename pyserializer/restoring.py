@@ -35,7 +35,7 @@ from .migrating import (
     LoadingModels, forward_plan, migrate_to, migration_ranges, natural_key_transforms, states,
 )
 from .migration_state import ProjectMigrations, read_dump_state
-from .progress import RestoreProgress
+from .progress import RestoreProgress, counted, counted_files
 from .reader import open_dump_file
 from .transforms import configured_transforms
 from .unmigrated import create_missing_tables, models_without_table, unmigrated_apps
@@ -93,11 +93,9 @@ class RestorePlan:
         """What the user is asked to confirm."""
         dump = self.dump
         lines = [
-            "This replaces ALL data of %s\nby the dump %s (%s objects of %d models, "
-            "taken %s from a %s database)." % (
-                describe_database(connection), dump.directory, "{:,}".format(dump.total_rows),
-                len({entry.model for entry in dump.files if entry.rows}), dump.created,
-                dump.database_vendor)
+            "This replaces ALL data of %s\nby the dump %s (%s, taken %s from a %s "
+            "database)." % (describe_database(connection), dump.directory, counted_files(dump.files),
+                            dump.created, dump.database_vendor)
         ]
         if dump.skipped:
             lines.append(
@@ -306,7 +304,8 @@ def run_restore(plan, using=DEFAULT_DB_ALIAS, ignorenonexistent=False, stdout=No
             objects, models = _step("loading the rows into the current models", replace_rows,
                                     plan, connection, ignorenonexistent=ignorenonexistent,
                                     progress=progress)
-            text = "dump taken at the code's migration state, restored %s" % counted(objects, models)
+            text = "dump taken at the code's migration state, restored %s" % counted(
+                objects, len(models))
             forward = []
         else:
             executor = MigrationExecutor(connection)
@@ -327,7 +326,7 @@ def run_restore(plan, using=DEFAULT_DB_ALIAS, ignorenonexistent=False, stdout=No
                   interactive=False, verbosity=0, stdout=io.StringIO())
             _step("migrating forward", _create_unmigrated_tables, connection, plan.unmigrated, say)
             text = "dump taken at %s, restored %s, migrated forward through %s" % (
-                states(plan.changed, 0), counted(objects, models), migration_ranges(forward))
+                states(plan.changed, 0), counted(objects, len(models)), migration_ranges(forward))
     finally:
         clear_content_type_cache()
     report = RestoreReport(objects, models, text, time.monotonic() - started, forward)
@@ -453,6 +452,8 @@ def load_dump(manifest_path, connection, registry=None, transforms=None,
                     waiting.append(dumped)
             for dumped in waiting:
                 dumped.save_deferred_fields(using=using)
+            if progress is not None:
+                progress.finished(objects)
         except DumpError as exc:
             raise hints.with_restore_hint(exc, manifest_path) from exc
     models = [model for model, ok in allowed.items() if ok]
@@ -619,12 +620,6 @@ def describe_database(connection):
         port = settings_dict.get("PORT")
         where += " on %s%s" % (host, ":%s" % port if port else "")
     return "database %r (%s: %s)" % (connection.alias, connection.vendor, where)
-
-
-def counted(objects, models):
-    return "%s object%s of %d model%s" % (
-        "{:,}".format(objects), "" if objects == 1 else "s", len(models),
-        "" if len(models) == 1 else "s")
 
 
 def clear_content_type_cache():

@@ -150,8 +150,7 @@ class Serializer(base.Serializer):
                 written_models.remove(block.model)
                 self.skipped.append([block.label, block.model._meta.db_table, str(exc)])
                 continue
-            writer.end_model()
-            self.observer.end_block(block)
+            self.observer.end_block(block, writer.end_model())
         return written_models, using
 
     def _encoded_batches(self, block):
@@ -211,8 +210,10 @@ class DumpObserver:
     """What a dump tells its observer (``dump2py``: progress bars, savepoints).
 
     ``start_block`` comes before a model's first row is read, ``rows_read``
-    after each batch is encoded, ``end_block`` once its rows are all written;
-    a model skipped through ``on_block_error`` gets no ``end_block``.
+    after each batch is encoded, ``end_block`` once its rows are all written,
+    with the chunk files they went to (``writer.WrittenChunk``; none when the
+    dump is one file or nothing is written); a model skipped through
+    ``on_block_error`` gets no ``end_block``.
     """
 
     def start_block(self, block):
@@ -221,7 +222,7 @@ class DumpObserver:
     def rows_read(self, block, count):
         pass
 
-    def end_block(self, block):
+    def end_block(self, block, files):
         pass
 
 

@@ -97,10 +97,10 @@ class ModelSavepoints:
     def rows_read(self, block, count):
         self.next_observer.rows_read(block, count)
 
-    def end_block(self, block):
+    def end_block(self, block, files):
         transaction.savepoint_commit(self._savepoint, using=self.using)
         self._savepoint = None
-        self.next_observer.end_block(block)
+        self.next_observer.end_block(block, files)
 
     def on_block_error(self, block, exc):
         """Skip the model when its rows cannot be read; re-raise anything else."""

@@ -48,8 +48,9 @@ from .interrupts import interrupts_deferred
 from .migrating import states
 from .outputdir import ManifestFile
 from .reader import DumpReader, open_chunk, open_dump_file
+from .progress import counted
 from .restoring import (
-    RestoreFailed, clear_content_type_cache, confirm, counted, plan_restore, run_restore,
+    RestoreFailed, clear_content_type_cache, confirm, plan_restore, run_restore,
 )
 from .serializer import Serializer, max_row_count_setting
 from .snapshot import read_snapshot
@@ -96,7 +97,7 @@ class VerifyReport:
 
     def describe(self):
         lines = ["Verified %s: restored into %s and dumped again, the same %s (%.1f seconds)." % (
-            self.directory, self.scratch, counted(self.objects, self.models), self.seconds)]
+            self.directory, self.scratch, counted(self.objects, len(self.models)), self.seconds)]
         if self.made_by_migrate:
             lines.append("Made by migrate in the scratch database, not in the dump: %s." % ", ".join(
                 "%s of %s" % (_rows_text(rows), label)

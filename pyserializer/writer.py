@@ -12,6 +12,7 @@ import contextlib
 import itertools
 import os
 import stat
+import time
 from dataclasses import dataclass
 
 from . import grammar
@@ -122,7 +123,9 @@ class SingleFileWriter:
         self._write("".join(lines))
 
     def end_model(self):
+        """End the model's block; no file of its own: return no files."""
         self._write(_block_end(self._rows))
+        return []
 
     def abort(self):
         pass
@@ -156,6 +159,7 @@ class WrittenChunk:
     size: int
     sha256: str
     partial_path: str
+    seconds: float  # the time its rows took to read, encode and write
 
     def publish(self, name):
         """Give the chunk its final name and return its entry."""
@@ -171,7 +175,9 @@ class _ChunkFile:
     """One chunk being written, plain or through a compressor; its size and
     SHA-256 are those of the bytes stored on disk."""
 
-    def __init__(self, directory, stem, label, table, columns, part, first_row, compress=None):
+    def __init__(self, directory, stem, label, table, columns, part, first_row, compress=None,
+                 started=None):
+        self.started = time.monotonic() if started is None else started
         self.directory = directory
         self.stem = stem
         self.part = part
@@ -206,6 +212,7 @@ class _ChunkFile:
         return WrittenChunk(
             self.directory, self.stem, self.label, self.part, self.first_row, self.compress,
             self.rows, self.size, self._stored.digest.hexdigest(), self.partial_path,
+            time.monotonic() - self.started,
         )
 
     def _end_compression(self):
@@ -282,11 +289,13 @@ class DirectoryWriter:
         self._current = None
         self._model = None
         self._open = None
+        self._clock = None  # when the rows of the next chunk began to be read
 
     def start_model(self, label, table, columns):
         self._model = (label, table, columns)
         self._chunks.setdefault(label, [])
         self._open = None
+        self._clock = time.monotonic()
 
     def stem_of(self, label, table):
         """The file stem of ``label``'s chunks: its table's name, unless another
@@ -316,6 +325,7 @@ class DirectoryWriter:
                 self.stem_of(label, table), 1, 1)
         chunk = _ChunkFile(
             self.directory, stem, label, table, columns, part, first_row, self.compress,
+            self._clock,
         )
         chunks.append(chunk)
         return chunk
@@ -324,6 +334,7 @@ class DirectoryWriter:
         chunks = self._chunks[self._model[0]]
         chunks[-1] = self._open.close()  # the open chunk is always its model's last
         self._open = None
+        self._clock = time.monotonic()
 
     def write_rows(self, lines):
         start = 0
@@ -347,11 +358,13 @@ class DirectoryWriter:
         self._open = None
 
     def end_model(self):
+        """Close the model's last chunk; return its chunks written here (WrittenChunks)."""
         label = self._model[0]
         if self._open is None and not self._chunks[label]:
             self._open = self._new_chunk()
         if self._open is not None:
             self._close_open_chunk()
+        return list(self._chunks[label])
 
     def written(self):
         """Every chunk closed so far, as WrittenChunks to ``adopt`` elsewhere."""

@@ -129,8 +129,8 @@ def transfer_between_the_two_tables(monkeypatch, setup, amount=7):
     done = []
     end_block = DumpProgress.end_block
 
-    def end_block_then_transfer(self, block):
-        end_block(self, block)
+    def end_block_then_transfer(self, block, files):
+        end_block(self, block, files)
         if block.label == "testapp.everything":
             thread, failures = in_thread(setup, transfer, amount, 1, 1)
             thread.join(30)

@@ -16,6 +16,7 @@ from helpers import (
     assert_same_rows, blocks, chunk_names, db_snapshot, load, populate, restore_files, wipe,
 )
 from pyserializer.management.commands.dump2py import Command
+from pyserializer.progress import human_size
 from renumber import renumber_content_types_and_permissions
 from testapp.models import AuditEntry, Country, Everything, Tag
 
@@ -303,20 +304,22 @@ def test_the_summary_counts_objects_models_files_bytes_and_seconds(tmp_path):
     entries = restore_files(tmp_path / "backup" / "restore.py")
     objects = sum(entry[2] for entry in entries)
     models = len({entry[1] for entry in entries if entry[2]})
+    empty = len({entry[1] for entry in entries}) - models
     files = os.listdir(tmp_path / "backup")
     size = sum(os.path.getsize(tmp_path / "backup" / name) for name in files)
     summary, left_out = out.split("\n", 1)
     match = re.fullmatch(
-        r"Dumped (\d+) objects of (\d+) models to (.+) \((\d+) files, ([\d.]+) kB\) "
-        r"in ([\d.]+) seconds\.",
+        r"Dumped (\d+) objects of (\d+) models \(and (\d+) empty models\) to (.+) "
+        r"\((\d+) files, ([\d.]+) kB\) in ([\d.]+) seconds\.",
         summary,
     )
     assert match, out
     assert left_out.startswith("Left out %d models" % len(NOT_DUMPED))
-    assert [int(match[1]), int(match[2]), match[3], int(match[4])] == [
-        objects, models, str(tmp_path / "backup"), len(files),
+    assert empty > 0
+    assert [int(match[1]), int(match[2]), int(match[3]), match[4], int(match[5])] == [
+        objects, models, empty, str(tmp_path / "backup"), len(files),
     ]
-    assert float(match[5]) == round(size / 1000, 1)
+    assert float(match[6]) == round(size / 1000, 1)
     assert err == ""
 
 
@@ -458,3 +461,68 @@ def test_overwrite_refuses_a_directory_that_is_more_than_a_dump(tmp_path, monkey
     with pytest.raises(CommandError, match="holds the current directory"):
         dump2py(project / "app", "--overwrite", "--noinput")
     assert sorted(os.listdir(project / "app")) == ["models.py"]
+
+
+# ---------------------------------------------------------------------------
+# What dump2py says: the same counts with --simulate, and per model at -v 2.
+
+COUNTS = re.compile(r"(\d[\d,]*) objects? of (\d+) models?(?: \(and (\d+) empty models?\))?")
+
+
+@pytest.mark.django_db
+def test_simulate_and_a_real_dump_count_the_same_and_so_does_every_look_at_the_dump(tmp_path):
+    populate()
+    simulated, _ = dump2py("--simulate")
+    real, _ = dump2py(tmp_path / "backup")
+    manifest = tmp_path / "backup" / "restore.py"
+    said = {"simulate": simulated.partition("Simulated: ")[2], "dump": real}
+    for option in ("--list", "--check", "--verify"):
+        out = io.StringIO()
+        call_command("restore_dump", option, str(manifest), "--noinput", stdout=out)
+        said[option] = out.getvalue()
+    out = io.StringIO()
+    call_command("restore_dump", str(manifest), "--noinput", stdout=out)
+    said["restore"] = out.getvalue()
+
+    counts = {what: COUNTS.search(text).groups() for what, text in said.items()}
+    objects, models, empty = counts["dump"]
+    assert empty is not None and int(models) > 1
+    assert counts["simulate"] == counts["--list"] == (objects, models, empty), said
+    assert {counts[what][:2] for what in ("--check", "--verify", "restore")} == {
+        (objects, models)}, said
+
+
+@pytest.mark.django_db
+def test_simulate_needs_no_output_dir_and_a_dump_refuses_to_go_without_one(tmp_path):
+    populate()
+    out, _ = dump2py("--simulate")
+    assert "nothing was written" in out
+    with pytest.raises(CommandError, match=r"^Name the directory to write the dump to: "):
+        dump2py()
+
+
+@pytest.mark.django_db
+def test_verbosity_2_says_rows_files_and_bytes_of_each_model(tmp_path):
+    populate()
+    out, _ = dump2py(tmp_path / "backup", "-m", "2", verbosity=2)
+    expected = {}
+    for _, label, rows, size, _ in restore_files(tmp_path / "backup" / "restore.py"):
+        count, files, total = expected.get(label, (0, 0, 0))
+        expected[label] = (count + rows, files + 1, total + size)
+    lines = {}
+    for line in out.splitlines():
+        match = re.fullmatch(r"(\S+): (\d+) rows? in (\d+) files? \((.+)\), [\d.]+ seconds", line)
+        if match:
+            lines[match[1]] = (int(match[2]), int(match[3]), match[4])
+    assert lines == {label: (rows, files, human_size(size))
+                     for label, (rows, files, size) in expected.items()}
+    assert lines["testapp.everything"][:2] == (5, 3)
+
+
+@pytest.mark.django_db
+def test_a_dump_stopped_by_an_unreadable_table_ends_the_bar_s_line(unreadable_tag_table, tmp_path):
+    err = TerminalStream()
+    with pytest.raises(CommandError, match="Cannot read table"):
+        dump2py(tmp_path / "backup", stderr=err)
+    assert "%s:" % Tag._meta.label_lower in err.getvalue()
+    assert err.getvalue().endswith("\n")

@@ -358,3 +358,15 @@ def test_help_lists_jobs():
 
     help_text = Command().create_parser("manage.py", "dump2py").format_help()
     assert "-j N, --jobs N" in help_text
+
+
+@postgresql_only
+def test_verbosity_2_says_per_model_the_rows_and_files_the_workers_wrote(tmp_path, transactional_db):
+    populate_more()
+    lines = {}
+    for jobs in (1, 2):
+        out = io.StringIO()
+        dump2py(tmp_path / str(jobs), "-m", 3, "--jobs", jobs, verbosity=2, stdout=out)
+        lines[jobs] = sorted(line.rpartition(", ")[0] for line in out.getvalue().splitlines()
+                             if " in " in line and line.endswith(" seconds"))
+    assert lines[2] == lines[1] and any(" in 2 files " in line for line in lines[2])

@@ -512,3 +512,20 @@ def test_a_transform_can_split_a_model_and_drop_rows(migrapp_db, tmp_path):
     ]
     assert sorted(Note.objects.values_list("player_id", "text")) == [
         (3, "born 1815"), (10, "born 1905")]
+
+
+def test_migrate_s_lines_stay_whole_when_a_restore_migrates_the_database_first(
+        migrapp_db, tmp_path):
+    call_command("migrate", verbosity=0)
+    fill_current()
+    manifest = dump(tmp_path / "dump", [Team.objects.all(), Player.objects.all(),
+                                        Note.objects.all(), User.objects.all()])
+    migrate_migrapp("0002_rename_nick")
+    out = io.StringIO()
+
+    call_command("restore_dump", str(manifest), "--noinput", stdout=out)
+
+    applying = [line for line in out.getvalue().splitlines() if "Applying" in line or
+                line.strip() == "OK"]
+    assert applying == ["  Applying migrapp.%s... OK" % name
+                        for name in ("0003_split_fullname", "0004_status", "0005_note")]

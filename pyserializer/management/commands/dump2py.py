@@ -1,5 +1,7 @@
 """``manage.py dump2py OUTPUT_DIR``: a whole-site backup as a directory dump.
 
+``manage.py dump2py --simulate`` reads the same rows and writes nothing.
+
 A thin wrapper: it chooses the models and the natural keys (``wholesite``),
 opens one read-only snapshot (``snapshot``), and hands the writing to the
 "py" Serializer, inside a staging directory that becomes OUTPUT_DIR only
@@ -36,7 +38,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument(
-            "output_dir", help="The directory where to write the dump; it must not exist yet."
+            "output_dir", nargs="?",
+            help="The directory where to write the dump; it must not exist yet "
+            "(none with --simulate).",
         )
         parser.add_argument(
             "--noinput", "--no-input", action="store_false", dest="interactive",
@@ -84,8 +88,13 @@ class Command(BaseCommand):
             "(use multiple --exclude to exclude multiple apps/models).",
         )
 
-    def handle(self, output_dir, **options):
+    def handle(self, output_dir=None, **options):
         started = time.monotonic()
+        if output_dir is None and not options["simulate"]:
+            raise CommandError(
+                "Name the directory to write the dump to: manage.py dump2py OUTPUT_DIR "
+                "(or read the rows without writing them: manage.py dump2py --simulate)."
+            )
         using = options["database"]
         if using not in settings.DATABASES:
             raise CommandError("Unknown database alias: %s" % using)
@@ -107,16 +116,17 @@ class Command(BaseCommand):
         error_stream = options.get("stderr") or sys.stderr
         bars = bar_stream(error_stream, self.verbosity)
         # With --jobs, one bar of the chunk files written replaces the bar per model.
-        progress = DumpProgress(bars if jobs == 1 else None)
+        report = self.stdout.write if self.verbosity >= 2 and not options["simulate"] else None
+        progress = DumpProgress(bars if jobs == 1 else None, report)
         write_options = self.write_options(using, site.models, max_row_count, progress,
                                            options["tolerate"])
         write_options["compress"] = compress or "none"
         write_options["left_out"] = site.left_out
         querysets = [every_row(model, using) for model in site.models]
-        target = os.path.abspath(output_dir)
-        existed = os.path.lexists(target)
+        target = None if output_dir is None else os.path.abspath(output_dir)
+        existed = target is not None and os.path.lexists(target)
         try:
-            with terminate_as_interrupt():
+            with terminate_as_interrupt(), progress:
                 if options["simulate"]:
                     self.simulate(querysets, using, write_options, progress, started)
                 else:
@@ -223,11 +233,9 @@ class Command(BaseCommand):
         if self.verbosity >= 1:
             files, size = outputdir.size_of_dump(target, serializer.manifest)
             self.stdout.write(
-                "Dumped %s objects of %d models to %s (%d files, %s) in %.1f seconds."
-                % (
-                    _count(progress.total_rows), progress.models_with_rows, target, files,
-                    human_size(size), time.monotonic() - started,
-                )
+                "Dumped %s to %s (%d files, %s) in %.1f seconds."
+                % (progress.counted(), target, files, human_size(size),
+                   time.monotonic() - started)
             )
             self.say_left_out(write_options["left_out"])
 
@@ -240,12 +248,8 @@ class Command(BaseCommand):
             for label, rows in progress.rows.items():
                 self.stdout.write("%-*s %10s rows" % (width, label, _count(rows)))
             self.stdout.write(
-                "Simulated: read %s objects of %d models in %.1f seconds "
-                "(about %s of rows); nothing was written."
-                % (
-                    _count(progress.total_rows), len(progress.rows),
-                    time.monotonic() - started, human_size(output.size),
-                )
+                "Simulated: read %s in %.1f seconds (about %s of rows); nothing was written."
+                % (progress.counted(), time.monotonic() - started, human_size(output.size))
             )
             self.say_left_out(write_options["left_out"])
 

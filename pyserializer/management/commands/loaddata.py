@@ -1,9 +1,9 @@
 """``manage.py loaddata``: Django's command, with a progress bar for a directory dump.
 
 With ``"pyserializer"`` in INSTALLED_APPS this command takes the place of
-Django's. Loading a ``restore.py`` at ``-v 2`` or more on a terminal, it
-shows a bar of the objects loaded out of the manifest's total, as a restore
-does. A directory dump loaded with ``-e`` is refused, before a row is loaded,
+Django's. Loading a ``restore.py`` at ``-v 2`` on a terminal, it shows a bar
+of the objects loaded out of the manifest's total, as a restore does (at
+``-v 3`` Django counts the objects on standard output itself). A directory dump loaded with ``-e`` is refused, before a row is loaded,
 when the rows it loads refer to a model left out (``pyserializer.references``):
 their references would point at nothing. Everything else is Django's.
 """
@@ -28,7 +28,7 @@ class Command(loaddata.Command):
     def load_label(self, fixture_label):
         if self.excludes and manifest.is_manifest_path(fixture_label):
             self.refuse_dangling_excludes(fixture_label)
-        stream = bar_stream(sys.stderr, self.verbosity - 1)
+        stream = bar_stream(sys.stderr, 1) if self.verbosity == 2 else None
         if stream is None or not manifest.is_manifest_path(fixture_label):
             return super().load_label(fixture_label)
         with open_dump_file(fixture_label) as source:
@@ -36,7 +36,9 @@ class Command(loaddata.Command):
         with RestoreProgress(total, stream) as self.progress:
             self.loaded = 0
             try:
-                return super().load_label(fixture_label)
+                loaded = super().load_label(fixture_label)
+                self.progress.finished(self.loaded)
+                return loaded
             finally:
                 self.progress = None
 

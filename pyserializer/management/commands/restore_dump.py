@@ -80,10 +80,14 @@ class Command(BaseCommand):
             elif verifying:
                 self.verify(manifest, database, interactive, verbosity, options)
             else:
+                # The stream itself, not our OutputWrapper: migrate wraps what it
+                # is given, and two wrappers end "  Applying app.0002_x..." with a
+                # newline of their own, splitting " OK" onto the next line.
                 restore(
                     manifest, using=database, interactive=interactive, verbosity=verbosity,
                     ignorenonexistent=options["ignorenonexistent"], excludes=options["exclude"],
-                    stdout=self.stdout, ask=input, bar_stream=bar_stream(self.stderr._out, verbosity),
+                    stdout=self.stdout._out, ask=input,
+                    bar_stream=bar_stream(self.stderr._out, verbosity),
                 )
         except DumpError as exc:
             what = ("Verify failed" if verifying else "Check failed" if options["check"]
@@ -98,7 +102,7 @@ class Command(BaseCommand):
                     manifest, using=database, into=options["verify_into"],
                     excludes=options["exclude"], ignorenonexistent=options["ignorenonexistent"],
                     interactive=interactive, ask=input,
-                    stdout=self.stdout, verbosity=verbosity,
+                    stdout=self.stdout._out, verbosity=verbosity,
                 )
         except KeyboardInterrupt as exc:
             what = "Terminated (SIGTERM)" if isinstance(exc, Terminated) else "Interrupted"
