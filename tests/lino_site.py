@@ -143,7 +143,8 @@ def main(argv):
         setup(site_dir, database_url)
         snapshot(target)
     else:
-        sys.exit("usage: lino_site.py cache-dir | build CACHE_DIR | snapshot SITE_DIR DB_URL JSON_PATH")
+        sys.exit("usage: lino_site.py cache-dir | build CACHE_DIR | "
+                 "snapshot SITE_DIR DB_URL JSON_PATH")
 
 
 if __name__ == "__main__":
