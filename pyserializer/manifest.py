@@ -24,6 +24,8 @@ MAX_COUNT = (1 << 63) - 1
 
 # Run as a script, Python puts the dump's directory first on sys.path: take it
 # off before importing anything, so that no chunk file can pass for a module.
+# Imported (by another app's "py" loader, which runs fixtures), it stops that
+# loader with a message instead of loading nothing (pyserializer.foreign).
 SCRIPT_TRAILER = (
     grammar.SCRIPT_TRAILER_START
     + "\n"
@@ -34,7 +36,13 @@ SCRIPT_TRAILER = (
     + "    from pyserializer.restore import main\n"
     + "\n"
     + "    main(__file__)\n"
+    + "else:\n"
+    + "    from pyserializer.foreign import refuse_import\n"
+    + "\n"
+    + "    refuse_import(__name__, __file__)\n"
 )
+# The script part of the dumps written before: without the "else:" part.
+SCRIPT_TRAILERS = (SCRIPT_TRAILER, SCRIPT_TRAILER[: SCRIPT_TRAILER.index("else:\n")])
 
 
 def manifest_path_of(path):
@@ -146,7 +154,7 @@ def read(source, path):
             "the manifest is incomplete (no FILES list or no script part): "
             "the dump was interrupted or the file was cut"
         )
-    if reader.trailer != SCRIPT_TRAILER:
+    if reader.trailer not in SCRIPT_TRAILERS:
         raise reader.error(
             "the script part of %s was changed; only the part written by "
             "pyserializer is accepted" % grammar.MANIFEST_NAME

@@ -5,7 +5,6 @@ any directory::
 
     python tests/lino_site.py cache-dir                 # where the virtualenv and site are kept
     python tests/lino_site.py build CACHE_DIR           # the demo site, built once
-    python tests/lino_site.py dump SITE_DIR DB_URL DUMP_DIR
     python tests/lino_site.py snapshot SITE_DIR DB_URL JSON_PATH
 
 ``cache-dir`` names ``~/.cache/pyserializer/lino-<hash of lino-requirements.txt>``:
@@ -14,9 +13,10 @@ that a new clone on the same machine reuses it. ``build`` makes the demo
 database with Lino's own ``prep`` command (its ``initdb_demo``) in
 ``CACHE_DIR/amici1-<hash of the site's settings>/`` and prints that
 directory; a later call finds it there and builds nothing.
-``dump`` runs pyserializer's ``dump2py``: Lino ships a command of that name
-too (and its own "py" serializer), which ``manage.py dump2py`` would run.
-``snapshot`` writes every row of every model, exactly, as JSON.
+The site is dumped with ``python -m django pydump`` in ``site_environment``:
+Lino ships a ``dump2py`` of its own (and its own "py" serializer), which
+``manage.py dump2py`` runs. ``snapshot`` writes every row of every model,
+exactly, as JSON.
 """
 
 import hashlib
@@ -84,14 +84,6 @@ def setup(site_dir, database_url):
     django.setup()
 
 
-def dump(directory):
-    """pyserializer's dump2py, not Lino's command of the same name."""
-    from django.core.management import load_command_class
-
-    command = load_command_class("pyserializer", "dump2py")
-    command.run_from_argv(["manage.py", "dump2py", "--noinput", str(directory)])
-
-
 def comparable(value):
     """``value`` as JSON in which equal means identical: its type, and its
     exact text (datetimes to the microsecond, in UTC when aware)."""
@@ -146,12 +138,12 @@ def main(argv):
         print(cache_dir())
     elif command == "build":
         print(build(*args))
-    elif command in ("dump", "snapshot"):
+    elif command == "snapshot":
         site_dir, database_url, target = args
         setup(site_dir, database_url)
-        (dump if command == "dump" else snapshot)(target)
+        snapshot(target)
     else:
-        sys.exit("usage: lino_site.py cache-dir | build CACHE_DIR | dump SITE_DIR DB_URL DUMP_DIR | "
+        sys.exit("usage: lino_site.py cache-dir | build CACHE_DIR | "
                  "snapshot SITE_DIR DB_URL JSON_PATH")
 
 

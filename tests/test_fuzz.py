@@ -150,7 +150,7 @@ def reader_view(data, is_manifest):
         found = [(s.name, s.line, [line for line, _ in s.rows]) for s in reader.sections()]
     except DumpError:
         return None
-    if is_manifest and reader.trailer != manifest.SCRIPT_TRAILER:
+    if is_manifest and reader.trailer not in manifest.SCRIPT_TRAILERS:
         return None  # manifest.read refuses a changed script part
     return found, sorted(value_lines)
 
@@ -169,7 +169,8 @@ def is_literal(node):
     return False
 
 
-TRAILER = ast.dump(ast.parse(manifest.SCRIPT_TRAILER).body[0])
+# The script part of dumps written now, and of dumps written before it had an else: part.
+TRAILERS = [ast.dump(ast.parse(trailer).body[0]) for trailer in manifest.SCRIPT_TRAILERS]
 IMPORT = ast.dump(ast.parse(grammar.IMPORT_LINE).body[0])
 
 
@@ -180,7 +181,7 @@ def python_view(data, is_manifest):
         tree = ast.parse(data)
     statements = list(tree.body)
     if is_manifest:
-        assert statements and ast.dump(statements.pop()) == TRAILER
+        assert statements and ast.dump(statements.pop()) in TRAILERS
     found, value_lines = [], []
     for statement in statements:
         if ast.dump(statement) == IMPORT and not is_manifest:

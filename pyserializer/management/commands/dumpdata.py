@@ -3,7 +3,8 @@
 Django's own ``dumpdata -o DIR/restore.py`` opens the output itself, and that
 open follows a link planted at ``DIR/restore.py`` (and truncates its target)
 before any code of the format runs. With ``"pyserializer"`` in
-INSTALLED_APPS this command takes its place: for a ``py`` directory dump it
+INSTALLED_APPS this command takes its place: for a directory dump in
+pyserializer's format (``py``, or the name it is registered under) it
 writes ``restore.py`` as ``dump2py`` does (a new private file, renamed into
 place when complete) and refuses a link. A whole-site ``py`` dump (no app
 labels) with ``-e`` is refused, before anything is written, when the models
@@ -19,16 +20,18 @@ from django.core.management.commands import dumpdata
 from django.db import router
 
 from pyserializer import references, wholesite
+from pyserializer.foreign import is_our_format
 from pyserializer.manifest import is_manifest_path
 from pyserializer.outputdir import ManifestFile
 
 
 class Command(dumpdata.Command):
     def handle(self, *app_labels, **options):
-        if options.get("format") == "py" and not app_labels:
+        ours = is_our_format(options.get("format"))
+        if ours and not app_labels:
             refuse_whole_site_excludes(options.get("exclude") or [], options["database"])
         output = options.get("output")
-        if not (output and options.get("format") == "py" and is_manifest_path(output)):
+        if not (output and ours and is_manifest_path(output)):
             return super().handle(*app_labels, **options)
         if os.path.islink(output):
             raise CommandError(
