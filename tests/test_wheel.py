@@ -27,7 +27,7 @@ pytestmark = pytest.mark.skipif(
 
 REPO = Path(__file__).resolve().parent.parent
 DISTRIBUTION = "django-pyserializer"
-COMMANDS = ["dump2py", "restore_dump", "reseal_dump", "loaddata", "dumpdata"]
+COMMANDS = ["dump2py", "pydump", "restore_dump", "reseal_dump", "loaddata", "dumpdata"]
 
 # What a checkout holds that a build must not see: virtualenvs, earlier builds.
 NOT_SOURCE = shutil.ignore_patterns(
