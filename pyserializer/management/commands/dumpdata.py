@@ -21,9 +21,10 @@ from django.db import router
 from pyserializer import references, wholesite
 from pyserializer.manifest import is_manifest_path
 from pyserializer.outputdir import ManifestFile
+from pyserializer.refusals import OneVoice
 
 
-class Command(dumpdata.Command):
+class Command(OneVoice, dumpdata.Command):
     def handle(self, *app_labels, **options):
         if options.get("format") == "py" and not app_labels:
             refuse_whole_site_excludes(options.get("exclude") or [], options["database"])

@@ -15,9 +15,11 @@ from django.core.management.commands import loaddata
 from pyserializer import manifest, references, wholesite
 from pyserializer.progress import RestoreProgress, bar_stream
 from pyserializer.reader import open_dump_file
+from pyserializer.refusals import NOTHING_CHANGED, OneVoice
 
 
-class Command(loaddata.Command):
+class Command(OneVoice, loaddata.Command):
+    after_interrupt = NOTHING_CHANGED  # Django loads every fixture in one transaction
     progress = None
     excludes = ()
 
