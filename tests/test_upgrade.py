@@ -466,6 +466,30 @@ def test_loaddata_of_an_old_dump_says_which_fields_differ_and_how_to_restore_it(
     assert database_state() == before
 
 
+def test_loaddata_of_a_dump_from_other_code_does_not_say_to_restore_it_through_migrations(
+        migrapp_db, tmp_path):
+    """A dump that records a migration this project lacks cannot be restored
+    through the project's migrations: the hint says where it comes from instead."""
+    manifest = dump_old("0001_initial", tmp_path / "dump")
+    text = manifest.read_text(encoding="utf-8")
+    assert '["migrapp", "0001_initial"],\n' in text
+    manifest.write_text(text.replace('["migrapp", "0001_initial"],\n', '["migrapp", "0001_initial"],\n'
+                                     '["migrapp", "0009_from_newer_code"],\n'), encoding="utf-8")
+    call_command("migrate", verbosity=0)
+
+    with pytest.raises(Exception) as failure:
+        call_command("loaddata", str(manifest), verbosity=0)
+
+    message = str(failure.value)
+    assert "model migrapp.player, field fullname: this field does not exist" in message
+    assert "The dump was taken at migrations that this project cannot migrate a database " \
+        "to (migrapp.0009_from_newer_code): it comes from another project, from newer " \
+        "code, or from before a squash, and cannot be restored through this project's " \
+        "migrations" in message
+    assert "restore it through the project's migrations" not in message
+    assert "restore_dump" not in message
+
+
 # ---------------------------------------------------------------------------
 # The row-transform hook, for changes no migration describes.
 
