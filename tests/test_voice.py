@@ -193,8 +193,10 @@ def restored_into(backup, database_url):
 def stopped_mid_load(args, database_url, signum, marker):
     """Run ``args`` with the load held at its first Person; send ``signum`` then."""
     env = dict(project_env(database_url, str(TESTS_DIR)), TESTAPP_PAUSE_LOADING_AT=str(marker))
+    # A shell's background job ignores SIGINT, and so would the process: it must not.
     process = subprocess.Popen(args, cwd=TESTS_DIR, env=env, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
+                               stderr=subprocess.PIPE, text=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         deadline = time.monotonic() + 120
         while not marker.exists():

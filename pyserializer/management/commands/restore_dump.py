@@ -92,7 +92,7 @@ class Command(OneVoice, BaseCommand):
                 )
         except DumpError as exc:
             what = ("Verify failed" if verifying else "Check failed" if options["check"]
-                    else "Restore failed")
+                    else "List failed" if options["list"] else "Restore failed")
             raise CommandError(refusal_text(exc, what)) from exc
 
     def verify(self, manifest, database, interactive, verbosity, options):
