@@ -5,7 +5,6 @@ no traceback, no class name or repeated prefix in front. An unknown
 ``--database`` alias is refused as Django's own commands refuse it; Ctrl-C
 and SIGTERM in the middle of a restore leave the database as it was, and say so."""
 
-import os
 import re
 import signal
 import subprocess

@@ -7,8 +7,8 @@ INSTALLED_APPS this command takes its place: for a ``py`` directory dump it
 writes ``restore.py`` as ``dump2py`` does (a new private file, renamed into
 place when complete) and refuses a link. A whole-site ``py`` dump (no app
 labels) with ``-e`` is refused, before anything is written, when the models
-it dumps refer to a model left out (``pyserializer.references``).
-Everything else is Django's.
+it dumps refer to a model left out (``pyserializer.references``), in one
+line (``pyserializer.refusals``). Everything else is Django's.
 """
 
 import os

@@ -5,7 +5,9 @@ Django's. Loading a ``restore.py`` at ``-v 2`` or more on a terminal, it
 shows a bar of the objects loaded out of the manifest's total, as a restore
 does. A directory dump loaded with ``-e`` is refused, before a row is loaded,
 when the rows it loads refer to a model left out (``pyserializer.references``):
-their references would point at nothing. Everything else is Django's.
+their references would point at nothing. Run from the command line, every
+refusal reads as one line (``pyserializer.refusals``), and Ctrl-C or SIGTERM
+rolls the load back and says so. Everything else is Django's.
 """
 
 import sys
