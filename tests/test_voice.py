@@ -18,6 +18,9 @@ from django.core.management import call_command
 from helpers import chunk_names, db_snapshot_in, populate
 from test_restore_check import project_env
 from test_restore_script import TESTS_DIR
+from pyserializer.errors import DumpError
+from pyserializer.refusals import refusal_text
+from pyserializer.restoring import NotRestorable, RestoreFailed
 
 pytestmark = pytest.mark.django_db
 
@@ -47,6 +50,8 @@ def assert_refused(result, expected, prefix="CommandError: "):
     assert result.returncode == 1, stderr
     first = stderr.splitlines()[0]
     assert first.startswith(prefix) and expected in first, stderr
+    if not prefix:  # restore.py: the message itself, from its first word
+        assert first.startswith(expected), stderr
     assert "Traceback" not in stderr
     assert stderr.count("CommandError") == (1 if prefix else 0), stderr
     assert not CLASS_PREFIXES.search(stderr), stderr
@@ -138,6 +143,14 @@ def test_answering_no_is_one_line_from_both_commands(backup, new_database_url):
 def test_a_missing_dump_is_one_line(tmp_path, new_database_url, args):
     result = manage(*args, str(tmp_path / "nothing"), database_url=new_database_url)
     assert_refused(result, "cannot open this file")
+
+
+def test_a_refusal_is_never_given_a_second_prefix():
+    failed = RestoreFailed("Restore failed while migrating forward: no such table")
+    assert refusal_text(failed, "Restore failed") == str(failed)
+    assert refusal_text(NotRestorable("Cannot restore x"), "Restore failed") == "Cannot restore x"
+    assert refusal_text(DumpError("truncated", "x.py", 3), "Restore failed") == \
+        "Restore failed: x.py, line 3: truncated"
 
 
 # ---------------------------------------------------------------------------
