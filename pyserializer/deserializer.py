@@ -98,15 +98,15 @@ class Deserializer(base.Deserializer):
                 reader = DumpReader(chunk, path)
                 rows = yield from self._load_file(reader, entry.model)
             if reader.size != entry.size or reader.sha256() != entry.sha256:
-                raise reader.error(
+                raise reader.error(_altered(
                     "this chunk was altered or truncated after the dump was written "
-                    "(its size or SHA-256 differs from restore.py)",
+                    "(its size or SHA-256 differs from restore.py)", dump.directory),
                     model=entry.model,
                 )
             if rows != entry.rows:
-                raise reader.error(
+                raise reader.error(_altered(
                     "restore.py lists %d rows but the chunk holds %d" % (entry.rows, rows),
-                    model=entry.model,
+                    dump.directory), model=entry.model,
                 )
 
     def _load_file(self, reader, expected_model=None):
@@ -181,18 +181,25 @@ class Deserializer(base.Deserializer):
         return RowPlan(self, reader, model, field_names, fields_line or model_line)
 
     def older_state_hint(self):
-        """Explain a mismatch when the dump was taken at other migrations."""
+        """Explain a mismatch when the dump was taken at other migrations: how
+        to restore it through them, when the project has them all."""
         if self.dump is None or self.apps is not global_apps:
             return ""
-        differences = migration_differences(self.dump)
+        differences, unreachable = migration_differences(self.dump)
         if not differences:
             return ""
+        if unreachable:
+            return (
+                ". The dump was taken at migrations that this project cannot migrate a "
+                "database to (%s): it comes from another project, from newer code, or "
+                "from before a squash, and cannot be restored through this project's "
+                "migrations" % ", ".join("%s.%s" % key for key in unreachable)
+            )
+        manifest_path = os.path.join(self.dump.directory, grammar.MANIFEST_NAME)
         return (
             ". The dump was taken at an older migration state (%s); restore it "
             "through the project's migrations instead: python %s (or manage.py "
-            "restore_dump %s), see docs/upgrading"
-            % (differences, os.path.join(self.dump.directory, grammar.MANIFEST_NAME),
-               os.path.join(self.dump.directory, grammar.MANIFEST_NAME))
+            "restore_dump %s), see docs/upgrading" % (differences, manifest_path, manifest_path)
         )
 
 
@@ -212,6 +219,12 @@ def _unsupported_format(version):
     )
 
 
+def _altered(problem, directory):
+    """``problem`` of a chunk that no longer matches restore.py, with the two ways on."""
+    return ("%s. After a deliberate edit, run manage.py reseal_dump %s to accept it; "
+            "otherwise the dump is damaged: restore from another backup" % (problem, directory))
+
+
 def _check_present(directory, entry):
     path = os.path.join(directory, entry.name)
     try:
@@ -221,9 +234,9 @@ def _check_present(directory, entry):
             "this chunk listed in restore.py is missing", path, model=entry.model
         )
     if size != entry.size:
-        raise DumpError(
+        raise DumpError(_altered(
             "this chunk has %d bytes, restore.py lists %d: it was truncated or altered"
-            % (size, entry.size),
+            % (size, entry.size), directory),
             path,
             model=entry.model,
         )

@@ -110,13 +110,19 @@ def read_dump_state(dump, project):
 
 
 def migration_differences(dump):
-    """A short text of how the dump's migration state differs, or ''."""
+    """(A short text of how the dump's migration state differs, or ''; the
+    migrations it records that the project's graph cannot bring a database
+    to: missing ones, or part of what a squash replaces). When the second is
+    not empty, the dump cannot be restored through the project's migrations."""
     project = ProjectMigrations.load()
-    differing = read_dump_state(dump, project).differing_apps(project)
-    return "; ".join(
+    state = read_dump_state(dump, project)
+    text = "; ".join(
         "%s: dump at %s, code at %s" % (app_label, dumped, current)
-        for app_label, (dumped, current) in differing.items()
+        for app_label, (dumped, current) in state.differing_apps(project).items()
     )
+    unreachable = state.missing + sorted(
+        key for keys in state.inside_squashes.values() for key in keys)
+    return text, unreachable
 
 
 def _by_app(keys):

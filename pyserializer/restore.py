@@ -40,7 +40,7 @@ def main(manifest_path, argv=None):
         "--noinput", "--no-input", action="store_false", dest="interactive",
         help="Do not ask for confirmation.",
     )
-    parser.add_argument(
+    database = parser.add_argument(
         "--database", default=DEFAULT_DB_ALIAS,
         help='The database to replace. Defaults to the "default" database.',
     )
@@ -69,27 +69,32 @@ def main(manifest_path, argv=None):
                        "pass --settings=myproject.settings, and run from the project directory.\n")
     import django
 
+    from .refusals import interrupted, refusal_text
+
     try:
         django.setup()
+        from django.db import connections
+
+        from .interrupts import terminate_as_interrupt
         from .progress import bar_stream
         from .restoring import restore
 
-        restore(
-            manifest_path, using=args.database, interactive=args.interactive,
-            verbosity=args.verbosity, ignorenonexistent=args.ignorenonexistent,
-            excludes=args.exclude, stdout=sys.stdout,
-            bar_stream=bar_stream(sys.stderr, args.verbosity),
-        )
-    except KeyboardInterrupt:
-        parser.exit(1, "\nInterrupted; the transaction was rolled back.\n")
+        # As manage.py's commands do: the parser refuses an alias the settings lack.
+        database.choices = tuple(connections)
+        parser.parse_args(argv)
+        with terminate_as_interrupt():
+            restore(
+                manifest_path, using=args.database, interactive=args.interactive,
+                verbosity=args.verbosity, ignorenonexistent=args.ignorenonexistent,
+                excludes=args.exclude, stdout=sys.stdout,
+                bar_stream=bar_stream(sys.stderr, args.verbosity),
+            )
+    except KeyboardInterrupt as exc:
+        parser.exit(1, "%s\n" % interrupted(exc))
     except Exception as exc:
         if args.traceback:
             raise
-        from .restoring import Cancelled
-
-        if isinstance(exc, Cancelled):
-            parser.exit(1, "%s\n" % exc)
-        parser.exit(1, "Restore failed: %s\n" % exc)
+        parser.exit(1, "%s\n" % refusal_text(exc, "Restore failed"))
 
 
 def add_restore_arguments(parser):

@@ -37,6 +37,7 @@ from .migrating import (
 from .migration_state import ProjectMigrations, read_dump_state
 from .progress import RestoreProgress, counted, counted_files
 from .reader import open_dump_file
+from .refusals import interrupted, stopped_by
 from .transforms import configured_transforms
 from .unmigrated import create_missing_tables, models_without_table, unmigrated_apps
 from .wholesite import REBUILT_BY_MIGRATE, complete_rebuilt_rows, matched_by_natural_key
@@ -294,44 +295,39 @@ def run_restore(plan, using=DEFAULT_DB_ALIAS, ignorenonexistent=False, stdout=No
     migrate_first = not plan.through_migrations and _pending_migrations(connection)
     if not plan.through_migrations and not migrate_first:
         refuse_missing_tables(plan, connection, registry, "Nothing was changed. ")
+    step = _Steps()
     try:
         if not plan.through_migrations:
             if migrate_first:
-                _step("migrating the database to the code's state", _migrate_to_code,
-                      connection, verbosity, stdout)
-            _step("migrating the database to the code's state", _create_unmigrated_tables,
-                  connection, plan.unmigrated, say)
-            objects, models = _step("loading the rows into the current models", replace_rows,
-                                    plan, connection, ignorenonexistent=ignorenonexistent,
-                                    progress=progress)
-            text = "dump taken at the code's migration state, restored %s" % counted(
-                objects, len(models))
+                step(_TO_CODE, _migrate_to_code, connection, verbosity, stdout)
+            if models_without_table(connection, plan.unmigrated):
+                step(_TO_CODE, _create_unmigrated_tables, connection, plan.unmigrated, say)
+            objects, models = step(_INTO_CURRENT, replace_rows, plan, connection,
+                                   ignorenonexistent=ignorenonexistent, progress=progress)
+            text = "dump taken at the code's migration state, restored %s" % counted(objects, len(models))
             forward = []
         else:
             executor = MigrationExecutor(connection)
             _check_targets(plan, executor)
             say("Migrating %s to the dump's state (%s)." % (
                 describe_database(connection), states(plan.changed, 0)))
-            _step("migrating the database to the dump's state", migrate_to,
-                  connection, plan.targets, lambda: _empty(connection, _existing_tables(connection)))
-            _step("migrating the database to the dump's state", _create_unmigrated_tables,
-                  connection, plan.unmigrated, say)
+            step(_TO_DUMP, migrate_to,
+                 connection, plan.targets, lambda: _empty(connection, _existing_tables(connection)))
+            step(_TO_DUMP, _create_unmigrated_tables, connection, plan.unmigrated, say)
             say("Loading the dump into the models as they were then.")
-            objects, models = _step(
-                "loading the rows", replace_rows, plan, connection, registry, transforms,
+            objects, models = step(
+                _AT_DUMP_STATE, replace_rows, plan, connection, registry, transforms,
                 ignorenonexistent, progress)
-            forward = forward_plan(connection)
-            say("Migrating forward through %s." % migration_ranges(forward))
-            _step("migrating forward", call_command, "migrate", database=using,
-                  interactive=False, verbosity=0, stdout=io.StringIO())
-            _step("migrating forward", _create_unmigrated_tables, connection, plan.unmigrated, say)
+            forward = step(_FORWARD, _migrate_forward, connection, plan.unmigrated, say)
             text = "dump taken at %s, restored %s, migrated forward through %s" % (
                 states(plan.changed, 0), counted(objects, len(models)), migration_ranges(forward))
+        report = RestoreReport(objects, models, text, time.monotonic() - started, forward)
+        say("%s.\nRestored into %s in %.1f seconds." % (
+            text[0].upper() + text[1:], describe_database(connection), report.seconds))
+    except KeyboardInterrupt as exc:
+        raise step.interrupted(exc) from exc
     finally:
         clear_content_type_cache()
-    report = RestoreReport(objects, models, text, time.monotonic() - started, forward)
-    say("%s.\nRestored into %s in %.1f seconds." % (
-        text[0].upper() + text[1:], describe_database(connection), report.seconds))
     return report
 
 
@@ -523,6 +519,16 @@ def _migrate_to_code(connection, verbosity, stdout):
                  stdout=stdout or io.StringIO())
 
 
+def _migrate_forward(connection, unmigrated, say):
+    """From the dump's state to the code's; return the migrations applied."""
+    forward = forward_plan(connection)
+    say("Migrating forward through %s." % migration_ranges(forward))
+    call_command("migrate", database=connection.alias, interactive=False, verbosity=0,
+                 stdout=io.StringIO())
+    _create_unmigrated_tables(connection, unmigrated, say)
+    return forward
+
+
 def _create_unmigrated_tables(connection, unmigrated, say):
     """After the migrations: the foreign keys of these tables need the migrated ones."""
     created = create_missing_tables(connection, unmigrated)
@@ -546,35 +552,75 @@ def _check_targets(plan, executor):
                plan.manifest_path))
 
 
-def _step(what, function, *args, **kwargs):
-    """Run one step that changes the database; say where things stand if it fails."""
-    try:
-        return function(*args, **kwargs)
-    except DumpError as exc:  # stays a DumpError: it names the file and line
-        exc.args = ("%s\n%s" % (exc.args[0], _AFTER_FAILURE[what]),)
-        raise
-    except Exception as exc:
-        raise RestoreFailed("Restore failed while %s: %s\n%s" % (
-            what, exc, _AFTER_FAILURE[what])) from exc
+class Interrupted(CommandError):
+    """Ctrl-C or SIGTERM stopped a restore; the message says where things stand."""
+
+
+_TO_CODE = "migrating the database to the code's state"
+_INTO_CURRENT = "loading the rows into the current models"
+_TO_DUMP = "migrating the database to the dump's state"
+_AT_DUMP_STATE = "loading the rows"
+_FORWARD = "migrating forward"
+
+
+class _Steps:
+    """Runs the steps of a restore that change the database, one by one, and
+    knows what is true when one fails or a signal stops the restore."""
+
+    def __init__(self):
+        self.current = None  # the step under way, or the last one run
+        self.finished = False  # whether self.current ran to its end
+        self.runs = 0
+
+    def __call__(self, what, function, *args, **kwargs):
+        self.current, self.finished = what, False
+        self.runs += 1
+        try:
+            result = function(*args, **kwargs)
+        except DumpError as exc:  # stays a DumpError: it names the file and line
+            exc.args = ("%s\n%s" % (exc.args[0], _AFTER_FAILURE[what]),)
+            raise
+        except Exception as exc:
+            raise RestoreFailed("Restore failed while %s: %s\n%s" % (
+                what, exc, _AFTER_FAILURE[what])) from exc
+        self.finished = True
+        return result
+
+    def interrupted(self, exc):
+        """The Interrupted error to raise for KeyboardInterrupt ``exc``."""
+        what = self.current
+        if what is None or (what == _INTO_CURRENT and not self.finished and self.runs == 1):
+            return Interrupted(interrupted(exc))  # nothing had changed, or it was rolled back
+        if self.finished and what in _AFTER_LOADING:
+            return Interrupted("%s after %s; %s" % (stopped_by(exc), what, _AFTER_LOADING[what]))
+        return Interrupted("%s while %s. %s" % (stopped_by(exc), what, _AFTER_FAILURE[what]))
 
 
 _AFTER_FAILURE = {
-    "migrating the database to the code's state":
+    _TO_CODE:
         "The data of the database was not replaced; see python manage.py showmigrations.",
-    "migrating the database to the dump's state":
+    _TO_DUMP:
         "The dump was not loaded. The tables may already be empty (they are emptied "
         "before migrating backwards), and the migration state may lie between the old "
         "one and the dump's (see python manage.py showmigrations).",
-    "loading the rows into the current models":
+    _INTO_CURRENT:
         "The load was rolled back: the data of the database is as it was before.",
-    "loading the rows":
+    _AT_DUMP_STATE:
         "The load was rolled back; the database is at the dump's migration state. "
         "Fix the cause and restore again, or run python manage.py migrate to go back "
         "to the code's state.",
-    "migrating forward":
+    _FORWARD:
         "The rows were restored at the dump's migration state and migrated forward as "
         "far as the migrations succeeded (see python manage.py showmigrations). Fix the "
         "failing migration, then run python manage.py migrate.",
+}
+
+# What is true when a signal arrives just after one of these steps ran to its end.
+_AFTER_LOADING = {
+    _INTO_CURRENT: "the dump was restored.",
+    _AT_DUMP_STATE: "the rows were restored at the dump's migration state; run python "
+                    "manage.py migrate to migrate them forward to the code's state.",
+    _FORWARD: "the dump was restored and migrated forward.",
 }
 
 

@@ -24,7 +24,9 @@ from django.test.utils import CaptureQueriesContext, override_settings
 from helpers import chunk_names, reseal
 from migrapp.models import Note, Player, Team
 from pyserializer.errors import DumpError
-from pyserializer.restoring import NotRestorable, restore
+from pyserializer import restoring
+from pyserializer.interrupts import Terminated
+from pyserializer.restoring import Interrupted, NotRestorable, restore
 from pyserializer.serializer import Serializer
 from pyserializer.wholesite import REBUILT_BY_MIGRATE, natural_keys_for
 from renumber import renumber_content_types_and_permissions, shift_content_type_and_permission_ids
@@ -445,6 +447,34 @@ def test_a_load_that_fails_is_rolled_back_and_says_where_the_database_stands(
     assert not Team.objects.exists() and not User.objects.exists()
 
 
+def test_a_signal_while_migrating_forward_says_where_the_database_stands(
+        migrapp_db, tmp_path, monkeypatch):
+    """After the load committed, a signal cannot promise that nothing changed."""
+    manifest = dump_old("0001_initial", tmp_path / "dump")
+    call_command("migrate", verbosity=0)
+
+    def terminated(*args):
+        raise Terminated()
+
+    monkeypatch.setattr(restoring, "_migrate_forward", terminated)
+    with pytest.raises(Interrupted) as stopped:
+        restore_through_migrations(str(manifest))
+
+    assert str(stopped.value) == (
+        "Terminated (SIGTERM) while migrating forward. The rows were restored at the dump's "
+        "migration state and migrated forward as far as the migrations succeeded (see python "
+        "manage.py showmigrations). Fix the failing migration, then run python manage.py "
+        "migrate.")
+    assert ("migrapp", "0002_rename_nick") not in MigrationRecorder(connection).applied_migrations()
+    assert migrapp_player_count() == len(PEOPLE)
+
+
+def migrapp_player_count():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT COUNT(*) FROM migrapp_player")
+        return cursor.fetchone()[0]
+
+
 def test_loaddata_of_an_old_dump_says_which_fields_differ_and_how_to_restore_it(
         migrapp_db, tmp_path):
     manifest = dump_old("0001_initial", tmp_path / "dump")
@@ -464,6 +494,30 @@ def test_loaddata_of_an_old_dump_says_which_fields_differ_and_how_to_restore_it(
         "code at 0005_note); restore it through the project's migrations instead" in message
     assert "manage.py restore_dump %s" % manifest in message
     assert database_state() == before
+
+
+def test_loaddata_of_a_dump_from_other_code_does_not_say_to_restore_it_through_migrations(
+        migrapp_db, tmp_path):
+    """A dump that records a migration this project lacks cannot be restored
+    through the project's migrations: the hint says where it comes from instead."""
+    manifest = dump_old("0001_initial", tmp_path / "dump")
+    text = manifest.read_text(encoding="utf-8")
+    assert '["migrapp", "0001_initial"],\n' in text
+    manifest.write_text(text.replace('["migrapp", "0001_initial"],\n', '["migrapp", "0001_initial"],\n'
+                                     '["migrapp", "0009_from_newer_code"],\n'), encoding="utf-8")
+    call_command("migrate", verbosity=0)
+
+    with pytest.raises(Exception) as failure:
+        call_command("loaddata", str(manifest), verbosity=0)
+
+    message = str(failure.value)
+    assert "model migrapp.player, field fullname: this field does not exist" in message
+    assert "The dump was taken at migrations that this project cannot migrate a database " \
+        "to (migrapp.0009_from_newer_code): it comes from another project, from newer " \
+        "code, or from before a squash, and cannot be restored through this project's " \
+        "migrations" in message
+    assert "restore it through the project's migrations" not in message
+    assert "restore_dump" not in message
 
 
 # ---------------------------------------------------------------------------

@@ -12,22 +12,23 @@ import os
 import sys
 import time
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.core.serializers.base import SerializationError
 from django.db import DEFAULT_DB_ALIAS, DatabaseError
 
 from pyserializer import compression, outputdir, references, wholesite
 from pyserializer.errors import DumpError
-from pyserializer.interrupts import Terminated, terminate_as_interrupt
+from pyserializer.interrupts import terminate_as_interrupt
 from pyserializer.parallel import ParallelSerializer, WorkerError, reason_not_to_split
 from pyserializer.progress import DumpProgress, bar_stream, human_size
+from pyserializer.refusals import OneVoice, add_database_argument, stopped_by
 from pyserializer.serializer import Serializer, chosen_compression, max_row_count_setting
 from pyserializer.snapshot import ModelSavepoints, read_snapshot
 from pyserializer.tables import every_row
 
 
-class Command(BaseCommand):
+class Command(OneVoice, BaseCommand):
+    after_interrupt = "no dump was written."
     help = (
         "Write a Python dump of the whole database to OUTPUT_DIR: restore.py plus "
         "one file per model. Restore it with `manage.py restore_dump "
@@ -78,9 +79,9 @@ class Command(BaseCommand):
             "at a time (PostgreSQL only; not with --tolerate or --simulate). The files "
             "are the same as with one process.",
         )
-        parser.add_argument(
-            "--database", default=DEFAULT_DB_ALIAS,
-            help='Nominates a specific database to dump. Defaults to the "default" database.',
+        add_database_argument(
+            parser, 'Nominates a specific database to dump. Defaults to the "default" database.',
+            default=DEFAULT_DB_ALIAS,
         )
         parser.add_argument(
             "-e", "--exclude", action="append", default=[], metavar="EXCLUDE",
@@ -96,8 +97,6 @@ class Command(BaseCommand):
                 "(or read the rows without writing them: manage.py dump2py --simulate)."
             )
         using = options["database"]
-        if using not in settings.DATABASES:
-            raise CommandError("Unknown database alias: %s" % using)
         max_row_count = options["max_row_count"]
         if max_row_count is None:
             max_row_count = max_row_count_setting()
@@ -137,12 +136,10 @@ class Command(BaseCommand):
                     serializer = ParallelSerializer(jobs, bars) if jobs > 1 else Serializer()
                     self.dump(serializer, querysets, using, target, write_options, progress,
                               started)
-        except Terminated:
+        except KeyboardInterrupt as exc:
             raise CommandError(
-                "Terminated (SIGTERM). %s" % _nothing_written(target, existed, options)
-            )
-        except KeyboardInterrupt:
-            raise CommandError("Interrupted. %s" % _nothing_written(target, existed, options))
+                "%s. %s" % (stopped_by(exc), _nothing_written(target, existed, options))
+            ) from exc
         except WorkerError as exc:
             raise CommandError(
                 "Cannot %s %s: %s. %s" % (

@@ -8,8 +8,8 @@ pyserializer's format (``py``, or the name it is registered under) it
 writes ``restore.py`` as ``dump2py`` does (a new private file, renamed into
 place when complete) and refuses a link. A whole-site ``py`` dump (no app
 labels) with ``-e`` is refused, before anything is written, when the models
-it dumps refer to a model left out (``pyserializer.references``).
-Everything else is Django's.
+it dumps refer to a model left out (``pyserializer.references``), in one
+line (``pyserializer.refusals``). Everything else is Django's.
 """
 
 import os
@@ -23,9 +23,10 @@ from pyserializer import references, wholesite
 from pyserializer.foreign import is_our_format
 from pyserializer.manifest import is_manifest_path
 from pyserializer.outputdir import ManifestFile
+from pyserializer.refusals import OneVoice
 
 
-class Command(dumpdata.Command):
+class Command(OneVoice, dumpdata.Command):
     def handle(self, *app_labels, **options):
         ours = is_our_format(options.get("format"))
         if ours and not app_labels:

@@ -5,7 +5,9 @@ Django's. Loading a ``restore.py`` at ``-v 2`` on a terminal, it shows a bar
 of the objects loaded out of the manifest's total, as a restore does (at
 ``-v 3`` Django counts the objects on standard output itself). A directory dump loaded with ``-e`` is refused, before a row is loaded,
 when the rows it loads refer to a model left out (``pyserializer.references``):
-their references would point at nothing. Everything else is Django's.
+their references would point at nothing. Run from the command line, every
+refusal reads as one line (``pyserializer.refusals``), and Ctrl-C or SIGTERM
+rolls the load back and says so. Everything else is Django's.
 """
 
 import sys
@@ -15,9 +17,11 @@ from django.core.management.commands import loaddata
 from pyserializer import manifest, references, wholesite
 from pyserializer.progress import RestoreProgress, bar_stream
 from pyserializer.reader import open_dump_file
+from pyserializer.refusals import NOTHING_CHANGED, OneVoice
 
 
-class Command(loaddata.Command):
+class Command(OneVoice, loaddata.Command):
+    after_interrupt = NOTHING_CHANGED  # Django loads every fixture in one transaction
     progress = None
     excludes = ()
 

@@ -7,10 +7,11 @@ from django.core.management.base import BaseCommand, CommandError
 
 from pyserializer.errors import DumpError, DumpWriteError
 from pyserializer.manifest import manifest_path_of
+from pyserializer.refusals import OneVoice
 from pyserializer.resealing import reseal
 
 
-class Command(BaseCommand):
+class Command(OneVoice, BaseCommand):
     help = (
         "After chunk files of a directory dump were edited by hand, check every "
         "chunk as the loader reads it and write their new sizes, checksums and "

@@ -14,15 +14,20 @@ from django.db import DEFAULT_DB_ALIAS
 from pyserializer import manifest as manifests
 from pyserializer.checking import check_dump, list_dump
 from pyserializer.errors import DumpError
-from pyserializer.interrupts import Terminated, terminate_as_interrupt
+from pyserializer.interrupts import terminate_as_interrupt
 from pyserializer.progress import bar_stream
 from pyserializer.reader import open_dump_file
+from pyserializer.refusals import (
+    NOTHING_CHANGED, OneVoice, add_database_argument, refusal_text, stopped_by,
+)
 from pyserializer.restore import add_restore_arguments
 from pyserializer.restoring import restore
 from pyserializer.verifying import VerifyFailed, verify
 
 
-class Command(BaseCommand):
+class Command(OneVoice, BaseCommand):
+    after_interrupt = NOTHING_CHANGED
+
     help = (
         "Replace ALL data of a database by a directory dump, even one taken at older "
         "migrations: the database is migrated to the dump's migration state, the rows "
@@ -36,9 +41,9 @@ class Command(BaseCommand):
             "--noinput", "--no-input", action="store_false", dest="interactive",
             help="Do not ask for confirmation.",
         )
-        parser.add_argument(
-            "--database", default=DEFAULT_DB_ALIAS,
-            help='The database to replace. Defaults to the "default" database.',
+        add_database_argument(
+            parser, 'The database to replace. Defaults to the "default" database.',
+            default=DEFAULT_DB_ALIAS,
         )
         add_restore_arguments(parser)
         looks = parser.add_mutually_exclusive_group()
@@ -59,8 +64,8 @@ class Command(BaseCommand):
             "by row. The database is not changed. Exits with an error naming model, pk "
             "and field of the first difference.",
         )
-        parser.add_argument(
-            "--verify-into", metavar="ALIAS",
+        add_database_argument(
+            parser, name="--verify-into", metavar="ALIAS",
             help="With --verify: restore into this database of the settings, replacing "
             "its data (asks first unless --noinput), instead of a temporary one; for a "
             "database user who may not create databases.",
@@ -91,8 +96,8 @@ class Command(BaseCommand):
                 )
         except DumpError as exc:
             what = ("Verify failed" if verifying else "Check failed" if options["check"]
-                    else "Restore failed")
-            raise CommandError("%s: %s" % (what, exc)) from exc
+                    else "List failed" if options["list"] else "Restore failed")
+            raise CommandError(refusal_text(exc, what)) from exc
 
     def verify(self, manifest, database, interactive, verbosity, options):
         """--verify: report in one line, or fail naming the first difference."""
@@ -105,7 +110,7 @@ class Command(BaseCommand):
                     stdout=self.stdout._out, verbosity=verbosity,
                 )
         except KeyboardInterrupt as exc:
-            what = "Terminated (SIGTERM)" if isinstance(exc, Terminated) else "Interrupted"
+            what = stopped_by(exc)
             if options["verify_into"] is None:
                 raise CommandError("%s. The scratch database was dropped; database %r was "
                                    "not changed." % (what, database))
