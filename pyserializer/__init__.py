@@ -6,7 +6,7 @@ The pipeline, one module per step: rows -> codec -> writer (dump);
 reader -> codec -> deserializer (load).
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0.dev0"
 
 
 def __getattr__(name):

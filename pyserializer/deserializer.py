@@ -123,10 +123,9 @@ class Deserializer(base.Deserializer):
                     yield plan.build(values, line)
             if self.saver is not None:
                 self.saver.flush()
-        if "FORMAT" not in reader.names:
-            raise reader.error("this is not a pyserializer dump (no FORMAT line)")
-        if reader.names["FORMAT"] != grammar.FORMAT_VERSION:
-            raise reader.error(_unsupported_format(reader.names["FORMAT"]))
+        problem = grammar.format_problem(reader.names)
+        if problem:
+            raise reader.error(problem)
         return rows
 
     def _transformed(self, transform, reader, section, line, values):
@@ -145,8 +144,9 @@ class Deserializer(base.Deserializer):
 
     def _plan(self, reader, section, expected_model):
         names = section.names
-        if names.get("FORMAT") != grammar.FORMAT_VERSION:
-            raise reader.error(_unsupported_format(names.get("FORMAT")), section.line)
+        problem = grammar.format_problem(names)
+        if problem:
+            raise reader.error(problem, section.line_of("FORMAT"))
         label, field_names = names.get("MODEL"), names.get("FIELDS")
         if section.name != "ROWS" or not isinstance(label, str) or not isinstance(field_names, list):
             raise reader.error(
@@ -210,13 +210,6 @@ _STORING_SETTERS = {
     FileDescriptor.__set__,
     ImageFileDescriptor.__set__,
 }
-
-
-def _unsupported_format(version):
-    return "unsupported dump format %r (this pyserializer reads format %d)" % (
-        version,
-        grammar.FORMAT_VERSION,
-    )
 
 
 def _altered(problem, directory):

@@ -1,18 +1,36 @@
 """What every pyserializer file looks like: shared by the writer and the reader.
 
-See docs/format.rst for the full description of format version 1.
+See docs/format.rst for the full description of the formats. Format 2 is
+format 1 with one more part in restore.py's script (see ``manifest``); the
+data grammar of the two is the same, and both are read.
 """
 
 import json
 import re
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+READABLE_FORMATS = (1, 2)
 IMPORT_LINE = "from pyserializer.literals import null, true, false, NaN, Infinity"
-DATA_ONLY_NOTE = (
-    "# pyserializer dump, format %d. Data only: loaders parse this file, "
-    "they never run it." % FORMAT_VERSION
-)
+
+
+def data_only_note(version=FORMAT_VERSION):
+    """The first comment of every file: what it is, and that nothing runs it."""
+    return ("# pyserializer dump, format %d. Data only: loaders parse this file, "
+            "they never run it." % version)
+
+
 SCRIPT_TRAILER_START = 'if __name__ == "__main__":'
+
+
+def format_problem(names):
+    """Why a file whose names (FORMAT, ...) are ``names`` cannot be read, or None."""
+    if "FORMAT" not in names:
+        return "this is not a pyserializer dump (no FORMAT line)"
+    version = names["FORMAT"]
+    if type(version) is int and version in READABLE_FORMATS:
+        return None
+    return "unsupported dump format: FORMAT = %r (this pyserializer reads formats %s)" % (
+        version, " and ".join(map(str, READABLE_FORMATS)))
 MANIFEST_NAME = "restore.py"
 
 

@@ -24,9 +24,7 @@ MAX_COUNT = (1 << 63) - 1
 
 # Run as a script, Python puts the dump's directory first on sys.path: take it
 # off before importing anything, so that no chunk file can pass for a module.
-# Imported (by another app's "py" loader, which runs fixtures), it stops that
-# loader with a message instead of loading nothing (pyserializer.foreign).
-SCRIPT_TRAILER = (
+_RUN_AS_SCRIPT = (
     grammar.SCRIPT_TRAILER_START
     + "\n"
     + "    import os, sys\n"
@@ -36,13 +34,18 @@ SCRIPT_TRAILER = (
     + "    from pyserializer.restore import main\n"
     + "\n"
     + "    main(__file__)\n"
-    + "else:\n"
+)
+# Imported (by another app's "py" loader, which runs fixtures), it stops that
+# loader with a message instead of loading nothing (pyserializer.foreign).
+_REFUSE_IMPORT = (
+    "else:\n"
     + "    from pyserializer.foreign import refuse_import\n"
     + "\n"
     + "    refuse_import(__name__, __file__)\n"
 )
-# The script part of the dumps written before: without the "else:" part.
-SCRIPT_TRAILERS = (SCRIPT_TRAILER, SCRIPT_TRAILER[: SCRIPT_TRAILER.index("else:\n")])
+# {format: its script part}: each format has exactly one, and format 2 differs
+# from format 1 only by the "else:" part.
+SCRIPT_TRAILERS = {1: _RUN_AS_SCRIPT, 2: _RUN_AS_SCRIPT + _REFUSE_IMPORT}
 
 
 def manifest_path_of(path):
@@ -92,7 +95,7 @@ def render(manifest):
     """The full text of ``restore.py``."""
     lines = [
         "#!/usr/bin/env python3\n",
-        grammar.DATA_ONLY_NOTE + "\n",
+        grammar.data_only_note(manifest.format) + "\n",
         "# This file lists the chunk files of the dump; the dump is complete only\n",
         "# when this file exists. Restore with one of:\n",
         "#     python manage.py restore_dump path/to/restore.py\n",
@@ -120,7 +123,7 @@ def render(manifest):
         for e in manifest.files
     )
     lines.append(grammar.BLOCK_END)
-    lines.append(SCRIPT_TRAILER)
+    lines.append(SCRIPT_TRAILERS[manifest.format])
     return "".join(lines)
 
 
@@ -143,23 +146,20 @@ def read(source, path):
             raise reader.error("%s is given twice" % section.name, section.line)
         blocks[section.name] = list(section.rows)
     names = reader.names
-    if names.get("FORMAT") != grammar.FORMAT_VERSION:
-        raise reader.error(
-            "this is not a pyserializer %s of format %d (FORMAT = %r)"
-            % (grammar.MANIFEST_NAME, grammar.FORMAT_VERSION, names.get("FORMAT")),
-            reader.name_lines.get("FORMAT"),
-        )
+    problem = grammar.format_problem(names)
+    if problem:
+        raise reader.error(problem, reader.name_lines.get("FORMAT"))
     if "FILES" not in blocks or reader.trailer is None:
         raise reader.error(
             "the manifest is incomplete (no FILES list or no script part): "
             "the dump was interrupted or the file was cut"
         )
-    if reader.trailer not in SCRIPT_TRAILERS:
+    if reader.trailer != SCRIPT_TRAILERS[names["FORMAT"]]:
         raise reader.error(
             "the script part of %s was changed; only the part written by "
             "pyserializer is accepted" % grammar.MANIFEST_NAME
         )
-    manifest = Manifest(directory=directory)
+    manifest = Manifest(format=names["FORMAT"], directory=directory)
     for name, attribute in _NAMES.items():
         if name in names:
             setattr(manifest, attribute, _checked(reader, name, names[name]))

@@ -49,7 +49,7 @@ def _count_rows(reader, model):
     blocks = 0
     for blocks, section in enumerate(reader.sections(), start=1):
         names = section.names
-        _check_format(reader, names, section.line)
+        _check_format(reader, names, section.line_of("FORMAT"))
         fields = names.get("FIELDS")
         if section.name != "ROWS" or "MODEL" not in names or fields is None:
             raise reader.error(
@@ -81,12 +81,9 @@ def _count_rows(reader, model):
 
 
 def _check_format(reader, names, line=None):
-    if names.get("FORMAT") != grammar.FORMAT_VERSION:
-        raise reader.error(
-            "this is not a pyserializer chunk of format %d (FORMAT = %r)"
-            % (grammar.FORMAT_VERSION, names.get("FORMAT")),
-            line,
-        )
+    problem = grammar.format_problem(names)
+    if problem:
+        raise reader.error(problem, line)
 
 
 def _write(manifest_path, text):

@@ -94,7 +94,7 @@ def _model_header(label, table, columns, part, first_row):
 
 def _file_header():
     return "%s\n%s\n%s" % (
-        grammar.DATA_ONLY_NOTE,
+        grammar.data_only_note(),
         grammar.IMPORT_LINE,
         grammar.assignment("FORMAT", grammar.FORMAT_VERSION),
     )

@@ -1,6 +1,6 @@
 """Helpers shared by the tests: dump and load, wipe the test tables, snapshot them,
 compare snapshots, and read or reseal the files of a dump (following the grammar of
-format 1). Fixtures live in conftest.py."""
+formats 1 and 2). Fixtures live in conftest.py."""
 
 import datetime
 import decimal
@@ -187,7 +187,7 @@ def vendor():
 
 
 # ---------------------------------------------------------------------------
-# Reading and editing dump files, following the grammar of format 1.
+# Reading and editing dump files, following the grammar of formats 1 and 2.
 
 
 def read_lines(path):

@@ -42,7 +42,7 @@ def assert_is_a_dump_file(path):
     ast.parse(text, filename=str(path))
     lines = text.split("\n")
     assert HEADER_IMPORT in lines
-    assert "FORMAT = 1" in lines
+    assert "FORMAT = 2" in lines
     for block in blocks(path):
         assert block["fields"], block["model"]
         for _, values in block["rows"]:

@@ -69,7 +69,7 @@ def assert_sealed_as_stored(restore, kind):
         assert name.endswith(SUFFIX[kind]), name
         data = (restore.parent / name).read_bytes()
         assert (len(data), hashlib.sha256(data).hexdigest()) == (size, sha256)
-        assert decompress(kind, data).startswith(b"# pyserializer dump, format 1.")
+        assert decompress(kind, data).startswith(b"# pyserializer dump, format 2.")
         assert file_mode(restore.parent / name) == 0o600
 
 

@@ -5,6 +5,7 @@ registered under another name still dumps and loads."""
 
 import io
 import os
+import re
 import runpy
 import subprocess
 import sys
@@ -18,7 +19,8 @@ from django.test import override_settings
 from helpers import (
     REPO_DIR, TESTS_DIR, assert_same_rows, db_snapshot, dump_file, load, populate, wipe,
 )
-from pyserializer import manifest
+from pyserializer import grammar, manifest
+from pyserializer.errors import DumpError
 from pyserializer.foreign import ForeignLoaderError
 from pyserializer.management.commands import dump2py, pydump
 
@@ -125,7 +127,7 @@ def test_a_chunk_run_as_python_outside_loaddata_still_gives_its_rows(tmp_path):
     populate()
     restore = dump(tmp_path / "dump")
     names = runpy.run_path(str(restore.parent / "testapp_book.py"))
-    assert names["MODEL"] == "testapp.book" and names["FORMAT"] == 1
+    assert names["MODEL"] == "testapp.book" and names["FORMAT"] == grammar.FORMAT_VERSION
     assert len(names["ROWS"]) > 0 and names["null"] is None
 
 
@@ -138,17 +140,37 @@ def test_restore_py_imported_says_what_it_is(tmp_path):
     runpy.run_path(str(restore), run_name="__mp_main__")  # a child process of the script
 
 
-def test_a_restore_py_written_before_the_else_part_still_loads_and_reseals(tmp_path):
+def as_format_1(restore):
+    """Make ``restore`` the restore.py of a format 1 dump (pyserializer 0.1.0's)."""
+    text = restore.read_text().replace(manifest.SCRIPT_TRAILERS[2], manifest.SCRIPT_TRAILERS[1])
+    restore.write_text(text.replace("\nFORMAT = 2\n", "\nFORMAT = 1\n"))
+    assert restore.read_text().endswith("    main(__file__)\n")
+
+
+def test_a_format_1_dump_still_loads_and_reseals_as_format_1(tmp_path):
     populate()
     before = db_snapshot()
     restore = dump(tmp_path / "dump")
-    new_trailer, old_trailer = manifest.SCRIPT_TRAILERS
-    restore.write_text(restore.read_text().replace(new_trailer, old_trailer))
-    assert restore.read_text().endswith("    main(__file__)\n")
+    as_format_1(restore)
     wipe()
     load(restore)
     assert_same_rows(before, db_snapshot())
     with open(restore.parent / "testapp_tag.py", "a") as chunk:
         chunk.write("# edited by hand\n")
     call_command("reseal_dump", str(restore.parent), verbosity=0)
-    assert restore.read_text().endswith(new_trailer)
+    text = restore.read_text()
+    assert "\nFORMAT = 1\n" in text and text.endswith(manifest.SCRIPT_TRAILERS[1])
+
+
+@pytest.mark.parametrize("format_line, trailer, problem", [
+    ("FORMAT = 1", 2, "the script part of restore.py was changed"),
+    ("FORMAT = 2", 1, "the script part of restore.py was changed"),
+    ("FORMAT = 3", 2, "unsupported dump format: FORMAT = 3 (this pyserializer reads formats 1 and 2)"),
+])
+def test_each_format_has_exactly_its_own_script_part(tmp_path, format_line, trailer, problem):
+    populate()
+    restore = dump(tmp_path / "dump")
+    text = restore.read_text().replace("\nFORMAT = 2\n", "\n%s\n" % format_line)
+    restore.write_text(text.replace(manifest.SCRIPT_TRAILERS[2], manifest.SCRIPT_TRAILERS[trailer]))
+    with pytest.raises(DumpError, match=re.escape(problem)):
+        load(restore)

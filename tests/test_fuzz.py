@@ -59,7 +59,7 @@ python_values = st.recursive(
 
 @st.composite
 def data_files(draw):
-    parts = [grammar.DATA_ONLY_NOTE + "\n", grammar.IMPORT_LINE + "\n",
+    parts = [grammar.data_only_note() + "\n", grammar.IMPORT_LINE + "\n",
              grammar.assignment("FORMAT", 1)]
     for _ in range(draw(st.integers(1, 3))):
         parts.append("# a comment\n")
@@ -150,7 +150,7 @@ def reader_view(data, is_manifest):
         found = [(s.name, s.line, [line for line, _ in s.rows]) for s in reader.sections()]
     except DumpError:
         return None
-    if is_manifest and reader.trailer not in manifest.SCRIPT_TRAILERS:
+    if is_manifest and reader.trailer not in manifest.SCRIPT_TRAILERS.values():
         return None  # manifest.read refuses a changed script part
     return found, sorted(value_lines)
 
@@ -169,8 +169,8 @@ def is_literal(node):
     return False
 
 
-# The script part of dumps written now, and of dumps written before it had an else: part.
-TRAILERS = [ast.dump(ast.parse(trailer).body[0]) for trailer in manifest.SCRIPT_TRAILERS]
+# The script part of each format (format 1's has no else: part).
+TRAILERS = [ast.dump(ast.parse(trailer).body[0]) for trailer in manifest.SCRIPT_TRAILERS.values()]
 IMPORT = ast.dump(ast.parse(grammar.IMPORT_LINE).body[0])
 
 

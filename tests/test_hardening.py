@@ -413,20 +413,20 @@ def test_a_huge_integer_in_files_is_a_dump_error(directory, tmp_path, value):
     assert_refused(directory, "restore.py", f"line {number}", tmp_path=tmp_path)
 
 
-@pytest.mark.parametrize("value", ["12345678901234567890", "0x" + "f" * 5000, "True", "1.0"])
-def test_format_must_be_exactly_the_integer_1_in_restore_py(directory, tmp_path, value):
+@pytest.mark.parametrize("value", ["12345678901234567890", "0x" + "f" * 5000, "True", "1.0", "2.0", "3"])
+def test_format_must_be_exactly_a_readable_integer_in_restore_py(directory, tmp_path, value):
     lines = read_lines(directory)
-    number = lines.index("FORMAT = 1") + 1
+    number = lines.index("FORMAT = 2") + 1
     lines[number - 1] = "FORMAT = %s" % value
     directory.write_text("\n".join(lines))
     assert_refused(directory, "restore.py", f"line {number}", "FORMAT", tmp_path=tmp_path)
 
 
-@pytest.mark.parametrize("value", ["0x" + "f" * 5000, "True", "1.0"])
-def test_format_must_be_exactly_the_integer_1_in_a_chunk(directory, tmp_path, value):
+@pytest.mark.parametrize("value", ["0x" + "f" * 5000, "True", "1.0", "2.0", "3"])
+def test_format_must_be_exactly_a_readable_integer_in_a_chunk(directory, tmp_path, value):
     chunk = first_chunk(directory)
     lines = read_lines(chunk)
-    number = lines.index("FORMAT = 1") + 1
+    number = lines.index("FORMAT = 2") + 1
     lines[number - 1] = "FORMAT = %s" % value
     chunk.write_text("\n".join(lines))
     reseal(directory)

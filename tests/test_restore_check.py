@@ -45,7 +45,7 @@ def test_list_shows_origin_migrations_models_and_files_without_a_query(tmp_path)
         out = restore_dump(manifest, "--list")
 
     assert len(queries) == 0
-    assert "Dump %s (format 1)" % manifest.parent in out
+    assert "Dump %s (format 2)" % manifest.parent in out
     assert "from a %s database, by pyserializer" % connection.vendor in out
     assert "testapp " in out and "0002_auditentry" in out
     for name in chunk_names(manifest):
