@@ -20,12 +20,6 @@ from .grammar import MANIFEST_NAME
 _LOADDATA_MODULES = ("django.core.management.commands.loaddata",)
 
 
-class ForeignLoaderError(CommandError):
-    """A pyserializer file was run by a loader that is not pyserializer's.
-
-    A CommandError, so that ``loaddata`` reports it as it is, in one line."""
-
-
 def refuse_import(module_name, path):
     """Called by ``restore.py`` when it is imported instead of run as a script.
 
@@ -33,7 +27,7 @@ def refuse_import(module_name, path):
     child process of ``python DIR/restore.py``: that import is left alone."""
     if module_name == "__mp_main__":
         return
-    raise ForeignLoaderError(
+    raise CommandError(
         "%s is the manifest of a pyserializer dump, not a fixture to run: a loader "
         "that is not pyserializer's imported it, and would have loaded nothing. %s"
         % (path, how_to_load(os.path.dirname(os.path.abspath(path))))
@@ -49,7 +43,7 @@ def refuse_fixture_run(frame):
     directory = os.path.dirname(path)
     if not os.path.exists(os.path.join(directory, MANIFEST_NAME)):
         directory = None
-    raise ForeignLoaderError(
+    raise CommandError(
         "%s is %s, data to parse, not a fixture to run: the \"py\" loader that ran it "
         "is not pyserializer's, and would have loaded nothing. %s" % (
             path, "a chunk of the pyserializer dump %s" % directory if directory

@@ -114,7 +114,7 @@ def test_lino_s_py_loader_refuses_our_files_instead_of_loading_nothing(tmp_path)
         assert loaded.returncode != 0, loaded.stdout
         assert "Installed 0 object(s)" not in loaded.stdout
         last = loaded.stderr.strip().splitlines()[-1]
-        assert last.startswith("ForeignLoaderError: %s is %s" % (dump / name, what)), (
+        assert last.startswith("CommandError: %s is %s" % (dump / name, what)), (
             loaded.stderr)
         assert "`manage.py restore_dump %s`" % dump in last
 
