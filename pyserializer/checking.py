@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from django.db import DEFAULT_DB_ALIAS
 
 from .deserializer import Deserializer
-from .progress import counted, counted_files, human_size
+from .progress import chunk_files, counted, counted_files
 from .reader import open_dump_file
 from .references import MissingRows, refuse_missing_rows
 from .restoring import loading_models, plan_restore, refuse_unknown_models
@@ -41,9 +41,9 @@ class CheckReport:
         else:
             restore_would = "load it into the current models (same migration state)"
         lines = [
-            "The dump %s is good: %s in %d files (%s), taken %s from a %s database."
-            % (dump.directory, counted(self.objects, len(self.models)), self.files,
-               human_size(self.size), dump.created, dump.database_vendor),
+            "The dump %s is good: %s (%s), taken %s from a %s database."
+            % (dump.directory, counted(self.objects, len(self.models)),
+               chunk_files(self.files, self.size), dump.created, dump.database_vendor),
             "A restore would %s." % restore_would,
         ]
         if plan.unmigrated:
@@ -104,9 +104,9 @@ def list_dump(dump):
         lines.append("  %-*s  %-*s %10s rows %12s bytes  sha256 %s" % (
             width, entry.name, model_width, entry.model, "{:,}".format(entry.rows),
             "{:,}".format(entry.size), entry.sha256[:16]))
-    lines.append("%s in %d files, %s." % (
-        counted_files(dump.files), len(dump.files),
-        human_size(sum(entry.size for entry in dump.files))))
+    lines.append("%s (%s)." % (
+        counted_files(dump.files),
+        chunk_files(len(dump.files), sum(entry.size for entry in dump.files))))
     for label, table, reason in dump.skipped:
         lines.append("SKIPPED when the dump was made: %s (model %s): %s" % (table, label, reason))
     lines.extend(describe_left_out(dump.left_out))

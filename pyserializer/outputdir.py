@@ -243,13 +243,6 @@ class ManifestFile:
             os.remove(self.partial_path)
 
 
-def size_of_dump(directory, manifest):
-    """(files, bytes) of the dump published in ``directory``, ``restore.py`` included."""
-    size = sum(entry.size for entry in manifest.files)
-    size += os.path.getsize(os.path.join(directory, MANIFEST_NAME))
-    return len(manifest.files) + 1, size
-
-
 class NoOutput:
     """The writer of ``dump2py --simulate``: every row is read and encoded as
     for a real dump, and then dropped; only its size is counted."""

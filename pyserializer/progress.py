@@ -101,6 +101,12 @@ def counted(objects, models, empty=0):
     return text
 
 
+def chunk_files(count, size):
+    """E.g. "11 chunk files, 650.3 kB": what every summary says of a dump's
+    chunks (restore.py, the manifest, is not counted)."""
+    return "%s, %s" % (_plural(count, "chunk file"), human_size(size))
+
+
 def counted_files(files):
     """``counted`` for the chunk files a manifest lists (``FileEntry``): what
     dump2py said of the same rows."""

@@ -65,7 +65,7 @@ def test_check_reads_a_good_dump_and_says_what_a_restore_would_do_writing_nothin
     assert writes(queries) == []
     assert db_snapshot() == before
     assert "The dump %s is good: " % manifest.parent in out
-    assert "files (" in out and "taken " in out
+    assert " chunk files, " in out and "taken " in out
     assert "A restore would load it into the current models (same migration state)." in out
 
 

@@ -20,7 +20,7 @@ from pyserializer import compression, outputdir, references, wholesite
 from pyserializer.errors import DumpError
 from pyserializer.interrupts import terminate_as_interrupt
 from pyserializer.parallel import ParallelSerializer, WorkerError, reason_not_to_split
-from pyserializer.progress import DumpProgress, bar_stream, human_size
+from pyserializer.progress import DumpProgress, bar_stream, chunk_files, human_size
 from pyserializer.refusals import OneVoice, add_database_argument, stopped_by
 from pyserializer.serializer import Serializer, chosen_compression, max_row_count_setting
 from pyserializer.snapshot import ModelSavepoints, read_snapshot
@@ -228,10 +228,11 @@ class Command(OneVoice, BaseCommand):
                 )
             staging.publish()
         if self.verbosity >= 1:
-            files, size = outputdir.size_of_dump(target, serializer.manifest)
+            chunks = serializer.manifest.files
             self.stdout.write(
-                "Dumped %s to %s (%d files, %s) in %.1f seconds."
-                % (progress.counted(), target, files, human_size(size),
+                "Dumped %s to %s (%s) in %.1f seconds."
+                % (progress.counted(), target,
+                   chunk_files(len(chunks), sum(chunk.size for chunk in chunks)),
                    time.monotonic() - started)
             )
             self.say_left_out(write_options["left_out"])
