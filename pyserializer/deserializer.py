@@ -215,7 +215,7 @@ _STORING_SETTERS = {
 def _altered(problem, directory):
     """``problem`` of a chunk that no longer matches restore.py, with the two ways on."""
     return ("%s. After a deliberate edit, run manage.py reseal_dump %s to accept it; "
-            "otherwise the dump is damaged: restore from another backup" % (problem, directory))
+            "otherwise the dump is damaged: restore from another backup." % (problem, directory))
 
 
 def _check_present(directory, entry):

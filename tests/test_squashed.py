@@ -157,7 +157,7 @@ def test_check_of_an_older_dump_says_it_restores_through_migrations(squashapp_db
 
     call_command("restore_dump", str(manifest), "--check", stdout=out)
 
-    assert "is good: 2 objects of 1 model in 1 files" in out.getvalue()
+    assert "is good: 2 objects of 1 model (1 chunk file, " in out.getvalue()
     assert "A restore would restore it at the dump's migration state (squashapp " \
         "0001_squashed_0003) and migrate forward to the code's (squashapp 0004)." in out.getvalue()
     assert restored_items() == before

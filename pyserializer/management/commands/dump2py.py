@@ -31,10 +31,9 @@ class Command(OneVoice, BaseCommand):
     after_interrupt = "no dump was written."
     help = (
         "Write a Python dump of the whole database to OUTPUT_DIR: restore.py plus "
-        "one file per model. Restore it with `manage.py restore_dump "
-        "OUTPUT_DIR/restore.py` (replaces the database; never runs the dump) or "
-        "`manage.py loaddata OUTPUT_DIR/restore.py`; `python OUTPUT_DIR/restore.py` "
-        "runs the file as Python, for your own dumps only."
+        "one file per model. Restore it with `manage.py restore_dump OUTPUT_DIR` "
+        "(replaces the database; never runs the dump); `python OUTPUT_DIR/restore.py` "
+        "does the same but runs the file as Python, for your own dumps only."
     )
 
     def add_arguments(self, parser):

@@ -36,7 +36,7 @@ class Command(OneVoice, BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("manifest", help="The restore.py of the dump (or, with --verify, its directory).")
+        parser.add_argument("manifest", help="The dump: its directory, or its restore.py.")
         parser.add_argument(
             "--noinput", "--no-input", action="store_false", dest="interactive",
             help="Do not ask for confirmation.",
