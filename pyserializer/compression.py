@@ -11,7 +11,7 @@ import gzip
 import hashlib
 import zlib
 
-from .errors import DumpError
+from .errors import DumpError, Kind
 
 SUFFIXES = {"gzip": ".gz", "zstd": ".zst"}
 CHOICES = tuple(SUFFIXES)
@@ -151,8 +151,8 @@ class DecompressingReader:
 
     def _damaged(self, problem):
         return DumpError(
-            "this %s-compressed chunk cannot be read: %s" % (self.kind, problem), self.path
-        )
+            "this %s-compressed chunk cannot be read: %s" % (self.kind, problem), self.path,
+            kind=Kind.UNREADABLE)
 
     def close(self):
         self._file.close()

@@ -20,12 +20,13 @@ from django.db.models.fields.related_descriptors import ForeignKeyDeferredAttrib
 
 from . import grammar, hints, manifest
 from .codec import codec_for
-from .errors import DumpError
+from .errors import DumpError, Kind, shorten
 from .migration_state import migration_differences
 from .reader import DumpReader, open_chunk
 from .saving import BatchSaver, batchable, write_negative_zero
 from .tables import key_attnames
 from .transforms import apply_transform, configured_transforms
+from .wholesite import is_excluded
 
 
 class Deserializer(base.Deserializer):
@@ -101,12 +102,12 @@ class Deserializer(base.Deserializer):
                 raise reader.error(_altered(
                     "this chunk was altered or truncated after the dump was written "
                     "(its size or SHA-256 differs from restore.py)", dump.directory),
-                    model=entry.model,
+                    model=entry.model, kind=Kind.ALTERED_FILE,
                 )
             if rows != entry.rows:
                 raise reader.error(_altered(
                     "restore.py lists %d rows but the chunk holds %d" % (entry.rows, rows),
-                    dump.directory), model=entry.model,
+                    dump.directory), model=entry.model, kind=Kind.ALTERED_FILE,
                 )
 
     def _load_file(self, reader, expected_model=None):
@@ -166,7 +167,7 @@ class Deserializer(base.Deserializer):
         )
 
     def _excluded(self, label):
-        return label.lower() in self.excludes or label.partition(".")[0] in self.excludes
+        return is_excluded(label, self.excludes)
 
     def _new_plan(self, reader, label, field_names, model_line, fields_line=None):
         if self._excluded(label):
@@ -176,8 +177,8 @@ class Deserializer(base.Deserializer):
         except (LookupError, ValueError):
             if self.ignorenonexistent:
                 return None
-            raise reader.error("unknown model%s. %s" % (
-                self.older_state_hint(), hints.leave_out(label)), model_line, model=label)
+            raise reader.error("unknown model%s." % self.older_state_hint(), model_line,
+                               model=label, kind=Kind.UNKNOWN_MODEL).advise(hints.leave_out(label), " ")
         return RowPlan(self, reader, model, field_names, fields_line or model_line)
 
     def older_state_hint(self):
@@ -224,14 +225,15 @@ def _check_present(directory, entry):
         size = os.path.getsize(path)
     except OSError:
         raise DumpError(
-            "this chunk listed in restore.py is missing", path, model=entry.model
-        )
+            "this chunk listed in restore.py is missing", path, model=entry.model,
+            kind=Kind.MISSING_FILE)
     if size != entry.size:
         raise DumpError(_altered(
             "this chunk has %d bytes, restore.py lists %d: it was truncated or altered"
             % (size, entry.size), directory),
             path,
             model=entry.model,
+            kind=Kind.ALTERED_FILE,
         )
     return path
 
@@ -278,6 +280,7 @@ class RowPlan:
                 line,
                 self.label,
                 name,
+                kind=Kind.UNKNOWN_FIELD,
             )
         codec = codec_for(field)
         if field.many_to_many:
@@ -342,7 +345,7 @@ class RowPlan:
         if type(values) is not list or len(values) != self.width:
             raise self.error(
                 "expected a list of %d values (%s), found %s"
-                % (self.width, ", ".join(self.field_names), _short(values)),
+                % (self.width, ", ".join(self.field_names), shorten(repr(values))),
                 line,
             )
         field = None
@@ -370,7 +373,7 @@ class RowPlan:
                     m2m_data[field.name] = keys
         except Exception as exc:
             raise self.error(
-                "invalid value %s: %s" % (_short(value), _reason(exc)), line, field.name
+                "invalid value %s: %s" % (shorten(repr(value)), _reason(exc)), line, field.name
             ) from exc
         if self.plain_attnames is not None:
             instance = self.model.__new__(self.model)
@@ -496,6 +499,7 @@ class DumpedObject(base.DeserializedObject):
             self.path,
             self.line,
             self.object._meta.label_lower,
+            kind=Kind.ROW_REJECTED,
         )
 
     def save_deferred_fields(self, using=None):
@@ -509,6 +513,7 @@ class DumpedObject(base.DeserializedObject):
                 self.path,
                 self.line,
                 self.object._meta.label_lower,
+                kind=Kind.DANGLING_REFERENCE,
             ) from exc
 
 
@@ -538,7 +543,3 @@ def _reason(exc):
         return "; ".join(exc.messages)
     return str(exc) or type(exc).__name__
 
-
-def _short(value, limit=80):
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."

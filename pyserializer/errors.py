@@ -1,6 +1,25 @@
-"""Errors that say where in a dump something went wrong."""
+"""Errors that say where in a dump something went wrong, and of what kind.
+
+A message is prose for the user and may be reworded; code that decides
+what to add to it (a hint, advice) looks at its ``kind`` instead.
+"""
+
+import enum
 
 from django.core.serializers.base import DeserializationError, SerializationError
+
+
+class Kind(enum.Enum):
+    """What went wrong with a dump."""
+
+    INVALID = "a file breaks a rule of the format"
+    UNREADABLE = "a file cannot be opened or decompressed"
+    MISSING_FILE = "a chunk listed in restore.py is missing"
+    ALTERED_FILE = "a chunk differs from what restore.py lists"
+    UNKNOWN_MODEL = "the dump holds rows of a model the code does not have"
+    UNKNOWN_FIELD = "the dump holds a field the model does not have"
+    ROW_REJECTED = "the database rejected a row"
+    DANGLING_REFERENCE = "a row refers to one that is not there"
 
 
 def describe_place(path=None, line=None, model=None, field=None):
@@ -20,15 +39,35 @@ def describe_place(path=None, line=None, model=None, field=None):
 class DumpError(DeserializationError):
     """A dump could not be loaded; the message names file, line, model and field."""
 
-    def __init__(self, problem, path=None, line=None, model=None, field=None):
+    def __init__(self, problem, path=None, line=None, model=None, field=None, kind=Kind.INVALID):
         self.problem = problem
         self.path = path
         self.line = line
         self.model = model
         self.field = field
+        self.kind = kind
+        self.advised = False  # whether the message says already what the user can do
         place = describe_place(path, line, model, field)
         super().__init__("%s: %s" % (place, problem) if place else problem)
+
+    def advise(self, advice, separator="\n"):
+        """Add what the user can do to the message; return the error."""
+        self.args = ("%s%s%s" % (self.args[0], separator, advice),)
+        self.advised = True
+        return self
 
 
 class DumpWriteError(SerializationError):
     """A value could not be written to a dump."""
+
+
+def shorten(text, limit=80):
+    """``text`` cut to ``limit`` characters, "..." marking the cut: a value
+    quoted in a message stays readable."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def one_line(exc):
+    """The message of ``exc`` on one line (its class name when it has none),
+    for a report that gives one line to each failure."""
+    return " ".join(str(exc).split()) or type(exc).__name__

@@ -8,12 +8,18 @@ can be rebuilt after it.
 
 from django.conf import settings
 
+from .errors import Kind
+
 # {app label: the command that rebuilds its data}; PYSERIALIZER_REBUILDABLE adds to it.
 REBUILDABLE = {
     "wagtailsearch": "python manage.py update_index",
     "watson": "python manage.py buildwatson",
     "haystack": "python manage.py rebuild_index",
 }
+
+
+# The kinds of DumpError that a restore without the error's model gets past.
+LEAVING_OUT_HELPS = frozenset({Kind.UNKNOWN_MODEL, Kind.ROW_REJECTED})
 
 
 def rebuildable_apps():
@@ -38,11 +44,8 @@ def leave_out(label, manifest_path=None):
 
 
 def with_restore_hint(error, manifest_path):
-    """``error`` with how to leave its model out, when the model is unknown or
-    the database rejected its rows."""
-    problem = str(error.problem)
-    if not error.model or "leave it out" in problem or not problem.startswith(
-            ("unknown model", "the database rejected")):
-        return error
-    error.args = ("%s\n%s" % (error.args[0], leave_out(error.model, manifest_path)),)
+    """``error`` (a DumpError) with how to leave its model out, when that gets
+    past it: the model is unknown, or the database rejected its rows."""
+    if error.model and not error.advised and error.kind in LEAVING_OUT_HELPS:
+        error.advise(leave_out(error.model, manifest_path))
     return error

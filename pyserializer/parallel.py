@@ -34,7 +34,7 @@ from django.db.models import F, Window
 from django.db.models.functions import RowNumber
 from tqdm import tqdm
 
-from .errors import DumpWriteError
+from .errors import DumpWriteError, one_line
 from .serializer import DumpObserver, Serializer
 from .snapshot import export_snapshot, imported_snapshot
 from .tables import key_attnames, keys_of, unused_name
@@ -212,8 +212,7 @@ class ParallelSerializer(Serializer):
         except (EOFError, BrokenPipeError):
             pass  # the parent is gone, and with it the dump
         except Exception as exc:
-            pipe.send(("failed", " ".join(str(exc).split()) or type(exc).__name__,
-                       isinstance(exc, DatabaseError)))
+            pipe.send(("failed", one_line(exc), isinstance(exc, DatabaseError)))
         finally:
             connections.close_all()
 

@@ -120,7 +120,8 @@ def _plural(count, noun):
 
 
 class RestoreProgress:
-    """A bar of the rows restored out of ``total``, when ``bar_stream`` is given.
+    """A bar of the rows restored out of ``total``, when ``bar_stream`` is given;
+    without it, the calls do nothing, so that a load need not ask.
 
     The bar appears with the first row loaded, and ``finished`` closes it at
     its total once the rows are loaded, before the restore says anything
@@ -139,6 +140,8 @@ class RestoreProgress:
 
     def loaded(self, count):
         """``count`` rows are loaded so far."""
+        if self.bar_stream is None:
+            return
         if self._bar is None:
             self._bar = tqdm(
                 total=self.total, desc="Restoring", unit=" rows", unit_scale=True,
@@ -165,8 +168,7 @@ class RestoreProgress:
             self._bar = None
 
     def __enter__(self):
-        """Itself, or None without a bar: a load then has nothing to tell per row."""
-        return self if self.bar_stream is not None else None
+        return self
 
     def __exit__(self, *exc_info):
         self._close()

@@ -37,7 +37,7 @@ import re
 import stat
 
 from .compression import DecompressingReader, compression_of
-from .errors import DumpError
+from .errors import DumpError, Kind, shorten
 from .grammar import IMPORT_LINE, SCRIPT_TRAILER_START
 
 READ_BLOCK_SIZE = 1 << 20
@@ -142,8 +142,8 @@ class DumpReader:
             return self._compressed.stored_sha256()
         return self._digest.hexdigest()
 
-    def error(self, problem, line=None, model=None, field=None):
-        return DumpError(problem, self.path, line, model, field)
+    def error(self, problem, line=None, model=None, field=None, kind=Kind.INVALID):
+        return DumpError(problem, self.path, line, model, field, kind)
 
     def sections(self):
         """Yield a Section for each block, after reading the names before it."""
@@ -161,7 +161,7 @@ class DumpReader:
             if match is None:
                 raise self.error(
                     "this line is not part of a pyserializer dump "
-                    "(expected NAME = value): %s" % _shorten(stripped),
+                    "(expected NAME = value): %s" % shorten(stripped),
                     number,
                 )
             name, value_text = match.groups()
@@ -187,7 +187,7 @@ class DumpReader:
             problem = "FIELDS must be a list of field names (strings)"
         else:
             return
-        raise self.error("%s, not %s" % (problem, _shorten(repr(value))), number)
+        raise self.error("%s, not %s" % (problem, shorten(repr(value))), number)
 
     def _rows(self, name, start_line, model):
         for number, text in self._tracked_lines():
@@ -259,7 +259,7 @@ class DumpReader:
             try:
                 return _strict_json_decode(text)
             except (ValueError, RecursionError) as exc:
-                problem = "restore.py holds JSON values only (%s)" % _shorten(str(exc), 60)
+                problem = "restore.py holds JSON values only (%s)" % shorten(str(exc), 60)
         else:
             try:
                 return _json_decode(text)
@@ -269,7 +269,7 @@ class DumpReader:
                 return literal_value(text)
             except ValueError as exc:
                 problem = str(exc)
-        shown = _shorten((shown or text).strip(SPACE))
+        shown = shorten((shown or text).strip(SPACE))
         raise self.error("%s: %s" % (problem, shown), number, model)
 
 
@@ -328,9 +328,6 @@ def _literal(node):
     raise ValueError("only literal values are allowed in a dump, not code")
 
 
-def _shorten(text, limit=80):
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
 
 def open_dump_file(path):
     """Open a file of a dump for reading without following a link, and without
@@ -341,7 +338,8 @@ def open_dump_file(path):
     except OSError as exc:
         if os.path.islink(path):
             raise _not_regular(path, "a symbolic link")
-        raise DumpError("cannot open this file: %s" % (exc.strerror or exc), path)
+        raise DumpError("cannot open this file: %s" % (exc.strerror or exc), path,
+                        kind=Kind.UNREADABLE)
     try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             raise _not_regular(path, _NOT_REGULAR)
@@ -391,6 +389,7 @@ def _not_regular(path, what):
         "this file is %s; pyserializer reads only regular files, never through a link"
         % what,
         path,
+        kind=Kind.UNREADABLE,
     )
 
 

@@ -18,6 +18,7 @@ from django.db import connections
 from .interrupts import Terminated, terminate_as_interrupt
 
 NOTHING_CHANGED = "nothing was changed."
+ARE_YOU_SURE = "Are you sure (y/n)? "
 
 
 def stopped_by(exc):
@@ -37,6 +38,16 @@ def refusal_text(exc, failed=None):
     if isinstance(exc, CommandError) or not failed:
         return str(exc)
     return "%s: %s" % (failed, exc)
+
+
+def agreed(ask, question=ARE_YOU_SURE):
+    """Whether the user answers ``question``, asked with ``ask`` (``input``),
+    with y or yes; the end of the input is no. The caller refuses on no."""
+    try:
+        answer = ask(question)
+    except EOFError:
+        return False
+    return answer.strip().lower() in ("y", "yes")
 
 
 def add_database_argument(parser, help, name="--database", **kwargs):

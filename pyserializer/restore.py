@@ -4,28 +4,17 @@ The dump's ``restore.py`` ends by calling ``main(__file__)``. Run from the
 project directory (with ``DJANGO_SETTINGS_MODULE`` set, or ``--settings``),
 it parses the options, sets Django up and runs the restore pipeline
 (``pyserializer.restoring``), as ``manage.py restore_dump`` does.
+
+Importing this module changes nothing: the script part of ``restore.py``
+(``manifest.SCRIPT_TRAILERS``) takes the dump's directory off ``sys.path``
+before it imports anything, so that no chunk file can pass for a module.
 """
 
+import argparse
 import os
 import sys
 
-
-def _dump_directory_off_the_path():
-    """``python DIR/restore.py`` puts DIR first on sys.path, where every chunk file
-    (named after its table: ``email.py``, ``argparse.py``, ...) would shadow a
-    module of that name and be run on import. Take DIR off before importing
-    anything else."""
-    script = getattr(sys.modules.get("__main__"), "__file__", None)
-    if script and os.path.basename(script) == "restore.py":
-        directory = os.path.dirname(os.path.abspath(script))
-        sys.path[:] = [path for path in sys.path if os.path.abspath(path or ".") != directory]
-
-
-_dump_directory_off_the_path()
-
-import argparse  # noqa: E402  (after the line above, on purpose)
-
-from django.db import DEFAULT_DB_ALIAS  # noqa: E402
+from django.db import DEFAULT_DB_ALIAS
 
 
 def main(manifest_path, argv=None):

@@ -30,25 +30,22 @@ from django.db.migrations.recorder import MigrationRecorder
 
 from . import hints, manifest, references
 from .deserializer import Deserializer
-from .errors import DumpError
+from .errors import DumpError, Kind
 from .migrating import (
     LoadingModels, forward_plan, migrate_to, migration_ranges, natural_key_transforms, states,
 )
 from .migration_state import ProjectMigrations, read_dump_state
 from .progress import RestoreProgress, counted, counted_files
 from .reader import open_dump_file
-from .refusals import interrupted, stopped_by
+from .refusals import agreed
+from .steps import Interrupted, RestoreFailed, Step, Steps  # noqa: F401 (raised from here)
 from .transforms import configured_transforms
 from .unmigrated import create_missing_tables, models_without_table, unmigrated_apps
-from .wholesite import REBUILT_BY_MIGRATE, complete_rebuilt_rows, matched_by_natural_key
+from .wholesite import REBUILT_BY_MIGRATE, complete_rebuilt_rows, is_excluded, matched_by_natural_key
 
 
 class NotRestorable(CommandError):
     """The dump cannot be restored as asked; the database was not touched."""
-
-
-class RestoreFailed(CommandError):
-    """A step after the database was changed failed; the message says where it stands."""
 
 
 class Cancelled(CommandError):
@@ -85,7 +82,7 @@ class RestorePlan:
                          if label.partition(".")[0] not in self.changed)
 
     def excluded(self, label):
-        return label in self.excludes or label.partition(".")[0] in self.excludes
+        return is_excluded(label, self.excludes)
 
     def rows_to_load(self):
         return sum(entry.rows for entry in self.dump.files if not self.excluded(entry.model))
@@ -236,11 +233,11 @@ def refuse_unknown_models(plan, registry, ignorenonexistent=False):
             registry.get_model(entry.model)
         except (LookupError, ValueError):
             raise DumpError(
-                "unknown model: the dump holds rows of %s, which %s. Nothing was changed. %s"
+                "unknown model: the dump holds rows of %s, which %s. Nothing was changed."
                 % (entry.model, "the code does not have" if not plan.through_migrations
-                   else "the project's models at the dump's migration state do not have",
-                   hints.leave_out(entry.model, plan.manifest_path)),
-                plan.manifest_path, model=entry.model)
+                   else "the project's models at the dump's migration state do not have"),
+                plan.manifest_path, model=entry.model, kind=Kind.UNKNOWN_MODEL,
+            ).advise(hints.leave_out(entry.model, plan.manifest_path), " ")
 
 
 def refuse_missing_tables(plan, connection, registry, nothing_changed=""):
@@ -295,14 +292,14 @@ def run_restore(plan, using=DEFAULT_DB_ALIAS, ignorenonexistent=False, stdout=No
     migrate_first = not plan.through_migrations and _pending_migrations(connection)
     if not plan.through_migrations and not migrate_first:
         refuse_missing_tables(plan, connection, registry, "Nothing was changed. ")
-    step = _Steps()
+    step = Steps()
     try:
         if not plan.through_migrations:
             if migrate_first:
-                step(_TO_CODE, _migrate_to_code, connection, verbosity, stdout)
+                step(Step.TO_CODE, _migrate_to_code, connection, verbosity, stdout)
             if models_without_table(connection, plan.unmigrated):
-                step(_TO_CODE, _create_unmigrated_tables, connection, plan.unmigrated, say)
-            objects, models = step(_INTO_CURRENT, replace_rows, plan, connection,
+                step(Step.TO_CODE, _create_unmigrated_tables, connection, plan.unmigrated, say)
+            objects, models = step(Step.INTO_CURRENT, replace_rows, plan, connection,
                                    ignorenonexistent=ignorenonexistent, progress=progress)
             text = "dump taken at the code's migration state, restored %s" % counted(objects, len(models))
             forward = []
@@ -311,14 +308,14 @@ def run_restore(plan, using=DEFAULT_DB_ALIAS, ignorenonexistent=False, stdout=No
             _check_targets(plan, executor)
             say("Migrating %s to the dump's state (%s)." % (
                 describe_database(connection), states(plan.changed, 0)))
-            step(_TO_DUMP, migrate_to,
+            step(Step.TO_DUMP, migrate_to,
                  connection, plan.targets, lambda: _empty(connection, _existing_tables(connection)))
-            step(_TO_DUMP, _create_unmigrated_tables, connection, plan.unmigrated, say)
+            step(Step.TO_DUMP, _create_unmigrated_tables, connection, plan.unmigrated, say)
             say("Loading the dump into the models as they were then.")
             objects, models = step(
-                _AT_DUMP_STATE, replace_rows, plan, connection, registry, transforms,
+                Step.AT_DUMP_STATE, replace_rows, plan, connection, registry, transforms,
                 ignorenonexistent, progress)
-            forward = step(_FORWARD, _migrate_forward, connection, plan.unmigrated, say)
+            forward = step(Step.FORWARD, _migrate_forward, connection, plan.unmigrated, say)
             text = "dump taken at %s, restored %s, migrated forward through %s" % (
                 states(plan.changed, 0), counted(objects, len(models)), migration_ranges(forward))
         report = RestoreReport(objects, models, text, time.monotonic() - started, forward)
@@ -350,13 +347,8 @@ def confirm(plan, connection, interactive=True, verbosity=1, stdout=None, ask=in
     ``interactive``, ask; raise Cancelled unless the answer is yes."""
     if stdout is not None and (interactive or verbosity >= 1):
         stdout.write(plan.describe(connection) + "\n")
-    if interactive:
-        try:
-            answer = ask("Are you sure (y/n)? ")
-        except EOFError:
-            answer = ""
-        if answer.strip().lower() not in ("y", "yes"):
-            raise Cancelled()
+    if interactive and not agreed(ask):
+        raise Cancelled()
 
 
 def tables_to_replace(connection, registry, matched=frozenset(), dumped=frozenset()):
@@ -424,6 +416,7 @@ def load_dump(manifest_path, connection, registry=None, transforms=None,
     the tables the caller has just emptied in the same transaction.
     """
     using = connection.alias
+    progress = progress if progress is not None else RestoreProgress(0)
     allowed = {}  # model: whether the router lets its rows into this database
     objects = 0
     with open_dump_file(manifest_path) as stream, connection.constraint_checks_disabled():
@@ -441,15 +434,13 @@ def load_dump(manifest_path, connection, registry=None, transforms=None,
                 if not allowed[model]:
                     continue
                 objects += 1
-                if progress is not None:
-                    progress.loaded(objects)
+                progress.loaded(objects)
                 dumped.save(using=using)
                 if dumped.deferred_fields:
                     waiting.append(dumped)
             for dumped in waiting:
                 dumped.save_deferred_fields(using=using)
-            if progress is not None:
-                progress.finished(objects)
+            progress.finished(objects)
         except DumpError as exc:
             raise hints.with_restore_hint(exc, manifest_path) from exc
     models = [model for model, ok in allowed.items() if ok]
@@ -485,7 +476,7 @@ def check_references(connection, models, manifest_path):
             "manage.py reseal_dump %s), leave %s out with -e, or run manage.py restore_dump "
             "%s --check first to find every such reference." % (
                 found, manifest_path, found.model.lower(), manifest_path),
-            manifest_path) from exc
+            manifest_path, kind=Kind.DANGLING_REFERENCE) from exc
 
 
 def _empty(connection, tables):
@@ -550,78 +541,6 @@ def _check_targets(plan, executor):
             "database, or load it with python manage.py loaddata --ignorenonexistent %s."
             % (plan.manifest_path, ", ".join("%s.%s" % target for target in unknown),
                plan.manifest_path))
-
-
-class Interrupted(CommandError):
-    """Ctrl-C or SIGTERM stopped a restore; the message says where things stand."""
-
-
-_TO_CODE = "migrating the database to the code's state"
-_INTO_CURRENT = "loading the rows into the current models"
-_TO_DUMP = "migrating the database to the dump's state"
-_AT_DUMP_STATE = "loading the rows"
-_FORWARD = "migrating forward"
-
-
-class _Steps:
-    """Runs the steps of a restore that change the database, one by one, and
-    knows what is true when one fails or a signal stops the restore."""
-
-    def __init__(self):
-        self.current = None  # the step under way, or the last one run
-        self.finished = False  # whether self.current ran to its end
-        self.runs = 0
-
-    def __call__(self, what, function, *args, **kwargs):
-        self.current, self.finished = what, False
-        self.runs += 1
-        try:
-            result = function(*args, **kwargs)
-        except DumpError as exc:  # stays a DumpError: it names the file and line
-            exc.args = ("%s\n%s" % (exc.args[0], _AFTER_FAILURE[what]),)
-            raise
-        except Exception as exc:
-            raise RestoreFailed("Restore failed while %s: %s\n%s" % (
-                what, exc, _AFTER_FAILURE[what])) from exc
-        self.finished = True
-        return result
-
-    def interrupted(self, exc):
-        """The Interrupted error to raise for KeyboardInterrupt ``exc``."""
-        what = self.current
-        if what is None or (what == _INTO_CURRENT and not self.finished and self.runs == 1):
-            return Interrupted(interrupted(exc))  # nothing had changed, or it was rolled back
-        if self.finished and what in _AFTER_LOADING:
-            return Interrupted("%s after %s; %s" % (stopped_by(exc), what, _AFTER_LOADING[what]))
-        return Interrupted("%s while %s. %s" % (stopped_by(exc), what, _AFTER_FAILURE[what]))
-
-
-_AFTER_FAILURE = {
-    _TO_CODE:
-        "The data of the database was not replaced; see python manage.py showmigrations.",
-    _TO_DUMP:
-        "The dump was not loaded. The tables may already be empty (they are emptied "
-        "before migrating backwards), and the migration state may lie between the old "
-        "one and the dump's (see python manage.py showmigrations).",
-    _INTO_CURRENT:
-        "The load was rolled back: the data of the database is as it was before.",
-    _AT_DUMP_STATE:
-        "The load was rolled back; the database is at the dump's migration state. "
-        "Fix the cause and restore again, or run python manage.py migrate to go back "
-        "to the code's state.",
-    _FORWARD:
-        "The rows were restored at the dump's migration state and migrated forward as "
-        "far as the migrations succeeded (see python manage.py showmigrations). Fix the "
-        "failing migration, then run python manage.py migrate.",
-}
-
-# What is true when a signal arrives just after one of these steps ran to its end.
-_AFTER_LOADING = {
-    _INTO_CURRENT: "the dump was restored.",
-    _AT_DUMP_STATE: "the rows were restored at the dump's migration state; run python "
-                    "manage.py migrate to migrate them forward to the code's state.",
-    _FORWARD: "the dump was restored and migrated forward.",
-}
 
 
 def _missing_message(manifest_path, missing, project):

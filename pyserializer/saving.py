@@ -21,7 +21,7 @@ from django.db import connections, models, transaction
 from django.db.models import signals
 
 from .dbvalues import db_values
-from .errors import DumpError
+from .errors import DumpError, Kind
 from .tables import every_row, keys_of
 
 BATCH_SIZE = 500
@@ -171,6 +171,7 @@ class BatchSaver:
                         first.path,
                         first.line,
                         model._meta.label_lower,
+                        kind=Kind.ROW_REJECTED,
                     ) from exc
             if send:
                 self._send_m2m_changed("post_add", field, added)

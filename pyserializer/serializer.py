@@ -21,7 +21,7 @@ from django.db.models.query import QuerySet
 from . import __version__, manifest
 from .codec import codec_for
 from .compression import check_available
-from .errors import DumpError, DumpWriteError
+from .errors import DumpError, DumpWriteError, shorten
 from .grammar import json_value
 from .ordering import loading_order
 from .rows import blocks_from_objects, blocks_from_queryset
@@ -170,7 +170,7 @@ class Serializer(base.Serializer):
                     lines.append(json_value(row) + ",\n")
                 except Exception as exc:
                     raise DumpWriteError(
-                        "%s: cannot write the row %s: %s" % (block.label, _short_row(row), exc)
+                        "%s: cannot write the row %s: %s" % (block.label, shorten(repr(row), 200), exc)
                     ) from exc
             self.written += len(lines)
             self.progress.update(self.written)
@@ -232,10 +232,6 @@ def _fsync(stream):
     except (AttributeError, OSError, ValueError):
         pass
 
-
-def _short_row(row, limit=200):
-    text = repr(row)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def dump_origin(using):

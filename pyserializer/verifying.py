@@ -42,16 +42,15 @@ from django.db.utils import load_backend
 
 from . import manifest as manifests
 from .codec import codec_for
-from .errors import describe_place
+from .errors import describe_place, shorten
 from .grammar import MANIFEST_NAME
 from .interrupts import interrupts_deferred
 from .migrating import states
 from .outputdir import ManifestFile
 from .reader import DumpReader, open_chunk, open_dump_file
 from .progress import counted
-from .restoring import (
-    RestoreFailed, clear_content_type_cache, confirm, plan_restore, run_restore,
-)
+from .restoring import clear_content_type_cache, confirm, plan_restore, run_restore
+from .steps import RestoreFailed
 from .serializer import Serializer, max_row_count_setting
 from .snapshot import read_snapshot
 from .tables import every_row
@@ -138,7 +137,7 @@ def verify(manifest_path, using=DEFAULT_DB_ALIAS, into=None, excludes=(), ignore
                             verbosity)
             except RestoreFailed as exc:  # its advice is about a database that is gone
                 raise CommandError("Verify failed: the trial restore failed: %s" % (
-                    str(exc).partition("\n")[0])) from exc
+                    exc.failure.partition("\n")[0])) from exc
             compared, not_compared = comparable_models(plan)
             second = dump_again(alias, compared, os.path.join(workdir, "dump"),
                                 plan.natural_keyed)
@@ -376,6 +375,5 @@ def _canonical(value):
     return json.dumps(value, sort_keys=True, ensure_ascii=False)
 
 
-def _short(value, limit=80):
-    text = _canonical(value)
-    return text if len(text) <= limit else text[:limit - 3] + "..."
+def _short(value):
+    return shorten(_canonical(value))

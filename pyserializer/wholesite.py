@@ -40,13 +40,20 @@ def natural_key_labels(dumped=None):
     return labels
 
 
+def is_excluded(label, excludes):
+    """Whether ``-e`` leaves out the model ``label``: ``excludes`` holds app
+    labels and lowercase model labels, and leaving out an app leaves out
+    each of its models. The one rule for dumps, loads and restores."""
+    return label in excludes or label.lower() in excludes or label.partition(".")[0] in excludes
+
+
 def excluded_labels(excludes):
-    """The ``-e`` labels of ``dumpdata``/``dump2py`` as a test of a lowercase model
-    label, as ``RestorePlan.excluded`` tests it; an unknown label is a CommandError."""
+    """The ``-e`` labels of ``dumpdata``/``dump2py`` as a test of a model label
+    (``is_excluded``); an unknown label is a CommandError."""
     excluded_apps, excluded_models = _parse_excludes(excludes)
     labels = {config.label for config in excluded_apps} | {
         model._meta.label_lower for model in excluded_models}
-    return lambda label: label in labels or label.partition(".")[0] in labels
+    return lambda label: is_excluded(label, labels)
 
 
 def models_to_dump(using, excludes=()):

@@ -17,11 +17,11 @@ from django.core.serializers.base import SerializationError
 from django.db import DEFAULT_DB_ALIAS, DatabaseError
 
 from pyserializer import compression, outputdir, references, wholesite
-from pyserializer.errors import DumpError
+from pyserializer.errors import DumpError, one_line
 from pyserializer.interrupts import terminate_as_interrupt
 from pyserializer.parallel import ParallelSerializer, WorkerError, reason_not_to_split
 from pyserializer.progress import DumpProgress, bar_stream, chunk_files, human_size
-from pyserializer.refusals import OneVoice, add_database_argument, stopped_by
+from pyserializer.refusals import ARE_YOU_SURE, OneVoice, add_database_argument, agreed, stopped_by
 from pyserializer.serializer import Serializer, chosen_compression, max_row_count_setting
 from pyserializer.snapshot import ModelSavepoints, read_snapshot
 from pyserializer.tables import every_row
@@ -151,7 +151,7 @@ class Command(OneVoice, BaseCommand):
             where = _table_of(block) if block is not None else "database %r" % using
             raise CommandError(
                 "Cannot read %s: %s. %s Use --tolerate to skip tables that cannot be read."
-                % (where, _one_line(exc), _nothing_written(target, existed, options))
+                % (where, one_line(exc), _nothing_written(target, existed, options))
             ) from exc
         except (OSError, SerializationError) as exc:
             raise CommandError(
@@ -202,7 +202,7 @@ class Command(OneVoice, BaseCommand):
     def incomplete(self, skipped, target, simulated):
         """The message of a dump that skipped tables (--tolerate)."""
         tables = "\n".join(
-            "  %s (model %s): %s" % (table, label, _one_line(exc))
+            "  %s (model %s): %s" % (table, label, one_line(exc))
             for label, (table, exc) in skipped.items()
         )
         if simulated:
@@ -255,11 +255,7 @@ class Command(OneVoice, BaseCommand):
             self.stdout.write(line)
 
     def confirm(self, message):
-        try:
-            answer = input("%s\nAre you sure (y/n)? " % message)
-        except EOFError:
-            return False
-        return answer.strip().lower() in ("y", "yes")
+        return agreed(input, "%s\n%s" % (message, ARE_YOU_SURE))
 
 
 def _nothing_written(target, existed, options):
@@ -273,9 +269,6 @@ def _nothing_written(target, existed, options):
 def _table_of(block):
     return "table %s (model %s)" % (block.model._meta.db_table, block.label)
 
-
-def _one_line(exc):
-    return " ".join(str(exc).split()) or type(exc).__name__
 
 
 def _count(number):
