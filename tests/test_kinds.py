@@ -20,7 +20,7 @@ from pyserializer.restoring import Cancelled, RestoreFailed, load_dump, restore
 from pyserializer.steps import Step, Steps
 from pyserializer.wholesite import is_excluded
 from testapp.models import Country, Person
-from test_restore_excludes import dump2py, rename_model
+from test_restore_excludes import dump2py, rename_model, with_duplicate_country
 
 
 @pytest.fixture
@@ -35,22 +35,9 @@ def reworded(monkeypatch):
     monkeypatch.setattr(DumpError, "__init__", reworded_init)
 
 
-def with_duplicate_country(tmp_path):
-    """A dump with two countries of one code: the database rejects the second."""
-    Person.objects.create(pk=1, name="Ann")
-    Country.objects.create(pk=1, code="be", name="Belgium")
-    Country.objects.create(pk=2, code="nl", name="Netherlands")
-    manifest = dump2py(tmp_path / "backup")
-    chunk = tmp_path / "backup" / next(
-        name for name in chunk_names(manifest) if name.startswith("testapp_country"))
-    chunk.write_text(chunk.read_text(encoding="utf-8").replace('"nl"', '"be"'), encoding="utf-8")
-    reseal(manifest)
-    return manifest
-
-
 @pytest.mark.django_db(transaction=True)
 def test_a_reworded_rejected_row_still_gets_the_hint_and_the_steps_advice(tmp_path, reworded):
-    manifest = with_duplicate_country(tmp_path)
+    manifest, _ = with_duplicate_country(tmp_path)
     Person.objects.filter(pk=1).update(name="Changed")
 
     with pytest.raises(DumpError) as failure:

@@ -93,8 +93,9 @@ def test_content_types_or_permissions_held_by_id_cannot_be_left_out(tmp_path, ex
     assert not Person.objects.exists()
 
 
-@pytest.mark.django_db(transaction=True)
-def test_a_row_the_database_rejects_says_how_to_leave_its_model_out(tmp_path):
+def with_duplicate_country(tmp_path):
+    """(restore.py, chunk) of a dump with two countries of one code: the
+    database rejects the second."""
     Person.objects.create(pk=1, name="Ann")
     Country.objects.create(pk=1, code="be", name="Belgium")
     Country.objects.create(pk=2, code="nl", name="Netherlands")
@@ -104,6 +105,12 @@ def test_a_row_the_database_rejects_says_how_to_leave_its_model_out(tmp_path):
     text = chunk.read_text(encoding="utf-8")
     chunk.write_text(text.replace('"nl"', '"be"'), encoding="utf-8")  # breaks code's uniqueness
     reseal(manifest)
+    return manifest, chunk
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_row_the_database_rejects_says_how_to_leave_its_model_out(tmp_path):
+    manifest, chunk = with_duplicate_country(tmp_path)
     Person.objects.filter(pk=1).update(name="Changed")
 
     with pytest.raises(DumpError) as failure:
