@@ -45,8 +45,11 @@ class Deserializer(base.Deserializer):
         resolve_natural_keys=True,
         **options,
     ):
-        """``apps`` is the model registry rows are loaded into (historical
-        models when restoring through migrations); ``transforms`` maps model
+        """``stream_or_string`` is a dump file, a directory dump's ``restore.py``
+        (a stream named by its path), or the Manifest a restore's plan has
+        already read from it, so that it is parsed once. ``apps`` is the model
+        registry rows are loaded into (historical models when restoring
+        through migrations); ``transforms`` maps model
         labels to row transforms (see pyserializer.transforms), added to those
         of the PYSERIALIZER_TRANSFORMS setting. ``excludes`` are app labels
         and lowercase model labels whose rows are skipped unread, even of
@@ -72,11 +75,14 @@ class Deserializer(base.Deserializer):
     def __iter__(self):
         write_negative_zero(connections[self.using])
         path = getattr(self.stream, "name", None)
-        if manifest.is_manifest_path(path):
+        if isinstance(self.stream, manifest.Manifest):
+            self.dump = self.stream
+        elif manifest.is_manifest_path(path):
             self.dump = manifest.read(self.stream, path)
-            yield from self._load_directory(self.dump)
         else:
             yield from self._load_file(DumpReader(self.stream, path or "<string>"))
+            return
+        yield from self._load_directory(self.dump)
 
     def __next__(self):
         if self._iterator is None:
@@ -112,26 +118,22 @@ class Deserializer(base.Deserializer):
     def _load_file(self, reader, expected_model=None):
         """Yield the objects of one file; return how many rows it held."""
         rows = 0
-        for section in reader.sections():
-            plan = self._plan(reader, section, expected_model)
-            transform = self.transforms.get(section.names.get("MODEL"))
-            for line, values in section.rows:
+        for block in reader.blocks(expected_model):
+            transform = self.transforms.get(block.model)
+            plan = self._plan(reader, block) if transform is None else None
+            for line, values in block.rows:
                 rows += 1
                 if transform is not None:
-                    yield from self._transformed(transform, reader, section, line, values)
+                    yield from self._transformed(transform, reader, block, line, values)
                 elif plan is not None:
                     yield plan.build(values, line)
             if self.saver is not None:
                 self.saver.flush()
-        problem = grammar.format_problem(reader.names)
-        if problem:
-            raise reader.error(problem)
         return rows
 
-    def _transformed(self, transform, reader, section, line, values):
+    def _transformed(self, transform, reader, block, line, values):
         """Objects for what a project's row transform makes of one row."""
-        label = section.names["MODEL"]
-        for new_label, row in apply_transform(transform, label, section.names["FIELDS"], values, reader, line):
+        for new_label, row in apply_transform(transform, block.model, block.fields, values, reader, line):
             plan = self._model_plan(reader, new_label, list(row), line)
             if plan is not None:
                 yield plan.build(list(row.values()), line)
@@ -142,28 +144,9 @@ class Deserializer(base.Deserializer):
             self._plans[key] = self._new_plan(reader, label, field_names, line)
         return self._plans[key]
 
-    def _plan(self, reader, section, expected_model):
-        names = section.names
-        problem = grammar.format_problem(names)
-        if problem:
-            raise reader.error(problem, section.line_of("FORMAT"))
-        label, field_names = names.get("MODEL"), names.get("FIELDS")
-        if section.name != "ROWS" or not isinstance(label, str) or not isinstance(field_names, list):
-            raise reader.error(
-                "a block of rows must be ROWS = [ after MODEL = and FIELDS = lines",
-                section.line,
-            )
-        if expected_model is not None and label != expected_model:
-            raise reader.error(
-                "restore.py lists this chunk for model %s" % expected_model,
-                section.line,
-                model=label,
-            )
-        if label in self.transforms:
-            return None
+    def _plan(self, reader, block):
         return self._new_plan(
-            reader, label, field_names, section.line_of("MODEL"), section.line_of("FIELDS")
-        )
+            reader, block.model, block.fields, block.line_of("MODEL"), block.line_of("FIELDS"))
 
     def _excluded(self, label):
         return label.lower() in self.excludes or label.partition(".")[0] in self.excludes
@@ -252,7 +235,6 @@ class RowPlan:
         self.forward = deserializer.handle_forward_references
         self.lookups = deserializer.resolve_natural_keys
         self.ignorenonexistent = deserializer.ignorenonexistent
-        self.width = len(field_names)
         self.field_names = field_names
         self.decoders = []
         self.relations = []
@@ -339,12 +321,7 @@ class RowPlan:
         return self.reader.error(problem, line, self.label, field)
 
     def build(self, values, line):
-        if type(values) is not list or len(values) != self.width:
-            raise self.error(
-                "expected a list of %d values (%s), found %s"
-                % (self.width, ", ".join(self.field_names), _short(values)),
-                line,
-            )
+        """The object of one row: a list of one value per field (the reader checked)."""
         field = None
         value = None
         try:
