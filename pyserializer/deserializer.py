@@ -49,9 +49,9 @@ class Deserializer(base.Deserializer):
         (a stream named by its path), or the Manifest a restore's plan has
         already read from it, so that it is parsed once. ``apps`` is the model
         registry rows are loaded into (historical models when restoring
-        through migrations); ``transforms`` maps model
-        labels to row transforms (see pyserializer.transforms), added to those
-        of the PYSERIALIZER_TRANSFORMS setting. ``excludes`` are app labels
+        through migrations); ``transforms`` maps model labels to row
+        transforms (see pyserializer.transforms), added to those of the
+        PYSERIALIZER_TRANSFORMS setting. ``excludes`` are app labels
         and lowercase model labels whose rows are skipped unread, even of
         models the code does not have (a restore's ``-e``). ``empty_tables``
         names the tables the caller emptied in this transaction: saving rows

@@ -425,7 +425,8 @@ def load_dump(manifest_path, connection, registry=None, transforms=None,
     using = connection.alias
     allowed = {}  # model: whether the router lets its rows into this database
     objects = 0
-    dump = dump or manifest.read_file(manifest_path)
+    if dump is None:
+        dump = manifest.read_file(manifest_path)
     with connection.constraint_checks_disabled():
         deserializer = Deserializer(
             dump, using=using, handle_forward_references=True, apps=registry,
