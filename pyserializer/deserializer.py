@@ -18,7 +18,7 @@ from django.db.models.base import ModelState
 from django.db.models.fields.files import FileDescriptor, ImageFileDescriptor
 from django.db.models.fields.related_descriptors import ForeignKeyDeferredAttribute
 
-from . import grammar, hints, manifest
+from . import grammar, hints, manifest, resealing
 from .codec import codec_for
 from .errors import DumpError
 from .migration_state import migration_differences
@@ -90,7 +90,7 @@ class Deserializer(base.Deserializer):
         return next(self._iterator)
 
     def _load_directory(self, dump):
-        paths = [_check_present(dump.directory, entry) for entry in dump.files]
+        paths = [resealing.check_present(dump.directory, entry) for entry in dump.files]
         if dump.skipped:
             warnings.warn(
                 "%s is an incomplete dump: these tables could not be read when it "
@@ -103,17 +103,7 @@ class Deserializer(base.Deserializer):
             with open_chunk(path) as chunk:
                 reader = DumpReader(chunk, path)
                 rows = yield from self._load_file(reader, entry.model)
-            if reader.size != entry.size or reader.sha256() != entry.sha256:
-                raise reader.error(_altered(
-                    "this chunk was altered or truncated after the dump was written "
-                    "(its size or SHA-256 differs from restore.py)", dump.directory),
-                    model=entry.model,
-                )
-            if rows != entry.rows:
-                raise reader.error(_altered(
-                    "restore.py lists %d rows but the chunk holds %d" % (entry.rows, rows),
-                    dump.directory), model=entry.model,
-                )
+            resealing.check_sealed(reader, rows, entry, dump.directory)
 
     def _load_file(self, reader, expected_model=None):
         """Yield the objects of one file; return how many rows it held."""
@@ -193,30 +183,6 @@ _STORING_SETTERS = {
     FileDescriptor.__set__,
     ImageFileDescriptor.__set__,
 }
-
-
-def _altered(problem, directory):
-    """``problem`` of a chunk that no longer matches restore.py, with the two ways on."""
-    return ("%s. After a deliberate edit, run manage.py reseal_dump %s to accept it; "
-            "otherwise the dump is damaged: restore from another backup." % (problem, directory))
-
-
-def _check_present(directory, entry):
-    path = os.path.join(directory, entry.name)
-    try:
-        size = os.path.getsize(path)
-    except OSError:
-        raise DumpError(
-            "this chunk listed in restore.py is missing", path, model=entry.model
-        )
-    if size != entry.size:
-        raise DumpError(_altered(
-            "this chunk has %d bytes, restore.py lists %d: it was truncated or altered"
-            % (size, entry.size), directory),
-            path,
-            model=entry.model,
-        )
-    return path
 
 
 class RowPlan:

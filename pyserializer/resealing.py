@@ -1,4 +1,6 @@
-"""Resealing a directory dump after a hand edit: ``manage.py reseal_dump``.
+"""A chunk's seal, the size, SHA-256 and row count ``restore.py`` lists for
+it: checked here for the loader, and rewritten after a hand edit by
+``manage.py reseal_dump``.
 
 An edited chunk no longer matches the size, SHA-256 and row count that
 ``restore.py`` lists for it, so the loader refuses it, on purpose. Resealing
@@ -14,6 +16,7 @@ restore (and ``restore_dump --check``).
 import os
 
 from . import manifest
+from .errors import DumpError
 from .outputdir import ManifestFile
 from .reader import DumpReader, open_chunk
 from .writer import FileEntry
@@ -40,6 +43,46 @@ def _sealed(directory, entry):
         reader = DumpReader(chunk, path)
         rows = sum(1 for block in reader.blocks(entry.model) for _row in block.rows)
     return FileEntry(entry.name, entry.model, rows, reader.size, reader.sha256())
+
+
+def check_present(directory, entry):
+    """The path of the chunk of FILES ``entry``, once it is there with its size."""
+    path = os.path.join(directory, entry.name)
+    try:
+        size = os.path.getsize(path)
+    except OSError:
+        raise DumpError(
+            "this chunk listed in restore.py is missing", path, model=entry.model
+        )
+    if size != entry.size:
+        raise DumpError(_altered(
+            "this chunk has %d bytes, restore.py lists %d: it was truncated or altered"
+            % (size, entry.size), directory),
+            path,
+            model=entry.model,
+        )
+    return path
+
+
+def check_sealed(reader, rows, entry, directory):
+    """Refuse a chunk read to its end (``rows`` rows) that its FILES ``entry`` does not match."""
+    if reader.size != entry.size or reader.sha256() != entry.sha256:
+        raise reader.error(_altered(
+            "this chunk was altered or truncated after the dump was written "
+            "(its size or SHA-256 differs from restore.py)", directory),
+            model=entry.model,
+        )
+    if rows != entry.rows:
+        raise reader.error(_altered(
+            "restore.py lists %d rows but the chunk holds %d" % (entry.rows, rows),
+            directory), model=entry.model,
+        )
+
+
+def _altered(problem, directory):
+    """``problem`` of a chunk that no longer matches restore.py, with the two ways on."""
+    return ("%s. After a deliberate edit, run manage.py reseal_dump %s to accept it; "
+            "otherwise the dump is damaged: restore from another backup." % (problem, directory))
 
 
 def _write(manifest_path, text):
