@@ -15,7 +15,6 @@ from django.db import DEFAULT_DB_ALIAS
 
 from .deserializer import Deserializer
 from .progress import chunk_files, counted, counted_files
-from .reader import open_dump_file
 from .references import MissingRows, refuse_missing_rows
 from .restoring import loading_models, plan_restore, refuse_unknown_models
 from .migrating import states
@@ -72,16 +71,15 @@ def check_dump(manifest_path, using=DEFAULT_DB_ALIAS, excludes=()):
     refuse_unknown_models(plan, registry)
     objects, models = 0, []
     missing = MissingRows(registry, plan.matched_by_target)
-    with open_dump_file(plan.manifest_path) as stream:
-        for dumped in Deserializer(
-            stream, using=using, handle_forward_references=True, apps=registry,
-            excludes=plan.excludes, resolve_natural_keys=False,
-        ):
-            objects += 1
-            missing.add(dumped)
-            label = dumped.object._meta.label_lower
-            if label not in models:
-                models.append(label)
+    for dumped in Deserializer(
+        plan.dump, using=using, handle_forward_references=True, apps=registry,
+        excludes=plan.excludes, resolve_natural_keys=False,
+    ):
+        objects += 1
+        missing.add(dumped)
+        label = dumped.object._meta.label_lower
+        if label not in models:
+            models.append(label)
     refuse_missing_rows(missing.dangling(), plan.manifest_path)
     entries = [entry for entry in plan.dump.files if not plan.excluded(entry.model)]
     return CheckReport(objects, models, len(entries), sum(e.size for e in entries), plan)

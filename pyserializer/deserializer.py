@@ -18,7 +18,7 @@ from django.db.models.base import ModelState
 from django.db.models.fields.files import FileDescriptor, ImageFileDescriptor
 from django.db.models.fields.related_descriptors import ForeignKeyDeferredAttribute
 
-from . import grammar, hints, manifest
+from . import grammar, hints, manifest, resealing
 from .codec import codec_for
 from .errors import DumpError, Kind, shorten
 from .migration_state import migration_differences
@@ -46,10 +46,13 @@ class Deserializer(base.Deserializer):
         resolve_natural_keys=True,
         **options,
     ):
-        """``apps`` is the model registry rows are loaded into (historical
-        models when restoring through migrations); ``transforms`` maps model
-        labels to row transforms (see pyserializer.transforms), added to those
-        of the PYSERIALIZER_TRANSFORMS setting. ``excludes`` are app labels
+        """``stream_or_string`` is a dump file, a directory dump's ``restore.py``
+        (a stream named by its path), or the Manifest a restore's plan has
+        already read from it, so that it is parsed once. ``apps`` is the model
+        registry rows are loaded into (historical models when restoring
+        through migrations); ``transforms`` maps model labels to row
+        transforms (see pyserializer.transforms), added to those of the
+        PYSERIALIZER_TRANSFORMS setting. ``excludes`` are app labels
         and lowercase model labels whose rows are skipped unread, even of
         models the code does not have (a restore's ``-e``). ``empty_tables``
         names the tables the caller emptied in this transaction: saving rows
@@ -73,11 +76,14 @@ class Deserializer(base.Deserializer):
     def __iter__(self):
         write_negative_zero(connections[self.using])
         path = getattr(self.stream, "name", None)
-        if manifest.is_manifest_path(path):
+        if isinstance(self.stream, manifest.Manifest):
+            self.dump = self.stream
+        elif manifest.is_manifest_path(path):
             self.dump = manifest.read(self.stream, path)
-            yield from self._load_directory(self.dump)
         else:
             yield from self._load_file(DumpReader(self.stream, path or "<string>"))
+            return
+        yield from self._load_directory(self.dump)
 
     def __next__(self):
         if self._iterator is None:
@@ -85,7 +91,7 @@ class Deserializer(base.Deserializer):
         return next(self._iterator)
 
     def _load_directory(self, dump):
-        paths = [_check_present(dump.directory, entry) for entry in dump.files]
+        paths = [resealing.check_present(dump.directory, entry) for entry in dump.files]
         if dump.skipped:
             warnings.warn(
                 "%s is an incomplete dump: these tables could not be read when it "
@@ -98,41 +104,27 @@ class Deserializer(base.Deserializer):
             with open_chunk(path) as chunk:
                 reader = DumpReader(chunk, path)
                 rows = yield from self._load_file(reader, entry.model)
-            if reader.size != entry.size or reader.sha256() != entry.sha256:
-                raise reader.error(_altered(
-                    "this chunk was altered or truncated after the dump was written "
-                    "(its size or SHA-256 differs from restore.py)", dump.directory),
-                    model=entry.model, kind=Kind.ALTERED_FILE,
-                )
-            if rows != entry.rows:
-                raise reader.error(_altered(
-                    "restore.py lists %d rows but the chunk holds %d" % (entry.rows, rows),
-                    dump.directory), model=entry.model, kind=Kind.ALTERED_FILE,
-                )
+            resealing.check_sealed(reader, rows, entry, dump.directory)
 
     def _load_file(self, reader, expected_model=None):
         """Yield the objects of one file; return how many rows it held."""
         rows = 0
-        for section in reader.sections():
-            plan = self._plan(reader, section, expected_model)
-            transform = self.transforms.get(section.names.get("MODEL"))
-            for line, values in section.rows:
+        for block in reader.blocks(expected_model):
+            transform = self.transforms.get(block.model)
+            plan = self._plan(reader, block) if transform is None else None
+            for line, values in block.rows:
                 rows += 1
                 if transform is not None:
-                    yield from self._transformed(transform, reader, section, line, values)
+                    yield from self._transformed(transform, reader, block, line, values)
                 elif plan is not None:
                     yield plan.build(values, line)
             if self.saver is not None:
                 self.saver.flush()
-        problem = grammar.format_problem(reader.names)
-        if problem:
-            raise reader.error(problem)
         return rows
 
-    def _transformed(self, transform, reader, section, line, values):
+    def _transformed(self, transform, reader, block, line, values):
         """Objects for what a project's row transform makes of one row."""
-        label = section.names["MODEL"]
-        for new_label, row in apply_transform(transform, label, section.names["FIELDS"], values, reader, line):
+        for new_label, row in apply_transform(transform, block.model, block.fields, values, reader, line):
             plan = self._model_plan(reader, new_label, list(row), line)
             if plan is not None:
                 yield plan.build(list(row.values()), line)
@@ -143,28 +135,9 @@ class Deserializer(base.Deserializer):
             self._plans[key] = self._new_plan(reader, label, field_names, line)
         return self._plans[key]
 
-    def _plan(self, reader, section, expected_model):
-        names = section.names
-        problem = grammar.format_problem(names)
-        if problem:
-            raise reader.error(problem, section.line_of("FORMAT"))
-        label, field_names = names.get("MODEL"), names.get("FIELDS")
-        if section.name != "ROWS" or not isinstance(label, str) or not isinstance(field_names, list):
-            raise reader.error(
-                "a block of rows must be ROWS = [ after MODEL = and FIELDS = lines",
-                section.line,
-            )
-        if expected_model is not None and label != expected_model:
-            raise reader.error(
-                "restore.py lists this chunk for model %s" % expected_model,
-                section.line,
-                model=label,
-            )
-        if label in self.transforms:
-            return None
+    def _plan(self, reader, block):
         return self._new_plan(
-            reader, label, field_names, section.line_of("MODEL"), section.line_of("FIELDS")
-        )
+            reader, block.model, block.fields, block.line_of("MODEL"), block.line_of("FIELDS"))
 
     def _excluded(self, label):
         return is_excluded(label, self.excludes)
@@ -213,31 +186,6 @@ _STORING_SETTERS = {
 }
 
 
-def _altered(problem, directory):
-    """``problem`` of a chunk that no longer matches restore.py, with the two ways on."""
-    return ("%s. After a deliberate edit, run manage.py reseal_dump %s to accept it; "
-            "otherwise the dump is damaged: restore from another backup." % (problem, directory))
-
-
-def _check_present(directory, entry):
-    path = os.path.join(directory, entry.name)
-    try:
-        size = os.path.getsize(path)
-    except OSError:
-        raise DumpError(
-            "this chunk listed in restore.py is missing", path, model=entry.model,
-            kind=Kind.MISSING_FILE)
-    if size != entry.size:
-        raise DumpError(_altered(
-            "this chunk has %d bytes, restore.py lists %d: it was truncated or altered"
-            % (size, entry.size), directory),
-            path,
-            model=entry.model,
-            kind=Kind.ALTERED_FILE,
-        )
-    return path
-
-
 class RowPlan:
     """How the rows of one block become model instances.
 
@@ -254,7 +202,6 @@ class RowPlan:
         self.forward = deserializer.handle_forward_references
         self.lookups = deserializer.resolve_natural_keys
         self.ignorenonexistent = deserializer.ignorenonexistent
-        self.width = len(field_names)
         self.field_names = field_names
         self.decoders = []
         self.relations = []
@@ -342,12 +289,7 @@ class RowPlan:
         return self.reader.error(problem, line, self.label, field)
 
     def build(self, values, line):
-        if type(values) is not list or len(values) != self.width:
-            raise self.error(
-                "expected a list of %d values (%s), found %s"
-                % (self.width, ", ".join(self.field_names), shorten(repr(values))),
-                line,
-            )
+        """The object of one row: a list of one value per field (the reader checked)."""
         field = None
         value = None
         try:

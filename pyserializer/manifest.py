@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from . import grammar
 from .compression import compression_of
-from .reader import DumpReader
+from .reader import DumpReader, open_dump_file
 from .writer import PARTIAL_SUFFIX, FileEntry
 
 # The largest row count or size a FILES entry may give (a signed 64-bit integer).
@@ -131,6 +131,12 @@ def is_manifest_path(path):
     return os.path.basename(str(path or "")) == grammar.MANIFEST_NAME
 
 
+def read_file(path):
+    """The Manifest of the ``restore.py`` at ``path``, opened as every dump file is."""
+    with open_dump_file(path) as stream:
+        return read(stream, path)
+
+
 def read(source, path):
     """Parse ``restore.py`` (a stream or text) into a Manifest."""
     reader = DumpReader(source, path, manifest=True)
@@ -145,10 +151,8 @@ def read(source, path):
         if section.name in blocks:
             raise reader.error("%s is given twice" % section.name, section.line)
         blocks[section.name] = list(section.rows)
+    reader.check_format()
     names = reader.names
-    problem = grammar.format_problem(names)
-    if problem:
-        raise reader.error(problem, reader.name_lines.get("FORMAT"))
     if "FILES" not in blocks or reader.trailer is None:
         raise reader.error(
             "the manifest is incomplete (no FILES list or no script part): "

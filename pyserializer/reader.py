@@ -16,6 +16,9 @@ lines: no character that Python reads as a line or page break other than
 declaration but UTF-8. So what the reader checked is what ``python FILE``
 would run, line for line.
 
+``blocks`` owns what a valid chunk is (FORMAT, MODEL, FIELDS, ROWS, row
+width): every consumer takes its blocks checked from there, so none disagree.
+
 Rows are parsed with the C JSON parser. In a data file, a line it rejects
 (for example one edited by hand to say ``None`` or ``'text'``) is parsed as
 Python with ``ast.parse`` and accepted only if it is made of literals alone;
@@ -38,7 +41,7 @@ import stat
 
 from .compression import DecompressingReader, compression_of
 from .errors import DumpError, Kind, shorten
-from .grammar import IMPORT_LINE, SCRIPT_TRAILER_START
+from .grammar import IMPORT_LINE, SCRIPT_TRAILER_START, format_problem
 
 READ_BLOCK_SIZE = 1 << 20
 # Python refuses to turn an int of more than 4300 digits into text; stay below.
@@ -110,6 +113,14 @@ class Section:
         """The line that assigned ``name`` (or the block's own line)."""
         return self.name_lines.get(name, self.line)
 
+    @property
+    def model(self):
+        return self.names.get("MODEL")
+
+    @property
+    def fields(self):
+        return self.names.get("FIELDS")
+
 
 class DumpReader:
     """Reads one dump file, given as a binary or text stream or a string.
@@ -146,7 +157,52 @@ class DumpReader:
         return DumpError(problem, self.path, line, model, field, kind)
 
     def sections(self):
-        """Yield a Section for each block, after reading the names before it."""
+        """Yield a Section for each block, after reading the names before it:
+        the file as written, whatever its names mean (see ``blocks``)."""
+        return self._sections()
+
+    def blocks(self, model=None):
+        """Yield the blocks of a chunk or single-file dump, checked, with rows
+        checked as read. ``model``: the one restore.py lists for the chunk,
+        which must hold a block of it (dump2py writes one even without rows)."""
+        found = 0
+        for found, block in enumerate(self._sections(lambda b: self._checked(b, model)), 1):
+            yield block
+        self.check_format()
+        if model is not None and not found:
+            raise self.error(
+                "no ROWS block: a chunk written by pyserializer always has one (even "
+                "without rows), so this one is truncated",
+                model=model,
+            )
+
+    def check_format(self):
+        """Refuse a file whose FORMAT, as read so far, this pyserializer cannot read."""
+        self._check_format(self.names, self.name_lines.get("FORMAT"))
+
+    def _check_format(self, names, line):
+        problem = format_problem(names)
+        if problem:
+            raise self.error(problem, line)
+
+    def _checked(self, block, model):
+        """The field names of a block of rows, once its names are those of one."""
+        self._check_format(block.names, block.line_of("FORMAT"))
+        if block.name != "ROWS" or block.model is None or block.fields is None:
+            raise self.error(
+                "a block of rows must be ROWS = [ after MODEL = and FIELDS = lines",
+                block.line,
+            )
+        if model is not None and block.model != model:
+            raise self.error(
+                "restore.py lists this chunk for model %s" % model,
+                block.line_of("MODEL"),
+                model=block.model,
+            )
+        return block.fields
+
+    def _sections(self, check_block=None):
+        """With ``check_block``, rows have one value per field name it returns."""
         for number, text in self._tracked_lines():
             stripped = text.strip(SPACE)
             if not stripped or stripped.startswith("#"):
@@ -166,9 +222,10 @@ class DumpReader:
                 )
             name, value_text = match.groups()
             if value_text == "[":
-                names = dict(self.names)
-                rows = self._rows(name, number, names.get("MODEL"))
-                yield Section(name, names, number, rows, dict(self.name_lines))
+                section = Section(name, dict(self.names), number, None, dict(self.name_lines))
+                fields = check_block(section) if check_block else None
+                section.rows = self._rows(name, number, section.model, fields)
+                yield section
             else:
                 value = self._parse_value(value_text, number, shown=line)
                 self._check_shape(name, value, number)
@@ -189,7 +246,8 @@ class DumpReader:
             return
         raise self.error("%s, not %s" % (problem, shorten(repr(value))), number)
 
-    def _rows(self, name, start_line, model):
+    def _rows(self, name, start_line, model, fields=None):
+        """Yield (line, value); with ``fields``, each value is a list of one value per field."""
         for number, text in self._tracked_lines():
             stripped = text.strip(SPACE)
             if not stripped or stripped.startswith("#"):
@@ -198,7 +256,15 @@ class DumpReader:
                 return
             if not stripped.endswith(","):
                 raise self.error("a row must end with a comma", number, model)
-            yield number, self._parse_value(stripped[:-1], number, model)
+            value = self._parse_value(stripped[:-1], number, model)
+            if fields is not None and (type(value) is not list or len(value) != len(fields)):
+                raise self.error(
+                    "expected a list of %d values (%s), found %s"
+                    % (len(fields), ", ".join(fields), shorten(repr(value))),
+                    number,
+                    model,
+                )
+            yield number, value
         raise self.error(
             "the file ends inside %s (opened at line %d): it is truncated"
             % (name, start_line),

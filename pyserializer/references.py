@@ -30,7 +30,6 @@ from django.apps import apps as global_apps
 from django.core.management.base import CommandError
 
 from .deserializer import Deserializer
-from .reader import open_dump_file
 from .tables import every_row
 from .wholesite import excluded_labels, natural_key_labels
 
@@ -147,7 +146,7 @@ def generic_targets_in_database(using):
     return targets
 
 
-def refuse_loading_without(manifest_path, dump, excluded, registry=global_apps, matched=frozenset(),
+def refuse_loading_without(dump, excluded, registry=global_apps, matched=frozenset(),
                            nothing_done="Nothing was changed."):
     """A restore or ``loaddata`` of the directory dump ``dump`` with models left out
     (``excluded(label_lower)``): before anything is changed, refuse to leave out
@@ -161,11 +160,11 @@ def refuse_loading_without(manifest_path, dump, excluded, registry=global_apps, 
         except (LookupError, ValueError):  # refused by the restore, or transformed
             continue
     kept = list(dict.fromkeys(kept))
-    generic = generic_targets_in_dump(manifest_path, dump, kept, registry)
+    generic = generic_targets_in_dump(dump, kept, registry)
     refuse_excluded_targets(references_to_excluded(kept, excluded, generic, matched), nothing_done)
 
 
-def generic_targets_in_dump(manifest_path, dump, kept, registry):
+def generic_targets_in_dump(dump, kept, registry):
     """``generic_targets`` for ``references_to_excluded``: the models of the content
     types that the dump's rows of the models of ``kept`` with GenericForeignKeys
     use. Reads the chunks of these models only (and of the content types, when
@@ -177,18 +176,16 @@ def generic_targets_in_dump(manifest_path, dump, kept, registry):
     others = {entry.model for entry in dump.files if entry.model not in read}
     used = {}  # (model, field name): {natural key tuple or content type id}
     content_types = {}  # id: (app_label, model)
-    with open_dump_file(manifest_path) as stream:
-        for dumped in Deserializer(stream, apps=registry, excludes=others,
-                                   resolve_natural_keys=False):
-            obj = dumped.object
-            if obj._meta.label_lower == CONTENT_TYPES:
-                content_types[obj.pk] = (obj.app_label, obj.model)
-                continue
-            for field in generic_foreign_keys(type(obj)):
-                content_type = obj._meta.get_field(field.ct_field)
-                value = dumped.deferred_fields.get(content_type, getattr(obj, content_type.attname))
-                used.setdefault((type(obj), field.name), set()).add(
-                    tuple(value) if isinstance(value, list) else value)
+    for dumped in Deserializer(dump, apps=registry, excludes=others, resolve_natural_keys=False):
+        obj = dumped.object
+        if obj._meta.label_lower == CONTENT_TYPES:
+            content_types[obj.pk] = (obj.app_label, obj.model)
+            continue
+        for field in generic_foreign_keys(type(obj)):
+            content_type = obj._meta.get_field(field.ct_field)
+            value = dumped.deferred_fields.get(content_type, getattr(obj, content_type.attname))
+            used.setdefault((type(obj), field.name), set()).add(
+                tuple(value) if isinstance(value, list) else value)
 
     def targets(model, field):
         found = set()

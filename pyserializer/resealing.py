@@ -1,21 +1,24 @@
-"""Resealing a directory dump after a hand edit: ``manage.py reseal_dump``.
+"""A chunk's seal, the size, SHA-256 and row count ``restore.py`` lists for
+it: checked here for the loader, and rewritten after a hand edit by
+``manage.py reseal_dump``.
 
 An edited chunk no longer matches the size, SHA-256 and row count that
 ``restore.py`` lists for it, so the loader refuses it, on purpose. Resealing
 reads every chunk with the loader's own reader (compressed ones through
-their decompressor). It refuses what the reader refuses, a block that is not
-``MODEL``, ``FIELDS``, ``ROWS`` with rows of the width of ``FIELDS``, and a
-chunk without a block (cut short), naming file and line; only then does it
-write a new ``restore.py`` with the new counts. Everything else in it
-(origin, migrations, skipped tables) is kept. Whether the models and fields
-exist in the current code is left to the restore (and ``restore_dump --check``).
+their decompressor), which checks the blocks as it yields them: it refuses
+every chunk the loader would refuse for its grammar, with the same message,
+file and line; only then does it write a new ``restore.py`` with the new
+counts. Everything else in it (origin, migrations, skipped tables) is kept.
+Whether the models and fields exist in the current code is left to the
+restore (and ``restore_dump --check``).
 """
 
 import os
 
-from . import grammar, manifest
+from . import manifest
+from .errors import DumpError, Kind
 from .outputdir import ManifestFile
-from .reader import DumpReader, open_chunk, open_dump_file
+from .reader import DumpReader, open_chunk
 from .writer import FileEntry
 
 
@@ -24,8 +27,7 @@ def reseal(manifest_path):
     names of the chunks whose entry changed (``restore.py`` is left as it is
     when none did, and when any chunk is refused)."""
     manifest_path = os.path.abspath(str(manifest_path))
-    with open_dump_file(manifest_path) as stream:
-        dump = manifest.read(stream, manifest_path)
+    dump = manifest.read_file(manifest_path)
     sealed = [_sealed(dump.directory, entry) for entry in dump.files]
     changed = [new.name for old, new in zip(dump.files, sealed) if new != old]
     if changed:
@@ -39,51 +41,49 @@ def _sealed(directory, entry):
     path = os.path.join(directory, entry.name)
     with open_chunk(path) as chunk:
         reader = DumpReader(chunk, path)
-        rows = _count_rows(reader, entry.model)
+        rows = sum(1 for block in reader.blocks(entry.model) for _row in block.rows)
     return FileEntry(entry.name, entry.model, rows, reader.size, reader.sha256())
 
 
-def _count_rows(reader, model):
-    """Read every row of a chunk of ``model``; return how many there are."""
-    rows = 0
-    blocks = 0
-    for blocks, section in enumerate(reader.sections(), start=1):
-        names = section.names
-        _check_format(reader, names, section.line_of("FORMAT"))
-        fields = names.get("FIELDS")
-        if section.name != "ROWS" or "MODEL" not in names or fields is None:
-            raise reader.error(
-                "a block of rows must be ROWS = [ after MODEL = and FIELDS = lines",
-                section.line,
-            )
-        if names["MODEL"] != model:
-            raise reader.error(
-                "restore.py lists this chunk for model %s" % model,
-                section.line_of("MODEL"),
-                model=names["MODEL"],
-            )
-        for line, values in section.rows:
-            if type(values) is not list or len(values) != len(fields):
-                raise reader.error(
-                    "expected a list of %d values (%s)" % (len(fields), ", ".join(fields)),
-                    line,
-                    model,
-                )
-            rows += 1
-    _check_format(reader, reader.names)
-    if not blocks:
-        raise reader.error(
-            "no ROWS block: a chunk written by pyserializer always has one (even "
-            "without rows), so this one is truncated",
-            model=model,
+def check_present(directory, entry):
+    """The path of the chunk of FILES ``entry``, once it is there with its size."""
+    path = os.path.join(directory, entry.name)
+    try:
+        size = os.path.getsize(path)
+    except OSError:
+        raise DumpError(
+            "this chunk listed in restore.py is missing", path, model=entry.model,
+            kind=Kind.MISSING_FILE)
+    if size != entry.size:
+        raise DumpError(_altered(
+            "this chunk has %d bytes, restore.py lists %d: it was truncated or altered"
+            % (size, entry.size), directory),
+            path,
+            model=entry.model,
+            kind=Kind.ALTERED_FILE,
         )
-    return rows
+    return path
 
 
-def _check_format(reader, names, line=None):
-    problem = grammar.format_problem(names)
-    if problem:
-        raise reader.error(problem, line)
+def check_sealed(reader, rows, entry, directory):
+    """Refuse a chunk read to its end (``rows`` rows) that its FILES ``entry`` does not match."""
+    if reader.size != entry.size or reader.sha256() != entry.sha256:
+        raise reader.error(_altered(
+            "this chunk was altered or truncated after the dump was written "
+            "(its size or SHA-256 differs from restore.py)", directory),
+            model=entry.model, kind=Kind.ALTERED_FILE,
+        )
+    if rows != entry.rows:
+        raise reader.error(_altered(
+            "restore.py lists %d rows but the chunk holds %d" % (entry.rows, rows),
+            directory), model=entry.model, kind=Kind.ALTERED_FILE,
+        )
+
+
+def _altered(problem, directory):
+    """``problem`` of a chunk that no longer matches restore.py, with the two ways on."""
+    return ("%s. After a deliberate edit, run manage.py reseal_dump %s to accept it; "
+            "otherwise the dump is damaged: restore from another backup." % (problem, directory))
 
 
 def _write(manifest_path, text):

@@ -36,7 +36,6 @@ from .migrating import (
 )
 from .migration_state import ProjectMigrations, read_dump_state
 from .progress import RestoreProgress, counted, counted_files
-from .reader import open_dump_file
 from .refusals import agreed
 from .steps import Interrupted, RestoreFailed, Step, Steps  # noqa: F401 (raised from here)
 from .transforms import configured_transforms
@@ -136,8 +135,7 @@ def plan_restore(manifest_path, excludes=()):
     migrations the project cannot bring a database to.
     """
     manifest_path = str(manifest_path)
-    with open_dump_file(manifest_path) as stream:
-        dump = manifest.read(stream, manifest_path)
+    dump = manifest.read_file(manifest_path)
     excluded = parse_excludes(excludes, dump)
     natural_keyed = matched_by_natural_key(dump)
     if not dump.migrations:
@@ -195,7 +193,7 @@ def refuse_dangling_excludes(plan):
     refer to (see pyserializer.references): then raise DanglingReferences."""
     if plan.excludes:
         references.refuse_loading_without(
-            plan.manifest_path, plan.dump, plan.excluded, models_at_dump_state(plan),
+            plan.dump, plan.excluded, models_at_dump_state(plan),
             plan.matched_by_target)
     return plan
 
@@ -400,28 +398,31 @@ def replace_rows(plan, connection, registry=None, transforms=None, ignorenonexis
         clear_content_type_cache()
         loaded = load_dump(plan.manifest_path, connection, registry, transforms,
                            ignorenonexistent=ignorenonexistent, excludes=plan.excludes,
-                           progress=progress, empty_tables=tables)
+                           progress=progress, empty_tables=tables, dump=plan.dump)
         if registry is global_apps:
             complete_rebuilt_rows(connection.alias)
         return loaded
 
 
 def load_dump(manifest_path, connection, registry=None, transforms=None,
-              ignorenonexistent=False, excludes=(), progress=None, empty_tables=()):
+              ignorenonexistent=False, excludes=(), progress=None, empty_tables=(), dump=None):
     """Save every row of the dump as ``loaddata`` does; return (objects, models).
 
     Call it inside a transaction: rows are saved with constraint checks off,
     forward references are filled in at the end, then the constraints of the
     loaded tables are checked and their sequences reset. ``empty_tables`` are
-    the tables the caller has just emptied in the same transaction.
+    the tables the caller has just emptied in the same transaction; ``dump``
+    the Manifest of ``manifest_path`` when the caller has read it (a plan).
     """
     using = connection.alias
     progress = progress if progress is not None else RestoreProgress(0)
     allowed = {}  # model: whether the router lets its rows into this database
     objects = 0
-    with open_dump_file(manifest_path) as stream, connection.constraint_checks_disabled():
+    if dump is None:
+        dump = manifest.read_file(manifest_path)
+    with connection.constraint_checks_disabled():
         deserializer = Deserializer(
-            stream, using=using, handle_forward_references=True, apps=registry,
+            dump, using=using, handle_forward_references=True, apps=registry,
             transforms=transforms, ignorenonexistent=ignorenonexistent, excludes=excludes,
             empty_tables=empty_tables,
         )

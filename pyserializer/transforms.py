@@ -29,13 +29,8 @@ def configured_transforms(extra=None):
 
 
 def apply_transform(transform, label, field_names, values, reader, line):
-    """Run ``transform`` on one row; check and return its (label, row) pairs."""
-    if type(values) is not list or len(values) != len(field_names):
-        raise reader.error(
-            "expected a list of %d values (%s)" % (len(field_names), ", ".join(field_names)),
-            line,
-            label,
-        )
+    """Run ``transform`` on one row (one value per field name, as the reader
+    checked); check and return its (label, row) pairs."""
     try:
         produced = list(transform(label, dict(zip(field_names, values))))
     except Exception as exc:

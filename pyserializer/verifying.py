@@ -335,9 +335,9 @@ def _rows(dump, label):
             continue
         path = os.path.join(dump.directory, entry.name)
         with open_chunk(path) as chunk:
-            for section in DumpReader(chunk, path).sections():
-                names = section.names["FIELDS"]
-                for line, values in section.rows:
+            for block in DumpReader(chunk, path).blocks(label):
+                names = block.fields
+                for line, values in block.rows:
                     row = dict(zip(names, values))
                     if pk_name in row:
                         yield _Row(path, line, row, _canonical(row[pk_name]), row[pk_name])

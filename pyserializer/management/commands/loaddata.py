@@ -52,7 +52,7 @@ class Command(OneVoice, loaddata.Command):
         with open_dump_file(fixture_label) as source:
             dump = manifest.read(source, fixture_label)
         references.refuse_loading_without(
-            fixture_label, dump, wholesite.excluded_labels(self.excludes),
+            dump, wholesite.excluded_labels(self.excludes),
             matched=wholesite.matched_by_natural_key(dump), nothing_done="Nothing was loaded.")
 
     def save_obj(self, obj):
