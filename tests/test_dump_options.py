@@ -19,7 +19,8 @@ from testapp.models import City, Country, Everything, Person, Tag
 
 
 def test_options_left_out_come_from_the_settings_and_none_means_no_compression():
-    assert DumpOptions.resolve() == DumpOptions(max_row_count=DEFAULT_MAX_ROW_COUNT)
+    resolved = DumpOptions.resolve()
+    assert (resolved.max_row_count, resolved.compress) == (DEFAULT_MAX_ROW_COUNT, None)
     with override_settings(PYSERIALIZER_MAX_ROW_COUNT=7, PYSERIALIZER_COMPRESS="gzip"):
         resolved = DumpOptions.resolve()
         assert (resolved.max_row_count, resolved.compress) == (7, "gzip")

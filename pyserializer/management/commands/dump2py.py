@@ -141,7 +141,7 @@ class Command(OneVoice, BaseCommand):
             raise CommandError(
                 "Cannot read %s: %s. %s%s" % (
                     where, _one_line(exc), _nothing_written(target, existed, options),
-                    # --jobs works without --tolerate only
+                    # --jobs refuses --tolerate: no hint then
                     " Use --tolerate to skip tables that cannot be read." if jobs == 1 else "",
                 )
             ) from exc
