@@ -10,14 +10,16 @@ PostgreSQL lets several connections read one snapshot (the parent exports
 it, each worker imports it, as ``pg_dump -j`` does); the other backends get
 ``--jobs 1`` rather than an inconsistent dump (``reason_not_to_split``).
 
-How: inside its snapshot (``read_snapshot``), the parent finds the primary
-key that begins each chunk of each model, then forks the workers. Forked,
-they inherit the models, the options and the Serializer as they are, with
-nothing to pickle. A worker leaves the parent's database connections alone,
-without ever closing them (that would end the parent's session, and with it
-the snapshot), opens its own, imports the snapshot, and writes whole chunk
-files for the chunks it is given, with the Serializer's own encoding and a
-``DirectoryWriter`` started at the chunk. The parent hands out the chunks,
+How: ``ParallelTables`` is the Serializer's way of writing the tables
+(``Serializer(write_tables=ParallelTables(jobs))``); the Serializer does
+everything else as for one process. Inside its snapshot (``read_snapshot``),
+the parent finds the primary key that begins each chunk of each model, then
+forks the workers. Forked, they inherit the models and the DumpOptions as they
+are, with nothing to pickle. A worker leaves the parent's database connections
+alone, without ever closing them (that would end the parent's session, and
+with it the snapshot), opens its own, imports the snapshot, and writes whole
+chunk files for the chunks it is given with ``write_blocks``, the one-process
+code, and a ``DirectoryWriter`` started at the chunk. The parent hands out the chunks,
 full ones first, gathers the finished files, and publishes them with the
 manifest exactly as a one-process dump would: same names, same bytes, same
 manifest entries in the same order.
@@ -26,6 +28,7 @@ manifest entries in the same order.
 import multiprocessing
 import signal
 from collections import deque
+from dataclasses import replace
 from multiprocessing.connection import wait
 from typing import Any, NamedTuple
 
@@ -34,8 +37,9 @@ from django.db.models import F, Window
 from django.db.models.functions import RowNumber
 from tqdm import tqdm
 
+from .dumpoptions import DumpObserver
 from .errors import DumpWriteError, one_line
-from .serializer import DumpObserver, Serializer
+from .serializer import UnreadableTable, UnwritableTable, Written, blocks_of, write_blocks
 from .snapshot import export_snapshot, imported_snapshot
 from .tables import key_attnames, keys_of, unused_name
 from .writer import DirectoryWriter
@@ -59,8 +63,8 @@ def reason_not_to_split(using):
 
 
 class Chunk(NamedTuple):
-    """One chunk file to write: the rows of ``querysets[model_index]`` from
-    primary key ``start`` (included) to ``end`` (excluded); None is open."""
+    """One chunk file to write: the rows of ``blocks[model_index]``'s queryset
+    from primary key ``start`` (included) to ``end`` (excluded); None is open."""
 
     model_index: int
     stem: str
@@ -70,73 +74,58 @@ class Chunk(NamedTuple):
     end: Any
 
 
-class WorkerError(Exception):
-    """A worker could not write a chunk of ``block``'s model. ``reading`` says
-    that the database refused the rows (rather than the disk the file)."""
-
-    def __init__(self, block, message, reading):
-        super().__init__(message)
-        self.block = block
-        self.reading = reading
-
-
 # The parent's connections, as a worker inherited them: kept referenced and
 # never closed, so that no finalizer ends the parent's session from here.
 _inherited_connections = []
 
 
-class ParallelSerializer(Serializer):
-    """The Serializer of ``dump2py --jobs N``: a directory dump of querysets
-    whose chunks ``jobs`` worker processes write; PostgreSQL only."""
+class ParallelTables:
+    """How ``dump2py --jobs N`` writes the tables of a directory dump: ``jobs``
+    worker processes write their chunks; whole querysets of one PostgreSQL
+    database only. A Serializer's ``write_tables``."""
 
     def __init__(self, jobs, bar_stream=None):
-        super().__init__()
         self.jobs = jobs
         self.bar_stream = bar_stream
 
-    def serialize(self, querysets, *, fields=None, **options):
-        self.querysets = list(querysets)
-        if any(queryset.query.is_sliced for queryset in self.querysets):
-            raise ValueError("a parallel dump reads whole querysets, not slices")
-        if len({queryset.db for queryset in self.querysets}) > 1:
-            raise ValueError("a parallel dump reads one database")
-        self.fields = fields
-        return super().serialize(self.querysets, fields=fields, **options)
-
-    def _write_all(self, blocks, writer, on_block_error):
+    def __call__(self, blocks, writer, options):
         """Plan the chunks, have the workers write them, adopt their files."""
         if not isinstance(writer, DirectoryWriter):
             raise ValueError("a parallel dump writes a directory dump")
         blocks = list(blocks)
+        if any(block.queryset is None for block in blocks):
+            raise ValueError("a parallel dump reads whole querysets, not slices")
+        if len({block.using for block in blocks}) > 1:
+            raise ValueError("a parallel dump reads one database")
         if not blocks:
-            return [], None
+            return Written([], [], None)
         using = blocks[0].using
         snapshot_id = export_snapshot(using)
         chunks = self._plan(blocks, writer)
         for block in blocks:
-            self.observer.start_block(block)
-        self._run_workers(chunks, blocks, writer, using, snapshot_id)
+            options.observer.start_block(block)
+        self._run_workers(chunks, blocks, writer, options, snapshot_id)
         written = writer.written()
         for block in blocks:
             files = [chunk for chunk in written if chunk.label == block.label]
-            self.observer.end_block(block, files)
-        return [block.model for block in blocks], using
+            options.observer.end_block(block, files)
+        return Written([block.model for block in blocks], [], using)
 
     def _plan(self, blocks, writer):
         """Every chunk of every model, full ones first: no worker should be
         left alone with a long chunk at the end."""
         size = writer.max_row_count
         chunks = []
-        for index, (queryset, block) in enumerate(zip(self.querysets, blocks)):
+        for index, block in enumerate(blocks):
             stem = writer.stem_of(block.label, block.model._meta.db_table)
-            starts = chunk_starts(queryset, size)
+            starts = chunk_starts(block.queryset, size)
             bounds = zip([None] + starts, starts + [None])
             for part, (start, end) in enumerate(bounds, start=1):
                 chunks.append(Chunk(index, stem, part, (part - 1) * size + 1, start, end))
         chunks.sort(key=lambda chunk: chunk.end is None)
         return chunks
 
-    def _run_workers(self, chunks, blocks, writer, using, snapshot_id):
+    def _run_workers(self, chunks, blocks, writer, options, snapshot_id):
         context = multiprocessing.get_context("fork")
         to_do = deque(chunks)
         busy = {}  # a worker's end of its pipe -> (its process, the chunk it writes)
@@ -151,8 +140,8 @@ class ParallelSerializer(Serializer):
                 ours, theirs = context.Pipe()
                 parent_ends = [pipe for _, pipe in workers] + [ours]
                 process = context.Process(
-                    target=self._work, daemon=True,
-                    args=(theirs, parent_ends, using, snapshot_id, writer),
+                    target=_work, daemon=True,
+                    args=(theirs, parent_ends, blocks, options, snapshot_id, writer),
                 )
                 process.start()
                 theirs.close()
@@ -163,9 +152,9 @@ class ParallelSerializer(Serializer):
                 for pipe in wait(list(busy)):
                     process, chunk = busy.pop(pipe)
                     block = blocks[chunk.model_index]
-                    written = self._result(pipe, process, block)
+                    written = _result(pipe, process, block)
                     writer.adopt(written)
-                    self.observer.rows_read(block, sum(file.rows for file in written))
+                    options.observer.rows_read(block, sum(file.rows for file in written))
                     if bar is not None:
                         bar.update(1)
                     next_chunk = to_do.popleft() if to_do else None
@@ -183,57 +172,60 @@ class ParallelSerializer(Serializer):
                 bar.close()
         _check_chunks_join_up(writer, blocks, chunks)
 
-    def _result(self, pipe, process, block):
-        """The files a worker wrote for its chunk; its failure as a WorkerError."""
-        try:
-            outcome, *details = pipe.recv()
-        except EOFError:
-            process.join()
-            raise WorkerError(
-                block, "its worker process ended (exit code %s)" % process.exitcode, False,
-            )
-        if outcome == "failed":
-            message, reading = details
-            raise WorkerError(block, message, reading)
-        return details[0]
 
-    def _work(self, pipe, parent_ends, using, snapshot_id, parent_writer):
-        """A worker process: write the chunks the parent sends, until None."""
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops the workers
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        for parent_end in parent_ends:  # held by the parent only: its death ends the pipes
-            parent_end.close()
-        _leave_inherited_connections()
-        self.observer = DumpObserver()
-        try:
-            with imported_snapshot(using, snapshot_id):
-                while (chunk := pipe.recv()) is not None:
-                    pipe.send(("written", self._write_chunk(chunk, parent_writer)))
-        except (EOFError, BrokenPipeError):
-            pass  # the parent is gone, and with it the dump
-        except Exception as exc:
-            pipe.send(("failed", one_line(exc), isinstance(exc, DatabaseError)))
-        finally:
-            connections.close_all()
+def _result(pipe, process, block):
+    """The files a worker wrote for its chunk; its failure as a TableError."""
+    try:
+        outcome, *details = pipe.recv()
+    except EOFError:
+        process.join()
+        raise UnwritableTable(block, "its worker process ended (exit code %s)" % process.exitcode)
+    if outcome == "failed":
+        message, reading = details
+        raise (UnreadableTable if reading else UnwritableTable)(block, message)
+    return details[0]
 
-    def _write_chunk(self, chunk, parent_writer):
-        """Write one chunk file with the one-process code: the Serializer's
-        encoding and a DirectoryWriter started at the chunk's part."""
-        queryset = self.querysets[chunk.model_index]
-        if chunk.start is not None:
-            queryset = queryset.filter(pk__gte=chunk.start)
-        if chunk.end is not None:
-            queryset = queryset.filter(pk__lt=chunk.end)
-        writer = DirectoryWriter(
-            parent_writer.directory, parent_writer.max_row_count, parent_writer.compress
-        )
-        writer.start_at(queryset.model._meta.label_lower, chunk.stem, chunk.part, chunk.first_row)
-        try:
-            Serializer._write_all(self, self._blocks([queryset], self.fields), writer, None)
-        except BaseException:
-            writer.abort()
-            raise
-        return writer.written()
+
+def _work(pipe, parent_ends, blocks, options, snapshot_id, parent_writer):
+    """A worker process: write the chunks the parent sends, until None. It
+    tells nobody but the parent of its rows: the observer is the parent's."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops the workers
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    for parent_end in parent_ends:  # held by the parent only: its death ends the pipes
+        parent_end.close()
+    _leave_inherited_connections()
+    options = replace(options, observer=DumpObserver(), on_block_error=None)
+    try:
+        with imported_snapshot(blocks[0].using, snapshot_id):
+            while (chunk := pipe.recv()) is not None:
+                pipe.send(("written", _write_chunk(chunk, blocks, options, parent_writer)))
+    except (EOFError, BrokenPipeError):
+        pass  # the parent is gone, and with it the dump
+    except Exception as exc:
+        pipe.send(("failed", one_line(exc),
+                   isinstance(exc, DatabaseError)))
+    finally:
+        connections.close_all()
+
+
+def _write_chunk(chunk, blocks, options, parent_writer):
+    """Write one chunk file with the one-process code, ``write_blocks``, and
+    a DirectoryWriter started at the chunk's part."""
+    queryset = blocks[chunk.model_index].queryset
+    if chunk.start is not None:
+        queryset = queryset.filter(pk__gte=chunk.start)
+    if chunk.end is not None:
+        queryset = queryset.filter(pk__lt=chunk.end)
+    writer = DirectoryWriter(
+        parent_writer.directory, parent_writer.max_row_count, parent_writer.compress
+    )
+    writer.start_at(queryset.model._meta.label_lower, chunk.stem, chunk.part, chunk.first_row)
+    try:
+        write_blocks(blocks_of([queryset], options), writer, options)
+    except BaseException:
+        writer.abort()
+        raise
+    return writer.written()
 
 
 def chunk_starts(queryset, size):

@@ -1,6 +1,6 @@
 """What the person watching a dump or a restore sees on a terminal.
 
-``DumpProgress`` observes the Serializer (see ``serializer.DumpObserver``) and
+``DumpProgress`` observes the Serializer (see ``dumpoptions.DumpObserver``) and
 counts the rows of each model as they are read, which gives ``dump2py``'s
 summary and ``--simulate`` report, with a tqdm progress bar per model and,
 at ``-v 2``, a line per model written. ``RestoreProgress`` is one bar of the
@@ -11,7 +11,7 @@ error never share its line. ``counted`` is how every summary counts.
 
 from tqdm import tqdm
 
-from .serializer import DumpObserver
+from .dumpoptions import DumpObserver
 from .tables import every_row
 
 
@@ -28,7 +28,6 @@ class DumpProgress(DumpObserver):
         self.report = report
         self.rows = {}
         self.skipped = {}
-        self.current = None
         self._bar = None
 
     def __enter__(self):
@@ -38,7 +37,6 @@ class DumpProgress(DumpObserver):
         self._close_bar()
 
     def start_block(self, block):
-        self.current = block
         self.rows[block.label] = 0
         if self.bar_stream is not None:
             self._bar = tqdm(
@@ -56,7 +54,6 @@ class DumpProgress(DumpObserver):
 
     def end_block(self, block, files):
         self._close_bar()
-        self.current = None
         if self.report is not None:
             self.report(describe_model(block.label, self.rows[block.label], files))
 
@@ -64,7 +61,6 @@ class DumpProgress(DumpObserver):
         self._close_bar()
         del self.rows[block.label]
         self.skipped[block.label] = (block.model._meta.db_table, exc)
-        self.current = None
 
     def _close_bar(self):
         if self._bar is not None:

@@ -2,19 +2,20 @@
 
 Turns model instances (what ``dumpdata`` hands a serializer) or querysets
 (what ``dump2py`` hands it) into blocks of rows: per model, the columns to
-write and batches of values, one list per row. A queryset is read with one
-cursor per table, without building instances: each column goes from the
-driver's values to the dump's JSON values in one step, through Django's
-converters only where it has some. Everything a row needs from other tables is
-fetched here once per batch, never once per row: many-to-many keys, natural
-keys of related objects, and for instances whether a JSONField's ``None`` is
-SQL NULL or JSON ``null``.
+write and batches of rows of JSON values, ready for the writer. A queryset is
+read with one cursor per table, without building instances, through Django's
+converters only where it has some. Both sources then go through the one
+encoder (``_encoded_rows``), a column at a time: everything a row needs from
+other tables is fetched once per batch, never once per row (many-to-many keys,
+natural keys of related objects, and for instances whether a JSONField's
+``None`` is SQL NULL or JSON ``null``), then each column is encoded by its
+codec.
 """
 
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
-from itertools import chain, groupby
-from typing import Iterator
+from itertools import groupby, islice
+from typing import Any, Iterator
 
 from django.db import connections, models
 from django.db.models.sql.constants import CURSOR
@@ -28,24 +29,18 @@ BATCH_SIZE = 1000
 
 @dataclass
 class Block:
-    """The rows of one model, in batches."""
+    """The rows of one model, in batches of rows of JSON values. ``queryset``
+    is the whole table the rows are read from; None for instances."""
 
     model: type
     columns: list
     batches: Iterator[list]
     using: str
-    natural_columns: frozenset = frozenset()
-    encoded_columns: frozenset = frozenset()
+    queryset: Any = None
 
     @property
     def label(self):
         return self.model._meta.label_lower
-
-    @property
-    def ready_columns(self):
-        """Indexes of the columns whose values are already JSON values: natural
-        keys, and what the reader encoded itself."""
-        return self.natural_columns | self.encoded_columns
 
 
 def columns_of(model, selected_fields=None, natural_primary=False):
@@ -92,33 +87,23 @@ def blocks_from_objects(objects, selected_fields=None, natural_foreign=False, na
     for model, instances in groupby(objects, key=type):
         first = next(instances)
         columns = columns_of(model, selected_fields, natural_primary)
-        natural = natural_columns_of(columns, natural_foreign)
         yield Block(
             model,
             columns,
-            _instance_batches(model, columns, chain([first], instances), natural),
+            _instance_batches(model, columns, first, instances, natural_foreign),
             first._state.db,
-            natural,
         )
 
 
 def blocks_from_queryset(queryset, selected_fields=None, natural_foreign=False, natural_primary=False):
-    """One block read straight from the driver in primary key order, its
-    columns encoded as they are read."""
-    model = queryset.model
-    columns = columns_of(model, selected_fields, natural_primary)
-    natural = natural_columns_of(columns, natural_foreign)
-    encoded = frozenset(
-        index for index, column in enumerate(columns)
-        if not column.many_to_many and index not in natural
-    )
+    """One block read straight from the driver in primary key order."""
+    columns = columns_of(queryset.model, selected_fields, natural_primary)
     return Block(
-        model,
+        queryset.model,
         columns,
-        _queryset_batches(queryset, columns, natural),
+        _queryset_batches(queryset, columns, natural_foreign),
         queryset.db,
-        natural,
-        encoded,
+        queryset,
     )
 
 
@@ -144,27 +129,27 @@ def _label(model):
     return model._meta.concrete_model._meta.label_lower
 
 
-def _instance_batches(model, columns, instances, natural):
+def _instance_batches(model, columns, first, instances, natural_foreign):
     attnames = [None if field.many_to_many else field.attname for field in columns]
-    batch, pks = [], []
-    for instance in instances:
-        values = instance.__dict__
-        try:
-            row = [values[name] if name else None for name in attnames]
-        except KeyError:
-            row = [getattr(instance, name) if name else None for name in attnames]
-        batch.append(row)
-        pks.append(instance.pk)
-        if len(batch) >= BATCH_SIZE:
-            yield _complete(model, columns, batch, pks, instance._state.db, natural)
-            batch, pks = [], []
-    if batch:
-        yield _complete(model, columns, batch, pks, instance._state.db, natural)
+    encode = _Encoder(model, columns, natural_foreign)
+    batch = [first]
+    while batch:
+        batch.extend(islice(instances, BATCH_SIZE - len(batch)))
+        by_column = [_attribute_values(batch, name) if name else None for name in attnames]
+        yield encode(by_column, [instance.pk for instance in batch], batch[-1]._state.db)
+        batch = list(islice(instances, BATCH_SIZE))
 
 
-def _queryset_batches(queryset, columns, natural):
-    """Batches of rows as the driver returns them, each column turned into its
-    JSON value by one function chosen for the block (see _column_writer)."""
+def _attribute_values(instances, attname):
+    try:
+        return [instance.__dict__[attname] for instance in instances]
+    except KeyError:  # a deferred field
+        return [getattr(instance, attname) for instance in instances]
+
+
+def _queryset_batches(queryset, columns, natural_foreign):
+    """Batches of rows as the driver returns them, each column read through
+    Django's converters where it has some (see _column_reader), then encoded."""
     model, using = queryset.model, queryset.db
     key_names = key_attnames(model)
     names = [field.attname for field in columns if not field.many_to_many]
@@ -173,22 +158,21 @@ def _queryset_batches(queryset, columns, natural):
     key_positions = [names.index(name) for name in key_names]
     padding = [None] * (len(columns) - width)
     values = queryset.order_by(*key_names).values_list(*names)
-    writers = None
+    encode = _Encoder(model, columns, natural_foreign)
+    readers = None
     for compiler, records in _reader_for(connections[using])(values, using, key_positions):
-        if writers is None:
+        if readers is None:
             read_keys = _key_reader(compiler, key_positions)
-            writers = [
-                (index, writer)
+            readers = [
+                (index, reader)
                 for index in range(width)
-                if (writer := _column_writer(compiler, index, columns[index], index in natural))
+                if (reader := _column_reader(compiler, index, columns[index]))
             ]
         by_column = list(zip(*records))
         pks = read_keys(by_column)
-        for index, writer in writers:
-            by_column[index] = _write_column(model, columns[index], writer, by_column[index], pks)
-        rows = zip(*by_column[:width]) if width else [()] * len(records)
-        batch = [[*row, *padding] for row in rows] if padding else list(map(list, rows))
-        yield _complete(model, columns, batch, pks, using, natural, json_nulls_known=True)
+        for index, read in readers:
+            by_column[index] = _each_column(model, columns[index], read, by_column[index], pks)
+        yield encode(by_column[:width] + padding, pks, using, json_nulls_known=True)
 
 
 def _reader_for(connection):
@@ -207,7 +191,7 @@ def _reader_for(connection):
 def _key_reader(compiler, key_positions):
     """Columns of records -> the primary key of each record, as ``instance.pk``
     gives it: the value of its one key column, or a tuple of several."""
-    readers = [(position, _column_reader(compiler, position) or list) for position in key_positions]
+    readers = [(position, _converter(compiler, position) or list) for position in key_positions]
     if len(readers) == 1:
         [(position, read)] = readers
         return lambda by_column: read(by_column[position])
@@ -255,7 +239,7 @@ def _pages(values, using, key_positions):
         page = values.filter(pk__gt=last)
 
 
-def _column_reader(compiler, position):
+def _converter(compiler, position):
     """The driver's values of one column -> what values_list returns, or None
     when Django has no converter for it and takes them as they come."""
     converters = compiler.get_converters([compiler.select[position][0]])
@@ -275,36 +259,59 @@ def _column_reader(compiler, position):
     return read
 
 
-def _column_writer(compiler, position, field, natural):
-    """The driver's values of one column -> the JSON values of the dump, or None
-    when they already are. Django's converters apply to NULL too, as in
-    values_list; the codec never sees None. A JSONField's SQL NULL reads as
-    None, its JSON null as the text "null" that converts to None."""
-    read = _column_reader(compiler, position)
-    encode = None if natural else codec_for(field).encode
-    if read is None and encode is None:
-        return None
-    if read is None:
-        return lambda values: [None if value is None else encode(value) for value in values]
-    if encode is None:
+def _column_reader(compiler, position, field):
+    """``_converter``, telling JSON null from SQL NULL in a JSONField: SQL NULL
+    reads as None, JSON null as the text "null" that converts to None."""
+    read = _converter(compiler, position)
+    if read is None or not isinstance(field, models.JSONField):
         return read
-    if isinstance(field, models.JSONField):
-        json_null = encode(JSON_NULL)
-        return lambda values: [
-            encode(value) if value is not None else (None if raw is None else json_null)
-            for raw, value in zip(values, read(values))
+    return lambda values: [
+        JSON_NULL if value is None and raw is not None else value
+        for raw, value in zip(values, read(values))
+    ]
+
+
+class _Encoder:
+    """Rows of one model's Python values, a list per column -> rows of JSON
+    values: the one encoding of both sources. ``natural_foreign`` says which
+    relations are written as natural keys (see ``natural_columns_of``)."""
+
+    def __init__(self, model, columns, natural_foreign):
+        self.model = model
+        self.columns = columns
+        self.natural = natural_columns_of(columns, natural_foreign)
+        self.encoders = [
+            (index, _column_encoder(codec.encode))
+            for index, codec in enumerate(map(codec_for, columns))
+            if codec.encode is not None and index not in self.natural
         ]
-    return lambda values: [None if value is None else encode(value) for value in read(values)]
+
+    def __call__(self, by_column, pks, using, json_nulls_known=False):
+        """``json_nulls_known`` says that the values already tell JSON null from
+        SQL NULL (the driver's values do, model instances do not)."""
+        _complete(self.model, self.columns, by_column, pks, using, self.natural, json_nulls_known)
+        for index, encode in self.encoders:
+            by_column[index] = _each_column(
+                self.model, self.columns[index], encode, by_column[index], pks
+            )
+        if not by_column:
+            return [()] * len(pks)
+        return list(zip(*by_column))
 
 
-def _write_column(model, field, writer, values, pks):
-    """One column of a batch through its writer; a failure names its row."""
+def _column_encoder(encode):
+    """A codec's encode for a whole column; the codec never sees None."""
+    return lambda values: [None if value is None else encode(value) for value in values]
+
+
+def _each_column(model, field, function, values, pks):
+    """One column of a batch through ``function``; a failure names its row."""
     try:
-        return writer(values)
+        return function(values)
     except Exception:
         for pk, value in zip(pks, values):
             try:
-                writer((value,))
+                function((value,))
             except Exception as exc:
                 raise DumpWriteError(
                     "%s pk=%r: cannot write field %s: %s"
@@ -313,24 +320,19 @@ def _write_column(model, field, writer, values, pks):
         raise
 
 
-def _complete(model, columns, batch, pks, using, natural, json_nulls_known=False):
-    """Fill in, for one batch, what the rows need from other queries.
-
-    ``natural`` holds the indexes of the columns written as natural keys;
-    ``json_nulls_known`` says that the rows already tell JSON null from SQL
-    NULL (the driver's values do, model instances do not).
-    """
+def _complete(model, columns, by_column, pks, using, natural, json_nulls_known):
+    """Fill in, for one batch, what its columns need from other queries.
+    ``natural`` holds the indexes of the columns written as natural keys."""
     for index, column in enumerate(columns):
         if column.many_to_many:
-            _fill_many_to_many(column, index, batch, pks, using, index in natural)
+            by_column[index] = _many_to_many_keys(column, pks, using, index in natural)
         elif isinstance(column, models.JSONField) and not json_nulls_known:
-            _mark_json_nulls(model, column, index, batch, pks, using)
+            by_column[index] = _with_json_nulls(model, column, by_column[index], pks, using)
         elif index in natural:
-            _fill_natural_foreign_keys(model, column, index, batch, pks, using)
-    return batch
+            by_column[index] = _natural_foreign_keys(model, column, by_column[index], pks, using)
 
 
-def _fill_many_to_many(field, index, batch, pks, using, natural):
+def _many_to_many_keys(field, pks, using, natural):
     through = field.remote_field.through
     source = through._meta.get_field(field.m2m_field_name()).attname
     target = through._meta.get_field(field.m2m_reverse_field_name()).attname
@@ -351,39 +353,40 @@ def _fill_many_to_many(field, index, batch, pks, using, natural):
             source_key: [natural[key] for key in keys]
             for source_key, keys in keys_by_source.items()
         }
-    for row, pk in zip(batch, pks):
-        row[index] = keys_by_source.get(pk, [])
+    return [keys_by_source.get(pk, []) for pk in pks]
 
 
-def _mark_json_nulls(model, field, index, batch, pks, using):
-    missing = [pk for row, pk in zip(batch, pks) if row[index] is None]
+def _with_json_nulls(model, field, values, pks, using):
+    """An instance's None in a JSONField is SQL NULL or JSON null: ask the table."""
+    missing = [pk for value, pk in zip(values, pks) if value is None]
     if not missing:
-        return
+        return values
     if field.null:
         json_nulls = set(keys_of(
             every_row(model, using).filter(pk__in=missing, **{field.attname + "__isnull": False})
         ))
     else:
         json_nulls = set(missing)
-    for row, pk in zip(batch, pks):
-        if pk in json_nulls:
-            row[index] = JSON_NULL
+    return [JSON_NULL if pk in json_nulls else value for value, pk in zip(values, pks)]
 
 
-def _fill_natural_foreign_keys(model, field, index, batch, pks, using):
-    values = {row[index] for row in batch if row[index] is not None}
-    natural = _natural_keys(field.related_model, field.target_field.name, values, using)
-    for row, pk in zip(batch, pks):
-        value = row[index]
+def _natural_foreign_keys(model, field, values, pks, using):
+    natural = _natural_keys(
+        field.related_model, field.target_field.name, {v for v in values if v is not None}, using
+    )
+    keys = []
+    for value, pk in zip(values, pks):
         if value is None:
+            keys.append(None)
             continue
         try:
-            row[index] = natural[value]
+            keys.append(natural[value])
         except KeyError:
             raise DumpWriteError(
                 "%s pk=%r: field %s refers to %s %r, which does not exist"
                 % (model._meta.label_lower, pk, field.name, field.related_model._meta.label_lower, value)
             )
+    return keys
 
 
 def _natural_keys(model, key_name, keys, using):

@@ -9,43 +9,38 @@ as the manifest, written last.
 
 import datetime
 import os
+from dataclasses import replace
 from itertools import chain
+from typing import NamedTuple
 
 import django
-from django.conf import settings
 from django.core.serializers import base
-from django.db import connections
+from django.db import DatabaseError, connections
 from django.db.migrations.recorder import MigrationRecorder
 from django.db.models.query import QuerySet
 
 from . import __version__, manifest
-from .codec import codec_for
-from .compression import check_available
-from .errors import DumpError, DumpWriteError, shorten
+from .dumpoptions import DumpObserver, DumpOptions
+from .errors import DumpWriteError, shorten
 from .grammar import json_value
 from .ordering import loading_order
 from .rows import blocks_from_objects, blocks_from_queryset
 from .writer import DirectoryWriter, SingleFileWriter, make_private, utf8_writer
 
-DEFAULT_MAX_ROW_COUNT = 50000
-
-
-def max_row_count_setting():
-    return getattr(settings, "PYSERIALIZER_MAX_ROW_COUNT", DEFAULT_MAX_ROW_COUNT)
-
-
-def chosen_compression(compress=None):
-    """The compression of a directory dump's chunks ("gzip", "zstd" or None):
-    ``compress``, else the PYSERIALIZER_COMPRESS setting; "none" says none."""
-    if compress is None:
-        compress = getattr(settings, "PYSERIALIZER_COMPRESS", None)
-    return None if compress == "none" else compress
-
 
 class Serializer(base.Serializer):
-    """Serialize to Python dumps (format "py")."""
+    """Serialize to Python dumps (format "py").
+
+    ``write_tables(blocks, writer, options)`` is how the blocks reach the
+    writer, returning what was ``Written``: ``write_blocks`` (one table after
+    another, in this process) unless another way is given, such as
+    ``parallel.ParallelTables`` (``dump2py --jobs``).
+    """
 
     internal_use_only = False
+
+    def __init__(self, write_tables=None):
+        self.write_tables = write_tables or write_blocks
 
     def serialize(
         self,
@@ -57,142 +52,55 @@ class Serializer(base.Serializer):
         use_natural_primary_keys=False,
         progress_output=None,
         object_count=0,
-        max_row_count=None,
-        compress=None,
-        on_block_error=None,
-        observer=None,
-        natural_keys=None,
-        writer=None,
-        left_out=(),
+        dump_options=None,
         **options,
     ):
         """Write ``queryset`` (instances, a queryset, or an iterable of querysets).
 
-        ``max_row_count`` caps the rows per chunk file of a directory dump;
-        ``compress`` ("gzip", "zstd" or "none") is how its chunks are
-        compressed (default: the PYSERIALIZER_COMPRESS setting).
-        ``on_block_error(block, exc)`` may return True to skip a model whose
-        rows cannot be read (``dump2py --tolerate``); it is then listed in
-        the manifest's SKIPPED. The last three options are for ``dump2py``:
-        ``observer`` is told about each block (see DumpObserver);
-        ``natural_keys(model)`` returns (natural_foreign, natural_primary) per
-        queryset, overriding the two flags; ``writer`` replaces the writer
-        chosen from the stream (``--simulate`` passes one that writes nothing);
-        ``left_out`` lists the models not dumped as [label, reason], for the
-        manifest's LEFT_OUT.
+        ``dump_options`` (DumpOptions) says how; without it, the options are
+        built from the keyword options (``max_row_count``, ``compress``,
+        ``natural_keys``, ``observer``, ... as DumpOptions names them) and
+        Django's own.
         """
         self.options = options
         self.stream = stream if stream is not None else self.stream_class()
         self.use_natural_foreign_keys = use_natural_foreign_keys
         self.use_natural_primary_keys = use_natural_primary_keys
         self.progress = self.progress_class(progress_output, object_count)
-        self.written = 0
-        self.skipped = []
-        self.observer = observer or DumpObserver()
-        self.natural_keys = natural_keys
-        self.left_out = [list(entry) for entry in left_out]
-        blocks = self._blocks(queryset, fields)
-        if writer is not None:
-            self._write_all(blocks, writer, on_block_error)
-        elif manifest.is_manifest_path(getattr(self.stream, "name", None)):
-            if max_row_count is None:
-                max_row_count = max_row_count_setting()
-            compress = chosen_compression(compress)
-            self._write_directory(blocks, max_row_count, compress, on_block_error)
+        directory = manifest.is_manifest_path(getattr(self.stream, "name", None))
+        if dump_options is None:
+            dump_options = DumpOptions.from_keywords(
+                dict(options, fields=fields, natural_foreign=use_natural_foreign_keys,
+                     natural_primary=use_natural_primary_keys),
+                directory,
+            )
+        if progress_output is not None:
+            dump_options = replace(
+                dump_options, observer=_ProgressBar(self.progress, dump_options.observer)
+            )
+        blocks = blocks_of(queryset, dump_options)
+        if dump_options.writer is not None:
+            self.write_tables(blocks, dump_options.writer, dump_options)
+        elif directory:
+            self._write_directory(blocks, dump_options)
         else:
-            self._write_all(blocks, SingleFileWriter(self.stream), on_block_error=None)
+            self.write_tables(
+                blocks, SingleFileWriter(self.stream), replace(dump_options, on_block_error=None)
+            )
         return self.getvalue()
 
-    def _blocks(self, source, fields):
-        natural = {
-            "natural_foreign": self.use_natural_foreign_keys,
-            "natural_primary": self.use_natural_primary_keys,
-        }
-
-        def of_queryset(queryset):
-            """The blocks of one queryset. A sliced one holds chosen rows in its
-            own order: it is read as the objects it holds, as ``json`` reads it."""
-            options = natural
-            if self.natural_keys is not None:
-                foreign, primary = self.natural_keys(queryset.model)
-                options = {"natural_foreign": foreign, "natural_primary": primary}
-            if queryset.query.is_sliced:
-                return blocks_from_objects(queryset, fields, **options)
-            return [blocks_from_queryset(queryset, fields, **options)]
-
-        if isinstance(source, QuerySet) and not source.query.is_sliced:
-            return iter(of_queryset(source))
-        items = iter(source)
-        first = next(items, None)
-        if isinstance(first, QuerySet):
-            return chain.from_iterable(of_queryset(queryset) for queryset in chain([first], items))
-        if first is None:
-            return iter([])
-        return blocks_from_objects(chain([first], items), fields, **natural)
-
-    def _write_all(self, blocks, writer, on_block_error):
-        """Write every block; return the models written and the last database used."""
-        written_models = []
-        using = None
-        for block in blocks:
-            using = block.using
-            if block.model not in written_models:
-                written_models.append(block.model)
-            self.observer.start_block(block)
-            writer.start_model(block.label, block.model._meta.db_table, [c.name for c in block.columns])
-            try:
-                for lines in self._encoded_batches(block):
-                    writer.write_rows(lines)
-            except Exception as exc:
-                if on_block_error is None or not on_block_error(block, exc):
-                    raise
-                writer.discard_model()
-                written_models.remove(block.model)
-                self.skipped.append([block.label, block.model._meta.db_table, str(exc)])
-                continue
-            self.observer.end_block(block, writer.end_model())
-        return written_models, using
-
-    def _encoded_batches(self, block):
-        encoders = [
-            (index, codec.encode)
-            for index, codec in enumerate(map(codec_for, block.columns))
-            if codec.encode is not None and index not in block.ready_columns
-        ]
-        for batch in block.batches:
-            lines = []
-            for row in batch:
-                try:
-                    for index, encode in encoders:
-                        value = row[index]
-                        if value is not None:
-                            row[index] = encode(value)
-                    lines.append(json_value(row) + ",\n")
-                except Exception as exc:
-                    raise DumpWriteError(
-                        "%s: cannot write the row %s: %s" % (block.label, shorten(repr(row), 200), exc)
-                    ) from exc
-            self.written += len(lines)
-            self.progress.update(self.written)
-            self.observer.rows_read(block, len(lines))
-            yield lines
-
-    def _write_directory(self, blocks, max_row_count, compress, on_block_error):
-        try:
-            check_available(compress)
-        except (ValueError, DumpError) as exc:
-            raise DumpWriteError("cannot compress the dump: %s" % exc) from exc
+    def _write_directory(self, blocks, options):
         directory = os.path.dirname(os.path.abspath(self.stream.name))
         make_private(self.stream, own_file=True)
-        writer = DirectoryWriter(directory, max_row_count, compress)
+        writer = DirectoryWriter(directory, options.max_row_count, options.compress)
         try:
-            written_models, using = self._write_all(blocks, writer, on_block_error)
-            order = [model._meta.label_lower for model in loading_order(written_models)]
+            written = self.write_tables(blocks, writer, options)
+            order = [model._meta.label_lower for model in loading_order(written.models)]
             files = writer.publish(order)
-            self.manifest = dump_origin(using)
+            self.manifest = dump_origin(written.using)
             self.manifest.files = files
-            self.manifest.skipped = self.skipped
-            self.manifest.left_out = self.left_out
+            self.manifest.skipped = written.skipped
+            self.manifest.left_out = [list(entry) for entry in options.left_out]
             write = utf8_writer(self.stream)
             write(manifest.render(self.manifest))
             self.stream.flush()
@@ -206,24 +114,125 @@ class Serializer(base.Serializer):
             return self.stream.getvalue()
 
 
-class DumpObserver:
-    """What a dump tells its observer (``dump2py``: progress bars, savepoints).
+class Written(NamedTuple):
+    """What a dump wrote: the models, in the order met; the models skipped
+    (``on_block_error``) as [label, table, reason]; the database read last."""
 
-    ``start_block`` comes before a model's first row is read, ``rows_read``
-    after each batch is encoded, ``end_block`` once its rows are all written,
-    with the chunk files they went to (``writer.WrittenChunk``; none when the
-    dump is one file or nothing is written); a model skipped through
-    ``on_block_error`` gets no ``end_block``.
-    """
+    models: list
+    skipped: list
+    using: object
+
+
+class TableError(Exception):
+    """A table that stopped the dump, named by the dump itself: ``block`` is
+    the block of its model."""
+
+    def __init__(self, block, message):
+        super().__init__(message)
+        self.block = block
+
+    @property
+    def table(self):
+        """E.g. "table shop_order (model shop.order)"."""
+        return "table %s (model %s)" % (self.block.model._meta.db_table, self.block.label)
+
+
+class UnreadableTable(TableError, DatabaseError):
+    """The database refused the rows of a table; the message is its own."""
+
+
+class UnwritableTable(TableError):
+    """The rows of a table could not be written (``dump2py --jobs``: by a worker)."""
+
+
+def blocks_of(source, options):
+    """The blocks of instances, a queryset, or an iterable of querysets. A
+    sliced queryset holds chosen rows in its own order: it is read as the
+    objects it holds, as ``json`` reads it."""
+
+    def of_queryset(queryset):
+        natural = options.natural_for(queryset.model)
+        if queryset.query.is_sliced:
+            return blocks_from_objects(queryset, options.fields, *natural)
+        return [blocks_from_queryset(queryset, options.fields, *natural)]
+
+    if isinstance(source, QuerySet) and not source.query.is_sliced:
+        return iter(of_queryset(source))
+    items = iter(source)
+    first = next(items, None)
+    if isinstance(first, QuerySet):
+        return chain.from_iterable(of_queryset(queryset) for queryset in chain([first], items))
+    if first is None:
+        return iter([])
+    return blocks_from_objects(
+        chain([first], items), options.fields, options.natural_foreign, options.natural_primary
+    )
+
+
+def write_blocks(blocks, writer, options):
+    """Write every block through ``writer``, one after another; return what
+    was Written. A table the database refuses stops the dump as an
+    UnreadableTable, unless ``options.on_block_error`` skips it."""
+    models, skipped, using = [], [], None
+    observer = options.observer
+    for block in blocks:
+        using = block.using
+        if block.model not in models:
+            models.append(block.model)
+        observer.start_block(block)
+        writer.start_model(block.label, block.model._meta.db_table, [c.name for c in block.columns])
+        try:
+            for rows in block.batches:
+                lines = _lines(block, rows)
+                observer.rows_read(block, len(lines))
+                writer.write_rows(lines)
+        except Exception as exc:
+            if options.on_block_error is not None and options.on_block_error(block, exc):
+                writer.discard_model()
+                models.remove(block.model)
+                skipped.append([block.label, block.model._meta.db_table, str(exc)])
+                continue
+            if isinstance(exc, DatabaseError) and not isinstance(exc, TableError):
+                raise UnreadableTable(block, str(exc)) from exc
+            raise
+        observer.end_block(block, writer.end_model())
+    return Written(models, skipped, using)
+
+
+def _lines(block, rows):
+    """Rows of JSON values -> the lines of a chunk."""
+    try:
+        return [json_value(row) + ",\n" for row in rows]
+    except Exception:
+        for row in rows:
+            try:
+                json_value(row)
+            except Exception as exc:
+                raise DumpWriteError(
+                    "%s: cannot write the row %s: %s" % (block.label, shorten(repr(row), 200), exc)
+                ) from exc
+        raise
+
+
+class _ProgressBar(DumpObserver):
+    """Django's progress bar (``dumpdata`` on a terminal), moved on as the rows
+    are read, ahead of the dump's own ``observer``."""
+
+    def __init__(self, bar, observer):
+        self.bar = bar
+        self.observer = observer
+        self.count = 0
 
     def start_block(self, block):
-        pass
+        self.observer.start_block(block)
 
     def rows_read(self, block, count):
-        pass
+        self.count += count
+        self.bar.update(self.count)
+        self.observer.rows_read(block, count)
 
     def end_block(self, block, files):
-        pass
+        self.observer.end_block(block, files)
 
 
 def _fsync(stream):
@@ -231,7 +240,6 @@ def _fsync(stream):
         os.fsync(stream.fileno())
     except (AttributeError, OSError, ValueError):
         pass
-
 
 
 def dump_origin(using):

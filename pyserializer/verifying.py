@@ -51,7 +51,7 @@ from .reader import DumpReader, open_chunk, open_dump_file
 from .progress import counted
 from .restoring import clear_content_type_cache, confirm, plan_restore, run_restore
 from .steps import RestoreFailed
-from .serializer import Serializer, max_row_count_setting
+from .serializer import Serializer
 from .snapshot import read_snapshot
 from .tables import every_row
 from .transforms import configured_transforms
@@ -271,8 +271,7 @@ def dump_again(alias, labels, directory, natural_keyed=frozenset()):
     with read_snapshot(alias):
         Serializer().serialize(
             [every_row(model, alias) for model in models], stream=manifest_file,
-            natural_keys=lambda model: natural_keys_for(model, natural),
-            max_row_count=max_row_count_setting(), compress="none",
+            natural_keys=lambda model: natural_keys_for(model, natural), compress="none",
         )
     manifest_file.commit()
     with open_dump_file(manifest_file.name) as stream:

@@ -11,18 +11,20 @@ when the dump is complete (``outputdir``). SIGTERM stops it as Ctrl-C does.
 import os
 import sys
 import time
+from dataclasses import replace
 
 from django.core.management.base import BaseCommand, CommandError
 from django.core.serializers.base import SerializationError
 from django.db import DEFAULT_DB_ALIAS, DatabaseError
 
 from pyserializer import compression, outputdir, references, wholesite
-from pyserializer.errors import DumpError, one_line
+from pyserializer.dumpoptions import DumpOptions, UnusableOption
+from pyserializer.errors import one_line
 from pyserializer.interrupts import terminate_as_interrupt
-from pyserializer.parallel import ParallelSerializer, WorkerError, reason_not_to_split
+from pyserializer.parallel import ParallelTables, reason_not_to_split
 from pyserializer.progress import DumpProgress, bar_stream, chunk_files, human_size
 from pyserializer.refusals import ARE_YOU_SURE, OneVoice, add_database_argument, agreed, stopped_by
-from pyserializer.serializer import Serializer, chosen_compression, max_row_count_setting
+from pyserializer.serializer import Serializer, UnreadableTable, UnwritableTable
 from pyserializer.snapshot import ModelSavepoints, read_snapshot
 from pyserializer.tables import every_row
 
@@ -96,18 +98,12 @@ class Command(OneVoice, BaseCommand):
                 "(or read the rows without writing them: manage.py dump2py --simulate)."
             )
         using = options["database"]
-        max_row_count = options["max_row_count"]
-        if max_row_count is None:
-            max_row_count = max_row_count_setting()
-        if max_row_count < 1:
-            raise CommandError("--max-row-count must be at least 1.")
+        try:
+            dump_options = DumpOptions.resolve(options["max_row_count"], options["compress"])
+        except UnusableOption as exc:
+            raise CommandError("--%s %s." % (exc.option.replace("_", "-"), exc.problem))
         jobs = options["jobs"]
         self.check_jobs(jobs, using, options)
-        compress = chosen_compression(options["compress"])
-        try:
-            compression.check_available(compress)
-        except (ValueError, DumpError) as exc:
-            raise CommandError("--compress %s: %s" % (compress, exc.args[0]))
         site = wholesite.choose_models(using, options["exclude"])
         references.refuse_dump_without(site.models, options["exclude"], using)
         self.verbosity = options["verbosity"]
@@ -116,42 +112,39 @@ class Command(OneVoice, BaseCommand):
         # With --jobs, one bar of the chunk files written replaces the bar per model.
         report = self.stdout.write if self.verbosity >= 2 and not options["simulate"] else None
         progress = DumpProgress(bars if jobs == 1 else None, report)
-        write_options = self.write_options(using, site.models, max_row_count, progress,
-                                           options["tolerate"])
-        write_options["compress"] = compress or "none"
-        write_options["left_out"] = site.left_out
+        dump_options = self.dump_options(dump_options, using, site, progress, options["tolerate"])
         querysets = [every_row(model, using) for model in site.models]
         target = None if output_dir is None else os.path.abspath(output_dir)
         existed = target is not None and os.path.lexists(target)
         try:
             with terminate_as_interrupt(), progress:
                 if options["simulate"]:
-                    self.simulate(querysets, using, write_options, progress, started)
+                    self.simulate(querysets, using, dump_options, progress, started)
                 else:
                     outputdir.check_target(
                         target, options["overwrite"],
                         self.confirm if options["interactive"] else None,
                     )
-                    serializer = ParallelSerializer(jobs, bars) if jobs > 1 else Serializer()
-                    self.dump(serializer, querysets, using, target, write_options, progress,
+                    serializer = Serializer(ParallelTables(jobs, bars) if jobs > 1 else None)
+                    self.dump(serializer, querysets, using, target, dump_options, progress,
                               started)
         except KeyboardInterrupt as exc:
             raise CommandError(
                 "%s. %s" % (stopped_by(exc), _nothing_written(target, existed, options))
             ) from exc
-        except WorkerError as exc:
+        except UnwritableTable as exc:
             raise CommandError(
-                "Cannot %s %s: %s. %s" % (
-                    "read" if exc.reading else "write the dump of", _table_of(exc.block), exc,
-                    _nothing_written(target, existed, options),
-                )
+                "Cannot write the dump of %s: %s. %s"
+                % (exc.table, exc, _nothing_written(target, existed, options))
             ) from exc
         except DatabaseError as exc:
-            block = progress.current
-            where = _table_of(block) if block is not None else "database %r" % using
+            where = exc.table if isinstance(exc, UnreadableTable) else "database %r" % using
             raise CommandError(
-                "Cannot read %s: %s. %s Use --tolerate to skip tables that cannot be read."
-                % (where, one_line(exc), _nothing_written(target, existed, options))
+                "Cannot read %s: %s. %s%s" % (
+                    where, one_line(exc), _nothing_written(target, existed, options),
+                    # --jobs refuses --tolerate: no hint then
+                    " Use --tolerate to skip tables that cannot be read." if jobs == 1 else "",
+                )
             ) from exc
         except (OSError, SerializationError) as exc:
             raise CommandError(
@@ -178,17 +171,14 @@ class Command(OneVoice, BaseCommand):
                 "dump it with one process (leave out --jobs)." % (using, jobs, reason)
             )
 
-    def write_options(self, using, models, max_row_count, progress, tolerate):
-        """What the Serializer is told: natural keys per model, chunk size,
-        progress, and with --tolerate a savepoint per model to fall back to."""
-        labels = wholesite.natural_key_labels(models)
-        options = {
-            "natural_keys": lambda model: wholesite.natural_keys_for(model, labels),
-            "max_row_count": max_row_count,
-            "observer": progress,
-        }
+    def dump_options(self, dump_options, using, site, progress, tolerate):
+        """``dump_options`` (chunk size, compression) with what else the
+        Serializer is told: natural keys per model, progress, the models left
+        out, and with --tolerate a savepoint per model to fall back to."""
+        labels = wholesite.natural_key_labels(site.models)
+        observer, on_block_error = progress, None
         if tolerate:
-            savepoints = ModelSavepoints(using, progress)
+            observer = savepoints = ModelSavepoints(using, progress)
 
             def on_block_error(block, exc):
                 if not savepoints.on_block_error(block, exc):
@@ -196,8 +186,11 @@ class Command(OneVoice, BaseCommand):
                 progress.block_skipped(block, exc)
                 return True
 
-            options.update(observer=savepoints, on_block_error=on_block_error)
-        return options
+        return replace(
+            dump_options,
+            natural_keys=lambda model: wholesite.natural_keys_for(model, labels),
+            observer=observer, on_block_error=on_block_error, left_out=site.left_out,
+        )
 
     def incomplete(self, skipped, target, simulated):
         """The message of a dump that skipped tables (--tolerate)."""
@@ -213,7 +206,7 @@ class Command(OneVoice, BaseCommand):
             "(listed as SKIPPED in restore.py):\n%s" % (target, len(skipped), tables)
         )
 
-    def dump(self, serializer, querysets, using, target, write_options, progress, started):
+    def dump(self, serializer, querysets, using, target, dump_options, progress, started):
         with outputdir.StagingDirectory(target) as staging:
             if self.verbosity >= 1:
                 for path in staging.removed:
@@ -223,7 +216,7 @@ class Command(OneVoice, BaseCommand):
                     )
             with read_snapshot(using):
                 serializer.serialize(
-                    querysets, stream=staging.manifest_file(), **write_options
+                    querysets, stream=staging.manifest_file(), dump_options=dump_options
                 )
             staging.publish()
         if self.verbosity >= 1:
@@ -234,12 +227,12 @@ class Command(OneVoice, BaseCommand):
                    chunk_files(len(chunks), sum(chunk.size for chunk in chunks)),
                    time.monotonic() - started)
             )
-            self.say_left_out(write_options["left_out"])
+            self.say_left_out(dump_options.left_out)
 
-    def simulate(self, querysets, using, write_options, progress, started):
+    def simulate(self, querysets, using, dump_options, progress, started):
         output = outputdir.NoOutput()
         with read_snapshot(using):
-            Serializer().serialize(querysets, writer=output, **write_options)
+            Serializer().serialize(querysets, dump_options=replace(dump_options, writer=output))
         if self.verbosity >= 1:
             width = max((len(label) for label in progress.rows), default=0)
             for label, rows in progress.rows.items():
@@ -248,7 +241,7 @@ class Command(OneVoice, BaseCommand):
                 "Simulated: read %s in %.1f seconds (about %s of rows); nothing was written."
                 % (progress.counted(), time.monotonic() - started, human_size(output.size))
             )
-            self.say_left_out(write_options["left_out"])
+            self.say_left_out(dump_options.left_out)
 
     def say_left_out(self, left_out):
         for line in wholesite.describe_left_out(left_out):
@@ -265,9 +258,6 @@ def _nothing_written(target, existed, options):
         return "No dump was written; %s was left as it was." % target
     return "No dump was written."
 
-
-def _table_of(block):
-    return "table %s (model %s)" % (block.model._meta.db_table, block.label)
 
 
 
