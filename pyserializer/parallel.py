@@ -35,10 +35,10 @@ from django.db.models.functions import RowNumber
 from tqdm import tqdm
 
 from .errors import DumpWriteError
+from .manifest import is_manifest_path
 from .serializer import DumpObserver, Serializer
 from .snapshot import export_snapshot, imported_snapshot
 from .tables import key_attnames, keys_of, unused_name
-from .writer import DirectoryWriter
 
 
 def reason_not_to_split(using):
@@ -96,6 +96,9 @@ class ParallelSerializer(Serializer):
 
     def serialize(self, querysets, *, fields=None, **options):
         self.querysets = list(querysets)
+        if options.get("writer") is not None or not is_manifest_path(
+                getattr(options.get("stream"), "name", None)):
+            raise ValueError("a parallel dump writes a directory dump")
         if any(queryset.query.is_sliced for queryset in self.querysets):
             raise ValueError("a parallel dump reads whole querysets, not slices")
         if len({queryset.db for queryset in self.querysets}) > 1:
@@ -104,9 +107,8 @@ class ParallelSerializer(Serializer):
         return super().serialize(self.querysets, fields=fields, **options)
 
     def _write_all(self, blocks, writer, on_block_error):
-        """Plan the chunks, have the workers write them, adopt their files."""
-        if not isinstance(writer, DirectoryWriter):
-            raise ValueError("a parallel dump writes a directory dump")
+        """Plan the chunks, have the workers write them, adopt their files:
+        ``writer`` is a ``writer.SharedChunkWriter``."""
         blocks = list(blocks)
         if not blocks:
             return [], None
@@ -219,16 +221,15 @@ class ParallelSerializer(Serializer):
 
     def _write_chunk(self, chunk, parent_writer):
         """Write one chunk file with the one-process code: the Serializer's
-        encoding and a DirectoryWriter started at the chunk's part."""
+        encoding and a writer of the dump started at the chunk's part."""
         queryset = self.querysets[chunk.model_index]
         if chunk.start is not None:
             queryset = queryset.filter(pk__gte=chunk.start)
         if chunk.end is not None:
             queryset = queryset.filter(pk__lt=chunk.end)
-        writer = DirectoryWriter(
-            parent_writer.directory, parent_writer.max_row_count, parent_writer.compress
+        writer = parent_writer.for_chunk(
+            queryset.model._meta.label_lower, chunk.stem, chunk.part, chunk.first_row
         )
-        writer.start_at(queryset.model._meta.label_lower, chunk.stem, chunk.part, chunk.first_row)
         try:
             Serializer._write_all(self, self._blocks([queryset], self.fields), writer, None)
         except BaseException:

@@ -14,9 +14,8 @@ exist in the current code is left to the restore (and ``restore_dump --check``).
 import os
 
 from . import grammar, manifest
-from .outputdir import ManifestFile
 from .reader import DumpReader, open_chunk, open_dump_file
-from .writer import FileEntry
+from .safefiles import AtomicFile
 
 
 def reseal(manifest_path):
@@ -40,7 +39,7 @@ def _sealed(directory, entry):
     with open_chunk(path) as chunk:
         reader = DumpReader(chunk, path)
         rows = _count_rows(reader, entry.model)
-    return FileEntry(entry.name, entry.model, rows, reader.size, reader.sha256())
+    return manifest.FileEntry(entry.name, entry.model, rows, reader.size, reader.sha256())
 
 
 def _count_rows(reader, model):
@@ -88,7 +87,7 @@ def _check_format(reader, names, line=None):
 
 def _write(manifest_path, text):
     """Replace ``restore.py`` by a new file, created private and renamed into place."""
-    new = ManifestFile(manifest_path)
+    new = AtomicFile(manifest_path)
     try:
         new.write(text.encode("utf-8"))
         new.commit()

@@ -25,6 +25,7 @@ from pyserializer.refusals import OneVoice, add_database_argument, stopped_by
 from pyserializer.serializer import Serializer, chosen_compression, max_row_count_setting
 from pyserializer.snapshot import ModelSavepoints, read_snapshot
 from pyserializer.tables import every_row
+from pyserializer.writer import NoOutput
 
 
 class Command(OneVoice, BaseCommand):
@@ -237,7 +238,7 @@ class Command(OneVoice, BaseCommand):
             self.say_left_out(write_options["left_out"])
 
     def simulate(self, querysets, using, write_options, progress, started):
-        output = outputdir.NoOutput()
+        output = NoOutput()
         with read_snapshot(using):
             Serializer().serialize(querysets, writer=output, **write_options)
         if self.verbosity >= 1:
