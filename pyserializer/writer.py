@@ -3,7 +3,7 @@
 It knows files, not fields: where each model's rows go, when a chunk is full,
 and what each file's size and checksum are. Its files are made by
 ``safefiles`` (private, never through a link); chunks are written under a
-temporary name and renamed when the whole dump is, and the manifest
+temporary name and renamed once the whole dump is written, and the manifest
 (``restore.py``) is written last, so that an interrupted dump never looks
 complete. Every writer is a ``ChunkWriter``, the interface the Serializer
 writes to.
