@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from . import grammar
 from .compression import compression_of
 from .reader import DumpReader, open_dump_file
-from .writer import PARTIAL_SUFFIX, FileEntry
+from .safefiles import is_staging_directory
 
 # The largest row count or size a FILES entry may give (a signed 64-bit integer).
 MAX_COUNT = (1 << 63) - 1
@@ -53,6 +53,17 @@ def manifest_path_of(path):
     every command takes either, as ``dump2py`` reports the directory."""
     path = str(path)
     return os.path.join(path, grammar.MANIFEST_NAME) if os.path.isdir(path) else path
+
+
+@dataclass
+class FileEntry:
+    """One chunk file as the manifest lists it (a row of FILES)."""
+
+    name: str
+    model: str
+    rows: int
+    size: int
+    sha256: str
 
 
 @dataclass
@@ -172,12 +183,6 @@ def read(source, path):
     manifest.files = [_file_entry(reader, *row) for row in blocks["FILES"]]
     _refuse_repeated_files(reader, blocks["FILES"])
     return manifest
-
-
-def is_staging_directory(directory):
-    """Whether ``directory`` is named as dump2py names a dump it is still writing."""
-    name = os.path.basename(directory)
-    return name.startswith(".") and name.endswith(PARTIAL_SUFFIX)
 
 
 def _checked(reader, name, value):

@@ -18,14 +18,12 @@ import fcntl
 import os
 import shutil
 import stat
-import tempfile
 
 from django.core.management.base import CommandError
 
+from . import safefiles
 from .grammar import MANIFEST_NAME
-from .writer import PARTIAL_SUFFIX, create_private, fsync_directory
 
-PRIVATE_DIRECTORY_MODE = 0o700
 LOCK_NAME = ".dump2py.lock"
 
 
@@ -76,14 +74,13 @@ class StagingDirectory:
 
     def __init__(self, target):
         self.target = os.path.abspath(target)
-        parent, name = os.path.split(self.target)
-        make_private_parents(parent)
+        parent = os.path.dirname(self.target)
+        safefiles.make_private_parents(parent)
         self.removed = remove_abandoned_staging(parent)
-        self.path = tempfile.mkdtemp(prefix=".%s." % name, suffix=PARTIAL_SUFFIX, dir=parent)
+        self.path = safefiles.make_staging_directory(self.target)
         self.manifest = None
         self._lock = None
         try:
-            _make_private_directory(self.path)
             self._lock = _hold_lock(self.path)
         except BaseException:
             self.discard()
@@ -98,7 +95,7 @@ class StagingDirectory:
 
     def manifest_file(self):
         """The stream the Serializer writes ``restore.py`` to."""
-        self.manifest = ManifestFile(os.path.join(self.path, MANIFEST_NAME))
+        self.manifest = safefiles.AtomicFile(os.path.join(self.path, MANIFEST_NAME))
         return self.manifest
 
     def discard(self):
@@ -120,56 +117,17 @@ class StagingDirectory:
         """
         self.manifest.commit()
         os.remove(os.path.join(self.path, LOCK_NAME))
-        fsync_directory(self.path)
-        parent = os.path.dirname(self.target)
+        safefiles.fsync_directory(self.path)
         try:
-            if not os.path.lexists(self.target):
-                os.rename(self.path, self.target)
-                fsync_directory(parent)
-                return
-            old_holder = tempfile.mkdtemp(prefix=".%s." % os.path.basename(self.target),
-                                          suffix=".old", dir=parent)
-            old = os.path.join(old_holder, "old")
-            os.rename(self.target, old)
-            try:
-                os.rename(self.path, self.target)
-            except BaseException:
-                os.rename(old, self.target)
-                raise
-            fsync_directory(parent)
-            shutil.rmtree(old_holder, ignore_errors=True)
+            safefiles.replace_directory(self.path, self.target)
         finally:
             self._release_lock()
 
 
-def make_private_parents(directory):
-    """Create the missing directories of ``directory``, each readable by its
-    owner only whatever the umask; an existing one is left as it is."""
-    missing = []
-    while not os.path.lexists(directory):
-        directory, name = os.path.split(directory)
-        if not name:
-            break
-        missing.append(name)
-    for name in reversed(missing):
-        directory = os.path.join(directory, name)
-        os.mkdir(directory, PRIVATE_DIRECTORY_MODE)
-        _make_private_directory(directory)
-
-
-def _make_private_directory(path):
-    """chmod 0700 the directory just created, never through a link put in its place."""
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
-    try:
-        os.fchmod(fd, PRIVATE_DIRECTORY_MODE)
-    finally:
-        os.close(fd)
-
-
 def _hold_lock(directory):
     """Create the staging directory's lock file, locked before it gets its name."""
-    temporary = os.path.join(directory, LOCK_NAME + PARTIAL_SUFFIX)
-    fd = create_private(temporary)
+    temporary = safefiles.partial_path(os.path.join(directory, LOCK_NAME))
+    fd = safefiles.create_private(temporary)
     fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     os.rename(temporary, os.path.join(directory, LOCK_NAME))
     return fd
@@ -184,11 +142,7 @@ def remove_abandoned_staging(parent):
     removed.
     """
     removed = []
-    for entry in os.scandir(parent):
-        if not (entry.name.startswith(".") and entry.name.endswith(PARTIAL_SUFFIX)):
-            continue
-        if not entry.is_dir(follow_symlinks=False):
-            continue
+    for entry in safefiles.staging_directories(parent):
         try:
             fd = os.open(os.path.join(entry.path, LOCK_NAME), os.O_RDONLY | os.O_NOFOLLOW)
         except OSError:
@@ -204,63 +158,3 @@ def remove_abandoned_staging(parent):
         shutil.rmtree(entry.path, ignore_errors=True)
         removed.append(entry.path)
     return removed
-
-
-class ManifestFile:
-    """``restore.py`` written as ``.restore.py.partial`` and renamed when complete.
-
-    Its ``name`` is the final path, which tells the Serializer to write a
-    directory dump beside it.
-    """
-
-    created_private = True
-
-    def __init__(self, name):
-        self.name = name
-        self.partial_path = os.path.join(
-            os.path.dirname(name), ".%s%s" % (MANIFEST_NAME, PARTIAL_SUFFIX)
-        )
-        self._file = os.fdopen(create_private(self.partial_path), "wb")
-
-    def write(self, data):
-        return self._file.write(data)
-
-    def flush(self):
-        self._file.flush()
-
-    def fileno(self):
-        return self._file.fileno()
-
-    def commit(self):
-        self._file.flush()
-        os.fsync(self._file.fileno())
-        self._file.close()
-        os.replace(self.partial_path, self.name)
-
-    def discard(self):
-        self._file.close()
-        if os.path.lexists(self.partial_path):
-            os.remove(self.partial_path)
-
-
-class NoOutput:
-    """The writer of ``dump2py --simulate``: every row is read and encoded as
-    for a real dump, and then dropped; only its size is counted."""
-
-    def __init__(self):
-        self.size = 0
-
-    def start_model(self, label, table, columns):
-        pass
-
-    def write_rows(self, lines):
-        self.size += sum(len(line.encode("utf-8")) for line in lines)
-
-    def discard_model(self):
-        pass
-
-    def end_model(self):
-        return []
-
-    def abort(self):
-        pass

@@ -19,7 +19,7 @@ are, with nothing to pickle. A worker leaves the parent's database connections
 alone, without ever closing them (that would end the parent's session, and
 with it the snapshot), opens its own, imports the snapshot, and writes whole
 chunk files for the chunks it is given with ``write_blocks``, the one-process
-code, and a ``DirectoryWriter`` started at the chunk. The parent hands out the chunks,
+code, and a writer of the dump started at the chunk (``for_chunk``). The parent hands out the chunks,
 full ones first, gathers the finished files, and publishes them with the
 manifest exactly as a one-process dump would: same names, same bytes, same
 manifest entries in the same order.
@@ -42,7 +42,7 @@ from .errors import DumpWriteError, one_line
 from .serializer import UnreadableTable, UnwritableTable, Written, blocks_of, write_blocks
 from .snapshot import export_snapshot, imported_snapshot
 from .tables import key_attnames, keys_of, unused_name
-from .writer import DirectoryWriter
+from .writer import SharedChunkWriter
 
 
 def reason_not_to_split(using):
@@ -90,7 +90,7 @@ class ParallelTables:
 
     def __call__(self, blocks, writer, options):
         """Plan the chunks, have the workers write them, adopt their files."""
-        if not isinstance(writer, DirectoryWriter):
+        if not isinstance(writer, SharedChunkWriter):
             raise ValueError("a parallel dump writes a directory dump")
         blocks = list(blocks)
         if any(block.queryset is None for block in blocks):
@@ -210,16 +210,15 @@ def _work(pipe, parent_ends, blocks, options, snapshot_id, parent_writer):
 
 def _write_chunk(chunk, blocks, options, parent_writer):
     """Write one chunk file with the one-process code, ``write_blocks``, and
-    a DirectoryWriter started at the chunk's part."""
+    a writer of the dump started at the chunk's part."""
     queryset = blocks[chunk.model_index].queryset
     if chunk.start is not None:
         queryset = queryset.filter(pk__gte=chunk.start)
     if chunk.end is not None:
         queryset = queryset.filter(pk__lt=chunk.end)
-    writer = DirectoryWriter(
-        parent_writer.directory, parent_writer.max_row_count, parent_writer.compress
+    writer = parent_writer.for_chunk(
+        queryset.model._meta.label_lower, chunk.stem, chunk.part, chunk.first_row
     )
-    writer.start_at(queryset.model._meta.label_lower, chunk.stem, chunk.part, chunk.first_row)
     try:
         write_blocks(blocks_of([queryset], options), writer, options)
     except BaseException:

@@ -17,9 +17,8 @@ import os
 
 from . import manifest
 from .errors import DumpError, Kind
-from .outputdir import ManifestFile
 from .reader import DumpReader, open_chunk
-from .writer import FileEntry
+from .safefiles import AtomicFile
 
 
 def reseal(manifest_path):
@@ -42,7 +41,7 @@ def _sealed(directory, entry):
     with open_chunk(path) as chunk:
         reader = DumpReader(chunk, path)
         rows = sum(1 for block in reader.blocks(entry.model) for _row in block.rows)
-    return FileEntry(entry.name, entry.model, rows, reader.size, reader.sha256())
+    return manifest.FileEntry(entry.name, entry.model, rows, reader.size, reader.sha256())
 
 
 def check_present(directory, entry):
@@ -88,7 +87,7 @@ def _altered(problem, directory):
 
 def _write(manifest_path, text):
     """Replace ``restore.py`` by a new file, created private and renamed into place."""
-    new = ManifestFile(manifest_path)
+    new = AtomicFile(manifest_path)
     try:
         new.write(text.encode("utf-8"))
         new.commit()

@@ -25,7 +25,8 @@ from .errors import DumpWriteError, shorten
 from .grammar import json_value
 from .ordering import loading_order
 from .rows import blocks_from_objects, blocks_from_queryset
-from .writer import DirectoryWriter, SingleFileWriter, make_private, utf8_writer
+from .safefiles import make_private
+from .writer import DirectoryWriter, SingleFileWriter, utf8_writer
 
 
 class Serializer(base.Serializer):

@@ -46,7 +46,7 @@ from .errors import describe_place, shorten
 from .grammar import MANIFEST_NAME
 from .interrupts import interrupts_deferred
 from .migrating import states
-from .outputdir import ManifestFile
+from .safefiles import AtomicFile
 from .reader import DumpReader, open_chunk, open_dump_file
 from .progress import counted
 from .restoring import clear_content_type_cache, confirm, plan_restore, run_restore
@@ -267,7 +267,7 @@ def dump_again(alias, labels, directory, natural_keyed=frozenset()):
     wanted = set(labels)
     models = [model for model in models_to_dump(alias) if model._meta.label_lower in wanted]
     natural = natural_key_labels(models) | natural_keyed
-    manifest_file = ManifestFile(os.path.join(directory, MANIFEST_NAME))
+    manifest_file = AtomicFile(os.path.join(directory, MANIFEST_NAME))
     with read_snapshot(alias):
         Serializer().serialize(
             [every_row(model, alias) for model in models], stream=manifest_file,

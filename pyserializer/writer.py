@@ -1,82 +1,68 @@
 """The chunk writer: rows already turned into text -> files on disk.
 
 It knows files, not fields: where each model's rows go, when a chunk is full,
-and what each file's size and checksum are. Files are created readable by
-their owner only, as new files that never follow a link (``create_private``);
-chunks are written under a temporary name and renamed when complete, and the
-manifest (``restore.py``) is written last, so that an interrupted dump never
-looks complete.
+and what each file's size and checksum are. Its files are made by
+``safefiles`` (private, never through a link); chunks are written under a
+temporary name and renamed once the whole dump is written, and the manifest
+(``restore.py``) is written last, so that an interrupted dump never looks
+complete. Every writer is a ``ChunkWriter``, the interface the Serializer
+writes to.
 """
 
 import contextlib
 import itertools
 import os
-import stat
 import time
 from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
 
-from . import grammar
+from . import grammar, safefiles
 from .compression import SUFFIXES, Counted, compressing_writer
 from .errors import DumpWriteError
+from .manifest import FileEntry
 
-PRIVATE_FILE_MODE = 0o600
-PARTIAL_SUFFIX = ".partial"
 MANIFEST_STEM = os.path.splitext(grammar.MANIFEST_NAME)[0]
-_CREATE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
 
 
-@dataclass
-class FileEntry:
-    """One chunk file as the manifest lists it."""
+class ChunkWriter(Protocol):
+    """What the Serializer calls on the writer it writes a dump to:
+    SingleFileWriter, DirectoryWriter, or NoOutput (``dump2py --simulate``)."""
 
-    name: str
-    model: str
-    rows: int
-    size: int
-    sha256: str
+    def start_model(self, label, table, columns):
+        """Begin the rows of model ``label`` (table ``table``, fields ``columns``)."""
 
+    def write_rows(self, lines):
+        """Write rows already encoded, one line each."""
 
-def create_private(path):
-    """Create ``path`` as a new file readable by its owner only, whatever the
-    umask, and return its descriptor. An entry already there (a file, or a link
-    planted to make the dump write elsewhere) is an error, and is left alone."""
-    try:
-        fd = os.open(path, _CREATE_FLAGS, PRIVATE_FILE_MODE)
-    except FileExistsError:
-        raise DumpWriteError(
-            "cannot create %s: a file or link of that name is already there (left by "
-            "an interrupted dump, or put there by someone else); nothing was written "
-            "to it. Remove it and dump again." % path
-        )
-    os.fchmod(fd, PRIVATE_FILE_MODE)
-    return fd
+    def discard_model(self):
+        """Leave out the model begun, whose rows could not be read (``--tolerate``)."""
+
+    def end_model(self):
+        """End the model begun; return the chunk files it went to (WrittenChunk)."""
+
+    def abort(self):
+        """Remove whatever the dump wrote that was not published."""
 
 
-def make_private(stream, own_file=False):
-    """Restrict the file a stream was opened on by name to its owner.
+@runtime_checkable
+class SharedChunkWriter(ChunkWriter, Protocol):
+    """A ChunkWriter whose chunks other processes may write (``dump2py --jobs``):
+    each writes its chunks with a writer of its own (``for_chunk``), and this
+    one ``adopt``s and publishes them."""
 
-    Only a regular file the caller named (``dumpdata -o``), never a terminal,
-    whatever standard output was redirected to, nor the target of a link.
-    With ``own_file`` (the ``restore.py`` of a directory dump), a name that
-    is a link or another file than the stream's is an error. A stream that
-    says ``created_private`` (``outputdir.ManifestFile``) is left alone: it
-    writes a new private file that becomes ``name`` only when complete.
-    """
-    name = getattr(stream, "name", None)
-    if not isinstance(name, str) or getattr(stream, "created_private", False):
-        return
-    try:
-        opened = os.fstat(stream.fileno())
-        named = os.lstat(name)
-    except (AttributeError, OSError, ValueError):
-        return
-    if stat.S_ISREG(named.st_mode) and os.path.samestat(opened, named):
-        os.fchmod(stream.fileno(), PRIVATE_FILE_MODE)
-    elif own_file:
-        raise DumpWriteError(
-            "%s is a symbolic link or not the file being written; a directory dump "
-            "never writes through a link. Remove it and dump again." % name
-        )
+    max_row_count: int
+
+    def stem_of(self, label, table):
+        """The file stem of ``label``'s chunks."""
+
+    def for_chunk(self, label, stem, part, first_row):
+        """A new writer of the same dump whose next model begins at chunk ``part``."""
+
+    def written(self):
+        """Every chunk closed so far, as WrittenChunks."""
+
+    def adopt(self, chunks):
+        """Take the WrittenChunks another writer of this dump wrote."""
 
 
 def _model_header(label, table, columns, part, first_row):
@@ -108,11 +94,10 @@ class SingleFileWriter:
     """All models, one block after another, into one text or binary stream."""
 
     def __init__(self, stream):
-        make_private(stream)
+        safefiles.make_private(stream)
         self._write = utf8_writer(stream)
         self._write(_file_header())
         self._rows = 0
-        self.files = []
 
     def start_model(self, label, table, columns):
         self._rows = 0
@@ -126,6 +111,13 @@ class SingleFileWriter:
         """End the model's block; no file of its own: return no files."""
         self._write(_block_end(self._rows))
         return []
+
+    def discard_model(self):
+        """A stream cannot take back the rows it was given: refuse."""
+        raise DumpWriteError(
+            "a dump to one file cannot leave out a model whose rows it has begun "
+            "to write; dump to a directory (restore.py) to skip tables"
+        )
 
     def abort(self):
         pass
@@ -185,10 +177,10 @@ class _ChunkFile:
         self.label = label
         self.compress = compress
         self.rows = 0
-        self.partial_path = os.path.join(
-            directory, ".%s_%d.py%s" % (stem, part, PARTIAL_SUFFIX)
+        self.partial_path = safefiles.partial_path(
+            os.path.join(directory, "%s_%d.py" % (stem, part))
         )
-        self._file = os.fdopen(create_private(self.partial_path), "wb")
+        self._file = os.fdopen(safefiles.create_private(self.partial_path), "wb")
         if compress is None:
             self._out = self._stored = Counted(self._file)
         else:
@@ -254,27 +246,14 @@ def _stems_to_try(stem, fallback):
         yield "%s_%d" % (fallback, number)
 
 
-def fsync_directory(directory):
-    """Make the renames of the chunks durable before the manifest is written."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 class DirectoryWriter:
     """Each model into ``<db_table>.py`` or ``<db_table>_N.py`` chunks, compressed
     with ``compress`` ("gzip" or "zstd") when it is given.
 
     A model's chunks are ``_ChunkFile`` while written, ``WrittenChunk`` once
     closed. ``dump2py --jobs`` splits a model between writers in other
-    processes (``start_at``) and gathers their chunks in one (``adopt``).
+    processes (``for_chunk``) and gathers their chunks in one (``adopt``):
+    a DirectoryWriter is a SharedChunkWriter.
     """
 
     def __init__(self, directory, max_row_count, compress=None):
@@ -308,11 +287,13 @@ class DirectoryWriter:
             if self._stems.setdefault(stem, label) == label:
                 return stem
 
-    def start_at(self, label, stem, part, first_row):
-        """Make the next model ``label`` begin with chunk ``part``, holding its
-        row ``first_row``, named after ``stem``: one chunk of a model whose
-        other chunks other writers write."""
-        self._first_chunk[label] = (stem, part, first_row)
+    def for_chunk(self, label, stem, part, first_row):
+        """A new writer of this dump whose next model ``label`` begins with
+        chunk ``part``, holding its row ``first_row``, named after ``stem``:
+        one chunk of a model whose other chunks other writers write."""
+        writer = DirectoryWriter(self.directory, self.max_row_count, self.compress)
+        writer._first_chunk[label] = (stem, part, first_row)
+        return writer
 
     def _new_chunk(self):
         label, table, columns = self._model
@@ -392,14 +373,34 @@ class DirectoryWriter:
                 name = _unique_name(chunk, len(chunks) == 1, label, taken)
                 taken.add(name)
                 entries.append(chunk.publish(name))
-        fsync_directory(self.directory)
+        safefiles.fsync_directory(self.directory)
         return entries
-
-    def labels(self):
-        return list(self._chunks)
 
     def abort(self):
         """Remove every chunk of this dump that was not published."""
         for chunks in self._chunks.values():
             for chunk in chunks:
                 chunk.discard()
+
+
+class NoOutput:
+    """The writer of ``dump2py --simulate``: every row is read and encoded as
+    for a real dump, and then dropped; only its size is counted."""
+
+    def __init__(self):
+        self.size = 0
+
+    def start_model(self, label, table, columns):
+        pass
+
+    def write_rows(self, lines):
+        self.size += sum(len(line.encode("utf-8")) for line in lines)
+
+    def discard_model(self):
+        pass
+
+    def end_model(self):
+        return []
+
+    def abort(self):
+        pass

@@ -1,15 +1,20 @@
 """Helpers shared by the tests: dump and load, wipe the test tables, snapshot them,
-compare snapshots, and read or reseal the files of a dump (following the grammar of
-formats 1 and 2). Fixtures live in conftest.py."""
+compare snapshots, read or reseal the files of a dump (following the grammar of
+formats 1 and 2), write to the database while it is dumped, and make a dump fail
+while it writes. Fixtures live in conftest.py."""
 
 import datetime
 import decimal
+import fnmatch
 import hashlib
 import io
 import json
 import os
+import random
 import subprocess
 import sys
+import threading
+import time
 import uuid
 import zoneinfo
 from pathlib import Path
@@ -17,8 +22,9 @@ from pathlib import Path
 import pytest
 from django.apps import apps
 from django.core.management import call_command
-from django.db import DEFAULT_DB_ALIAS, connection
+from django.db import DEFAULT_DB_ALIAS, OperationalError, connection, connections
 
+from pyserializer import safefiles
 from pyserializer.tables import every_row, key_attnames
 
 TESTS_DIR = Path(__file__).resolve().parent
@@ -362,3 +368,108 @@ def populate():
     estonia = Country.objects.create(pk=20, code="EE", name="Eesti")
     City.objects.create(pk=1, name="Eupen", country=belgium)
     City.objects.create(pk=2, name="Tallinn", country=estonia)
+
+
+# ---------------------------------------------------------------------------
+# A site that keeps writing while it is dumped, and a dump that fails while it
+# writes its files.
+
+
+def in_thread(setup, function, *args):
+    """Run ``function`` in another thread, on that thread's own connection
+    (``setup()`` first); returns the thread and the list its failure goes to."""
+    failures = []
+
+    def run():
+        setup()
+        try:
+            function(*args)
+        except BaseException as exc:  # reported to the test
+            failures.append(exc)
+        finally:
+            connections["default"].close()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread, failures
+
+
+class KeepWriting:
+    """``with KeepWriting(write):`` calls ``write(rng)`` again and again in
+    another thread, on its own connection (``setup()`` first), until the block
+    ends; a write refused for a lock timeout or a deadlock is tried again.
+    ``count`` is how many writes committed; a failure of the thread fails the
+    test when the block ends."""
+
+    def __init__(self, write, setup=lambda: None, seed=1):
+        self.write = write
+        self.setup = setup
+        self.rng = random.Random(seed)
+        self.count = 0
+        self.stop = threading.Event()
+
+    def __enter__(self):
+        self.thread, self.failures = in_thread(self.setup, self._keep_writing)
+        return self
+
+    def _keep_writing(self):
+        while not self.stop.is_set():
+            try:
+                self.write(self.rng)
+            except OperationalError:
+                continue
+            self.count += 1
+
+    def __exit__(self, exc_type, exc, traceback):
+        self.stop.set()
+        self.thread.join(30)
+        if exc_type is None:
+            assert not self.failures, self.failures
+
+    def pause_after(self, monkeypatch, cls, name, writes=2):
+        """After each call of ``cls.name``, wait until ``writes`` more writes are
+        committed (10 seconds at most): so that writes happen while the dump runs."""
+        original = getattr(cls, name)
+
+        def call_then_wait(instance, *args, **kwargs):
+            result = original(instance, *args, **kwargs)
+            seen = self.count
+            for _ in range(2000):
+                if self.count >= seen + writes or self.stop.is_set():
+                    break
+                time.sleep(0.005)
+            return result
+
+        monkeypatch.setattr(cls, name, call_then_wait)
+
+
+def on_creating(monkeypatch, pattern, action, number=1):
+    """Call ``action()`` once the dump has created the ``number``-th file whose
+    complete name matches ``pattern`` (``fnmatch``): every file a dump writes is
+    created by ``safefiles.create_private``, under its temporary name. Returns
+    the paths of the matching files created."""
+    create = safefiles.create_private
+    temporary = os.path.basename(safefiles.partial_path(pattern))
+    created = []
+
+    def create_then_act(path):
+        fd = create(path)
+        if fnmatch.fnmatchcase(os.path.basename(path), temporary):
+            created.append(path)
+            if len(created) == number:
+                try:
+                    action()
+                except BaseException:
+                    os.close(fd)
+                    raise
+        return fd
+
+    monkeypatch.setattr(safefiles, "create_private", create_then_act)
+    return created
+
+
+def raising(exception):
+    """An action for ``on_creating``: raise ``exception``."""
+    def action():
+        raise exception
+    return action

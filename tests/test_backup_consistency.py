@@ -4,18 +4,19 @@ half-written after a crash, readable by its owner only."""
 import contextlib
 import errno
 import os
-import random
-import threading
 from pathlib import Path
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import DatabaseError, OperationalError, connection, connections, transaction
+from django.db import DatabaseError, connection, connections, transaction
 from django.db.models import F
 
-from helpers import blocks, file_mode, load, populate, restore_files, wipe
-from pyserializer import outputdir, writer
+from helpers import (
+    KeepWriting, blocks, file_mode, in_thread, load, on_creating, populate, raising,
+    restore_files, wipe,
+)
+from pyserializer import safefiles
 from pyserializer.progress import DumpProgress
 from pyserializer.snapshot import read_snapshot
 from testapp.models import Everything, Restaurant
@@ -104,40 +105,32 @@ def dumped_total(manifest):
     return total
 
 
-def in_thread(setup, function, *args):
-    """Run ``function`` in another thread, on that thread's own connection."""
-    failures = []
+def transfer_after(monkeypatch, cls, name, when, setup=lambda: None, amount=7):
+    """Commit one transfer (account 1 <- restaurant 1), on another connection,
+    after each call of ``cls.name`` whose arguments ``when`` accepts. Returns
+    the list of the amounts transferred."""
+    done = []
+    original = getattr(cls, name)
 
-    def run():
-        setup()
-        try:
-            function(*args)
-        except BaseException as exc:  # reported to the test below
-            failures.append(exc)
-        finally:
-            connections["default"].close()
+    def call_then_transfer(self, *args):
+        original(self, *args)
+        if when(*args):
+            thread, failures = in_thread(setup, transfer, amount, 1, 1)
+            thread.join(30)
+            assert not failures, failures
+            done.append(amount)
 
-    thread = threading.Thread(target=run)
-    thread.start()
-    return thread, failures
+    monkeypatch.setattr(cls, name, call_then_transfer)
+    return done
 
 
 @contextlib.contextmanager
 def transfer_between_the_two_tables(monkeypatch, setup, amount=7):
     """Commit one transfer, on another connection, after the dump has read the
     accounts and before it reads the restaurants."""
-    done = []
-    end_block = DumpProgress.end_block
-
-    def end_block_then_transfer(self, block, files):
-        end_block(self, block, files)
-        if block.label == "testapp.everything":
-            thread, failures = in_thread(setup, transfer, amount, 1, 1)
-            thread.join(30)
-            assert not failures, failures
-            done.append(amount)
-
-    monkeypatch.setattr(DumpProgress, "end_block", end_block_then_transfer)
+    done = transfer_after(monkeypatch, DumpProgress, "end_block",
+                          lambda block, files: block.label == "testapp.everything",
+                          setup, amount)
     yield done
     assert done == [amount], "the dump read no accounts"
 
@@ -175,41 +168,16 @@ def test_the_dump_total_is_the_constant_while_amounts_keep_moving(
     tmp_path, live_database, monkeypatch
 ):
     open_accounts()
-    stop = threading.Event()
-    transfers = []
 
-    def keep_moving():
-        rng = random.Random(1)
-        while not stop.is_set():
-            amount = rng.randint(-50, 50)
-            try:
-                transfer(amount, rng.randint(1, ACCOUNTS), rng.randint(1, RESTAURANTS))
-            except OperationalError:  # a lock timeout or deadlock: try again
-                continue
-            transfers.append(amount)
+    def move(rng):
+        transfer(rng.randint(-50, 50), rng.randint(1, ACCOUNTS), rng.randint(1, RESTAURANTS))
 
-    # Make sure transfers happen while the dump reads: wait for a few after
-    # each batch of rows.
-    rows_read = DumpProgress.rows_read
-
-    def rows_read_then_wait(self, block, count):
-        rows_read(self, block, count)
-        seen = len(transfers)
-        for _ in range(2000):
-            if len(transfers) >= seen + 2 or stop.is_set():
-                break
-            threading.Event().wait(0.005)
-
-    monkeypatch.setattr(DumpProgress, "rows_read", rows_read_then_wait)
-    thread, failures = in_thread(live_database, keep_moving)
-    try:
-        started = len(transfers)
+    with KeepWriting(move, live_database, seed=1) as transfers:
+        # Transfers happen while the dump reads: it waits for a few after each batch.
+        transfers.pause_after(monkeypatch, DumpProgress, "rows_read")
+        started = transfers.count
         manifest = dump2py(tmp_path / "backup", "-m", "20")
-        during = len(transfers) - started
-    finally:
-        stop.set()
-        thread.join(30)
-    assert not failures, failures
+        during = transfers.count - started
     assert during >= 10, "too few transfers during the dump to prove anything"
     assert database_total() == TOTAL
     assert dumped_total(manifest) == TOTAL
@@ -259,9 +227,9 @@ def test_an_interrupted_dump_leaves_nothing_behind(tmp_path, monkeypatch, failur
     populate()
     exception, message = FAILURES[failure]
     if when == "writing restore.py":
-        calls = fail_on_call(monkeypatch, outputdir.ManifestFile, "write", 1, exception)
+        calls = fail_on_call(monkeypatch, safefiles.AtomicFile, "write", 1, exception)
     else:
-        calls = fail_on_call(monkeypatch, writer._ChunkFile, "write", 20, exception)
+        calls = on_creating(monkeypatch, "*_*.py", raising(exception), number=3)
     with pytest.raises(CommandError, match=message):
         dump2py(tmp_path / "backup", "-m", "2")
     assert calls, "the failure was not injected"
@@ -274,7 +242,7 @@ def test_an_interrupted_overwrite_keeps_the_old_dump_whole(tmp_path, monkeypatch
     manifest = dump2py(tmp_path / "backup", "-m", "2")
     before = {path.name: path.read_bytes() for path in (tmp_path / "backup").iterdir()}
     Everything.objects.all().delete()
-    fail_on_call(monkeypatch, writer._ChunkFile, "write", 10, KeyboardInterrupt())
+    on_creating(monkeypatch, "*_*.py", raising(KeyboardInterrupt()), number=3)
     with pytest.raises(CommandError, match="Interrupted.*left as it was"):
         dump2py(tmp_path / "backup", "-m", "2", "--overwrite")
     assert {path.name: path.read_bytes() for path in (tmp_path / "backup").iterdir()} == before

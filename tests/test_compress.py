@@ -267,7 +267,7 @@ PROBE = textwrap.dedent(
     from django.core.management import call_command
     from pyserializer import manifest
     from pyserializer.compression import SUFFIXES, compressing_writer
-    from pyserializer.writer import FileEntry
+    from pyserializer.manifest import FileEntry
     from testapp.models import Country, Everything
 
     rows, kind, work, step = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]

@@ -23,8 +23,8 @@ from hypothesis import strategies as st
 from helpers import dump_dir, dump_file, load, populate, reseal
 from pyserializer import grammar, manifest
 from pyserializer.errors import DumpError
+from pyserializer.manifest import FileEntry
 from pyserializer.reader import DumpReader
-from pyserializer.writer import FileEntry
 
 SINGLE = "single.py"
 LONG_RUN = int(os.environ.get("PYSERIALIZER_FUZZ_EXAMPLES", "0"))

@@ -23,9 +23,9 @@ from django.core.management.base import CommandError
 
 from helpers import (
     assert_same_rows, chunk_names, db_snapshot, dump_dir, dump_file, file_mode, load,
-    populate, read_lines, reseal, restore_files, wipe,
+    on_creating, populate, read_lines, reseal, restore_files, wipe,
 )
-from pyserializer import outputdir, writer
+from pyserializer import outputdir
 from pyserializer.errors import DumpError
 from pyserializer.reader import DumpReader
 from testapp.models import Everything, Person
@@ -469,13 +469,7 @@ def test_sigterm_stops_dump2py_like_ctrl_c_and_removes_the_staging_directory(
     tmp_path, monkeypatch
 ):
     populate()
-    real_write = writer._ChunkFile.write
-
-    def write_then_terminate(self, text):
-        real_write(self, text)
-        os.kill(os.getpid(), signal.SIGTERM)
-
-    monkeypatch.setattr(writer._ChunkFile, "write", write_then_terminate)
+    on_creating(monkeypatch, "*_*.py", lambda: os.kill(os.getpid(), signal.SIGTERM))
     with pytest.raises(CommandError, match=r"Terminated \(SIGTERM\)\. No dump was written"):
         call_command("dump2py", str(tmp_path / "backup"), verbosity=0)
     assert os.listdir(tmp_path) == []

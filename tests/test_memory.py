@@ -69,7 +69,7 @@ PROBE = textwrap.dedent(
     if form == "directory":
         import hashlib
         from pyserializer import manifest
-        from pyserializer.writer import FileEntry
+        from pyserializer.manifest import FileEntry
         digest = hashlib.sha256()
         with open(chunk, "rb") as written:
             for block in iter(lambda: written.read(1 << 20), b""):

@@ -5,22 +5,21 @@ import errno
 import io
 import multiprocessing
 import os
-import random
-import threading
 from pathlib import Path
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import OperationalError, connection, connections
+from django.db import connection, connections
 from django.db.models import F
 
 from helpers import (
-    assert_same_rows, db_snapshot, load, populate, read_lines, restore_files, wipe,
+    KeepWriting, assert_same_rows, db_snapshot, load, on_creating, populate, raising,
+    read_lines, restore_files, wipe,
 )
 from pyserializer import parallel, rows, writer
 from test_backup_consistency import (
-    ACCOUNTS, TOTAL, database_total, dumped_total, in_thread, open_accounts, transfer,
+    ACCOUNTS, TOTAL, database_total, dumped_total, open_accounts, transfer, transfer_after,
 )
 from testapp.models import Author, Book, Everything
 
@@ -109,22 +108,13 @@ def test_the_summary_counts_every_row_and_a_bar_counts_the_files(tmp_path, trans
 # One moment, while another connection keeps writing.
 
 
-def transfer_when_adopted(monkeypatch, label, part, amount=7):
+def transfer_when_adopted(monkeypatch, label, part):
     """Commit one transfer (account 1 <- restaurant 1) on another connection as
     soon as the parent has the finished chunk ``part`` of model ``label``."""
-    done = []
-    adopt = writer.DirectoryWriter.adopt
-
-    def adopt_then_transfer(self, chunks):
-        adopt(self, chunks)
-        if any(chunk.label == label and chunk.part == part for chunk in chunks):
-            thread, failures = in_thread(lambda: None, transfer, amount, 1, 1)
-            thread.join(30)
-            assert not failures, failures
-            done.append(amount)
-
-    monkeypatch.setattr(writer.DirectoryWriter, "adopt", adopt_then_transfer)
-    return done
+    return transfer_after(
+        monkeypatch, writer.DirectoryWriter, "adopt",
+        lambda chunks: any(chunk.label == label and chunk.part == part for chunk in chunks),
+    )
 
 
 @postgresql_only
@@ -169,33 +159,14 @@ def test_rows_keep_moving_and_appearing_while_the_workers_read(
     # Accounts 10, 20, ... 2000, leaving room for new keys between them.
     Everything.objects.update(id=F("id") + 1_000_000)
     Everything.objects.update(id=(F("id") - 1_000_000) * 10)
-    stop = threading.Event()
-    writes = []
+    taken = set()
 
-    def keep_writing():
-        rng = random.Random(2)
-        taken = set()
-        while not stop.is_set():
-            try:
-                transfer(rng.randint(-50, 50), rng.randint(1, ACCOUNTS) * 10, rng.randint(1, 3))
-                new_pk = rng.randrange(1, ACCOUNTS * 10)
-                if new_pk % 10 and new_pk not in taken:
-                    Everything.objects.create(pk=new_pk, integer=0)
-                    taken.add(new_pk)
-            except OperationalError:
-                continue
-            writes.append(1)
-
-    adopt = writer.DirectoryWriter.adopt
-
-    def adopt_after_some_writes(self, chunks):
-        """Hand out the next chunk only once the writer has committed twice more."""
-        adopt(self, chunks)
-        seen = len(writes)
-        for _ in range(2000):
-            if len(writes) >= seen + 2 or stop.is_set():
-                break
-            threading.Event().wait(0.005)
+    def move_or_open(rng):
+        transfer(rng.randint(-50, 50), rng.randint(1, ACCOUNTS) * 10, rng.randint(1, 3))
+        new_pk = rng.randrange(1, ACCOUNTS * 10)
+        if new_pk % 10 and new_pk not in taken:
+            Everything.objects.create(pk=new_pk, integer=0)
+            taken.add(new_pk)
 
     export_snapshot = parallel.export_snapshot
 
@@ -206,16 +177,12 @@ def test_rows_keep_moving_and_appearing_while_the_workers_read(
         return snapshot_id
 
     monkeypatch.setattr(parallel, "export_snapshot", export_and_dump_with_one_process)
-    monkeypatch.setattr(writer.DirectoryWriter, "adopt", adopt_after_some_writes)
-    thread, failures = in_thread(lambda: None, keep_writing)
-    try:
-        started = len(writes)
+    with KeepWriting(move_or_open, seed=2) as writes:
+        # The next chunk is handed out only once the writer has committed twice more.
+        writes.pause_after(monkeypatch, writer.DirectoryWriter, "adopt")
+        started = writes.count
         manifest = dump2py(tmp_path / "parallel", "-m", 7, "--jobs", 2)
-        during = len(writes) - started
-    finally:
-        stop.set()
-        thread.join(30)
-    assert not failures, failures
+        during = writes.count - started
     assert during >= 20, "too few writes during the dump to prove anything"
     assert database_total() == TOTAL
     assert dumped_total(manifest) == TOTAL
@@ -297,14 +264,8 @@ def test_a_chunk_a_worker_cannot_write_is_named_and_nothing_is_left(
     tmp_path, transactional_db, monkeypatch
 ):
     populate_more()
-    write = writer._ChunkFile.write
-
-    def write_or_fail(self, text):
-        if self.label == "auth.permission" and self.part == 3:
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-        return write(self, text)
-
-    monkeypatch.setattr(writer._ChunkFile, "write", write_or_fail)
+    on_creating(monkeypatch, "auth_permission_3.py",
+                raising(OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))))
     with pytest.raises(CommandError, match=r"Cannot write the dump of table auth_permission "
                        r"\(model auth\.permission\): .*No space left on device"):
         dump2py(tmp_path / "backup", "-m", 3, "--jobs", 3)
@@ -317,14 +278,7 @@ def test_a_worker_that_dies_is_an_error_and_nothing_is_left(
     tmp_path, transactional_db, monkeypatch
 ):
     populate_more()
-    write = writer._ChunkFile.write
-
-    def write_or_die(self, text):
-        if self.label == "testapp.everything" and self.part == 2:
-            os._exit(3)
-        return write(self, text)
-
-    monkeypatch.setattr(writer._ChunkFile, "write", write_or_die)
+    on_creating(monkeypatch, "testapp_everything_2.py", lambda: os._exit(3))
     with pytest.raises(CommandError, match=r"testapp_everything \(model testapp\.everything\)"
                        r": its worker process ended \(exit code 3\)"):
         dump2py(tmp_path / "backup", "-m", 3, "--jobs", 2)

@@ -27,6 +27,7 @@ from pyserializer.refusals import ARE_YOU_SURE, OneVoice, add_database_argument,
 from pyserializer.serializer import Serializer, UnreadableTable, UnwritableTable
 from pyserializer.snapshot import ModelSavepoints, read_snapshot
 from pyserializer.tables import every_row
+from pyserializer.writer import NoOutput
 
 
 class Command(OneVoice, BaseCommand):
@@ -230,7 +231,7 @@ class Command(OneVoice, BaseCommand):
             self.say_left_out(dump_options.left_out)
 
     def simulate(self, querysets, using, dump_options, progress, started):
-        output = outputdir.NoOutput()
+        output = NoOutput()
         with read_snapshot(using):
             Serializer().serialize(querysets, dump_options=replace(dump_options, writer=output))
         if self.verbosity >= 1:

@@ -22,8 +22,8 @@ from django.db import router
 from pyserializer import references, wholesite
 from pyserializer.foreign import is_our_format
 from pyserializer.manifest import is_manifest_path
-from pyserializer.outputdir import ManifestFile
 from pyserializer.refusals import OneVoice
+from pyserializer.safefiles import AtomicFile
 
 
 class Command(OneVoice, dumpdata.Command):
@@ -39,7 +39,7 @@ class Command(OneVoice, dumpdata.Command):
                 "%s is a symbolic link; a directory dump never writes through a link. "
                 "Nothing was written. Remove it and dump again." % output)
         try:
-            manifest = ManifestFile(os.path.abspath(output))
+            manifest = AtomicFile(os.path.abspath(output))
         except OSError as exc:
             raise CommandError("Cannot write %s: %s. Nothing was written." % (output, exc))
         stdout = self.stdout

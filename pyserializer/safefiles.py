@@ -1,0 +1,193 @@
+"""Safe files: every file and folder a dump writes is made here.
+
+The model is ``tempfile.mkstemp``: a file is created new (``O_EXCL``), never
+through a link (``O_NOFOLLOW``), readable by its owner only whatever the
+umask. A file is written under a hidden temporary name (``.NAME.partial``)
+and renamed into place when complete, after an ``fsync``, so that a file
+with its final name is always whole. A dump is written into a staging
+folder (``.NAME.XXXX.partial``) that takes the place of ``NAME`` only when
+finished; a folder named so is never a dump, whatever it holds.
+"""
+
+import os
+import shutil
+import stat
+import tempfile
+
+from .errors import DumpWriteError
+
+PRIVATE_FILE_MODE = 0o600
+PRIVATE_DIRECTORY_MODE = 0o700
+PARTIAL_SUFFIX = ".partial"
+_CREATE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+
+
+def create_private(path):
+    """Create ``path`` as a new file readable by its owner only, whatever the
+    umask, and return its descriptor. An entry already there (a file, or a link
+    planted to make the dump write elsewhere) is an error, and is left alone."""
+    try:
+        fd = os.open(path, _CREATE_FLAGS, PRIVATE_FILE_MODE)
+    except FileExistsError:
+        raise DumpWriteError(
+            "cannot create %s: a file or link of that name is already there (left by "
+            "an interrupted dump, or put there by someone else); nothing was written "
+            "to it. Remove it and dump again." % path
+        )
+    os.fchmod(fd, PRIVATE_FILE_MODE)
+    return fd
+
+
+def partial_path(path):
+    """The temporary name of ``path`` while it is written: hidden, in the same
+    folder (a rename never crosses file systems), ending in ``.partial``."""
+    directory, name = os.path.split(path)
+    hidden = name if name.startswith(".") else "." + name
+    return os.path.join(directory, hidden + PARTIAL_SUFFIX)
+
+
+class AtomicFile:
+    """A binary file that appears as ``name`` only when complete.
+
+    It is written as a new private file under ``partial_path(name)``;
+    ``commit()`` flushes it to disk and renames it into place (replacing
+    an older ``name``), ``discard()`` removes it.
+    """
+
+    def __init__(self, name):
+        self.name = name
+        self.partial_path = partial_path(name)
+        self._file = os.fdopen(create_private(self.partial_path), "wb")
+
+    def write(self, data):
+        return self._file.write(data)
+
+    def flush(self):
+        self._file.flush()
+
+    def fileno(self):
+        return self._file.fileno()
+
+    def commit(self):
+        self._file.flush()
+        os.fsync(self._file.fileno())
+        self._file.close()
+        os.replace(self.partial_path, self.name)
+
+    def discard(self):
+        self._file.close()
+        if os.path.lexists(self.partial_path):
+            os.remove(self.partial_path)
+
+
+def make_private(stream, own_file=False):
+    """Restrict the file a stream was opened on by name to its owner.
+
+    Only a regular file the caller named (``dumpdata -o``), never a terminal,
+    whatever standard output was redirected to, nor the target of a link.
+    With ``own_file`` (the ``restore.py`` of a directory dump), a name that
+    is a link or another file than the stream's is an error. An AtomicFile
+    is private from the start, and gets its name only when complete.
+    """
+    name = getattr(stream, "name", None)
+    if not isinstance(name, str) or isinstance(stream, AtomicFile):
+        return
+    try:
+        opened = os.fstat(stream.fileno())
+        named = os.lstat(name)
+    except (AttributeError, OSError, ValueError):
+        return
+    if stat.S_ISREG(named.st_mode) and os.path.samestat(opened, named):
+        os.fchmod(stream.fileno(), PRIVATE_FILE_MODE)
+    elif own_file:
+        raise DumpWriteError(
+            "%s is a symbolic link or not the file being written; a directory dump "
+            "never writes through a link. Remove it and dump again." % name
+        )
+
+
+def fsync_directory(directory):
+    """Make the renames done in ``directory`` durable (before what follows them)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def make_private_parents(directory):
+    """Create the missing directories of ``directory``, each readable by its
+    owner only whatever the umask; an existing one is left as it is."""
+    missing = []
+    while not os.path.lexists(directory):
+        directory, name = os.path.split(directory)
+        if not name:
+            break
+        missing.append(name)
+    for name in reversed(missing):
+        directory = os.path.join(directory, name)
+        os.mkdir(directory, PRIVATE_DIRECTORY_MODE)
+        make_private_directory(directory)
+
+
+def make_private_directory(path):
+    """chmod 0700 the directory just created, never through a link put in its place."""
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    try:
+        os.fchmod(fd, PRIVATE_DIRECTORY_MODE)
+    finally:
+        os.close(fd)
+
+
+def make_staging_directory(target):
+    """Create the private staging directory of ``target`` beside it
+    (``.NAME.XXXX.partial``) and return its path."""
+    parent, name = os.path.split(target)
+    path = tempfile.mkdtemp(prefix=".%s." % name, suffix=PARTIAL_SUFFIX, dir=parent)
+    try:
+        make_private_directory(path)
+    except BaseException:
+        shutil.rmtree(path, ignore_errors=True)
+        raise
+    return path
+
+
+def is_staging_directory(path):
+    """Whether ``path`` is named as a staging directory (whatever it holds)."""
+    name = os.path.basename(path)
+    return name.startswith(".") and name.endswith(PARTIAL_SUFFIX)
+
+
+def staging_directories(parent):
+    """The staging directories in ``parent`` (directories, not links), as
+    ``os.DirEntry``."""
+    for entry in os.scandir(parent):
+        if is_staging_directory(entry.name) and entry.is_dir(follow_symlinks=False):
+            yield entry
+
+
+def replace_directory(source, target):
+    """Rename the directory ``source`` to ``target``. An older ``target`` stays
+    whole until the rename, and is removed only after it (if the rename fails,
+    it is put back)."""
+    parent = os.path.dirname(target)
+    if not os.path.lexists(target):
+        os.rename(source, target)
+        fsync_directory(parent)
+        return
+    old_holder = tempfile.mkdtemp(prefix=".%s." % os.path.basename(target), suffix=".old",
+                                  dir=parent)
+    old = os.path.join(old_holder, "old")
+    os.rename(target, old)
+    try:
+        os.rename(source, target)
+    except BaseException:
+        os.rename(old, target)
+        raise
+    fsync_directory(parent)
+    shutil.rmtree(old_holder, ignore_errors=True)
