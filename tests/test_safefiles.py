@@ -9,7 +9,6 @@ import pytest
 from helpers import file_mode
 from pyserializer import safefiles, writer
 from pyserializer.errors import DumpWriteError
-from pyserializer.parallel import ParallelSerializer
 
 
 def test_an_atomic_file_takes_its_name_only_when_committed(tmp_path):
@@ -94,8 +93,3 @@ def test_a_dump_to_one_file_cannot_leave_out_a_model_it_has_begun():
     single.start_model("testapp.everything", "everything", ["id"])
     with pytest.raises(DumpWriteError, match="a dump to one file cannot leave out a model"):
         single.discard_model()
-
-
-def test_a_parallel_dump_refuses_a_stream_that_is_not_a_directory_dump():
-    with pytest.raises(ValueError, match="a parallel dump writes a directory dump"):
-        ParallelSerializer(2).serialize([], stream=io.StringIO())
