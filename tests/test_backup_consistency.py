@@ -6,6 +6,7 @@ import errno
 import os
 import random
 import threading
+import types
 from pathlib import Path
 
 import pytest
@@ -142,6 +143,47 @@ def transfer_between_the_two_tables(monkeypatch, setup, amount=7):
     assert done == [amount], "the dump read no accounts"
 
 
+@contextlib.contextmanager
+def writing_meanwhile(monkeypatch, setup, write, owner, step):
+    """Call ``write`` over and over on another connection (in a thread that
+    calls ``setup`` first; a lock timeout or a deadlock: it tries again) while
+    the block runs, and make the dump wait after each call of ``owner.step``
+    until two more writes are committed, so that writes happen while it reads.
+    Yields an object whose ``during`` counts the writes committed while the
+    block ran and ``failures`` holds what the thread raised."""
+    stop = threading.Event()
+    writes = []
+    seen = types.SimpleNamespace(during=0, failures=[])
+
+    def keep_writing():
+        while not stop.is_set():
+            try:
+                write()
+            except OperationalError:
+                continue
+            writes.append(1)
+
+    original = getattr(owner, step)
+
+    def step_then_wait(self, *args):
+        original(self, *args)
+        before = len(writes)
+        for _ in range(2000):
+            if len(writes) >= before + 2 or stop.is_set():
+                break
+            threading.Event().wait(0.005)
+
+    monkeypatch.setattr(owner, step, step_then_wait)
+    thread, seen.failures = in_thread(setup, keep_writing)
+    try:
+        started = len(writes)
+        yield seen
+        seen.during = len(writes) - started
+    finally:
+        stop.set()
+        thread.join(30)
+
+
 def test_a_transfer_committed_while_the_dump_runs_is_not_half_in_the_dump(
     tmp_path, live_database, monkeypatch
 ):
@@ -175,42 +217,16 @@ def test_the_dump_total_is_the_constant_while_amounts_keep_moving(
     tmp_path, live_database, monkeypatch
 ):
     open_accounts()
-    stop = threading.Event()
-    transfers = []
+    rng = random.Random(1)
 
-    def keep_moving():
-        rng = random.Random(1)
-        while not stop.is_set():
-            amount = rng.randint(-50, 50)
-            try:
-                transfer(amount, rng.randint(1, ACCOUNTS), rng.randint(1, RESTAURANTS))
-            except OperationalError:  # a lock timeout or deadlock: try again
-                continue
-            transfers.append(amount)
+    def move_an_amount():
+        transfer(rng.randint(-50, 50), rng.randint(1, ACCOUNTS), rng.randint(1, RESTAURANTS))
 
-    # Make sure transfers happen while the dump reads: wait for a few after
-    # each batch of rows.
-    rows_read = DumpProgress.rows_read
-
-    def rows_read_then_wait(self, block, count):
-        rows_read(self, block, count)
-        seen = len(transfers)
-        for _ in range(2000):
-            if len(transfers) >= seen + 2 or stop.is_set():
-                break
-            threading.Event().wait(0.005)
-
-    monkeypatch.setattr(DumpProgress, "rows_read", rows_read_then_wait)
-    thread, failures = in_thread(live_database, keep_moving)
-    try:
-        started = len(transfers)
+    with writing_meanwhile(monkeypatch, live_database, move_an_amount,
+                           DumpProgress, "rows_read") as meanwhile:
         manifest = dump2py(tmp_path / "backup", "-m", "20")
-        during = len(transfers) - started
-    finally:
-        stop.set()
-        thread.join(30)
-    assert not failures, failures
-    assert during >= 10, "too few transfers during the dump to prove anything"
+    assert not meanwhile.failures, meanwhile.failures
+    assert meanwhile.during >= 10, "too few transfers during the dump to prove anything"
     assert database_total() == TOTAL
     assert dumped_total(manifest) == TOTAL
 

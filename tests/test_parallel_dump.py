@@ -6,13 +6,12 @@ import io
 import multiprocessing
 import os
 import random
-import threading
 from pathlib import Path
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import OperationalError, connection, connections
+from django.db import connection, connections
 from django.db.models import F
 
 from helpers import (
@@ -21,6 +20,7 @@ from helpers import (
 from pyserializer import parallel, rows, writer
 from test_backup_consistency import (
     ACCOUNTS, TOTAL, database_total, dumped_total, in_thread, open_accounts, transfer,
+    writing_meanwhile,
 )
 from testapp.models import Author, Book, Everything
 
@@ -169,33 +169,15 @@ def test_rows_keep_moving_and_appearing_while_the_workers_read(
     # Accounts 10, 20, ... 2000, leaving room for new keys between them.
     Everything.objects.update(id=F("id") + 1_000_000)
     Everything.objects.update(id=(F("id") - 1_000_000) * 10)
-    stop = threading.Event()
-    writes = []
+    rng = random.Random(2)
+    taken = set()
 
-    def keep_writing():
-        rng = random.Random(2)
-        taken = set()
-        while not stop.is_set():
-            try:
-                transfer(rng.randint(-50, 50), rng.randint(1, ACCOUNTS) * 10, rng.randint(1, 3))
-                new_pk = rng.randrange(1, ACCOUNTS * 10)
-                if new_pk % 10 and new_pk not in taken:
-                    Everything.objects.create(pk=new_pk, integer=0)
-                    taken.add(new_pk)
-            except OperationalError:
-                continue
-            writes.append(1)
-
-    adopt = writer.DirectoryWriter.adopt
-
-    def adopt_after_some_writes(self, chunks):
-        """Hand out the next chunk only once the writer has committed twice more."""
-        adopt(self, chunks)
-        seen = len(writes)
-        for _ in range(2000):
-            if len(writes) >= seen + 2 or stop.is_set():
-                break
-            threading.Event().wait(0.005)
+    def move_an_amount_or_open_an_account():
+        transfer(rng.randint(-50, 50), rng.randint(1, ACCOUNTS) * 10, rng.randint(1, 3))
+        new_pk = rng.randrange(1, ACCOUNTS * 10)
+        if new_pk % 10 and new_pk not in taken:
+            Everything.objects.create(pk=new_pk, integer=0)
+            taken.add(new_pk)
 
     export_snapshot = parallel.export_snapshot
 
@@ -206,17 +188,12 @@ def test_rows_keep_moving_and_appearing_while_the_workers_read(
         return snapshot_id
 
     monkeypatch.setattr(parallel, "export_snapshot", export_and_dump_with_one_process)
-    monkeypatch.setattr(writer.DirectoryWriter, "adopt", adopt_after_some_writes)
-    thread, failures = in_thread(lambda: None, keep_writing)
-    try:
-        started = len(writes)
+    # The parent hands out the next chunk only once the writer has committed twice more.
+    with writing_meanwhile(monkeypatch, lambda: None, move_an_amount_or_open_an_account,
+                           writer.DirectoryWriter, "adopt") as meanwhile:
         manifest = dump2py(tmp_path / "parallel", "-m", 7, "--jobs", 2)
-        during = len(writes) - started
-    finally:
-        stop.set()
-        thread.join(30)
-    assert not failures, failures
-    assert during >= 20, "too few writes during the dump to prove anything"
+    assert not meanwhile.failures, meanwhile.failures
+    assert meanwhile.during >= 20, "too few writes during the dump to prove anything"
     assert database_total() == TOTAL
     assert dumped_total(manifest) == TOTAL
     assert Everything.objects.count() > ACCOUNTS + 10  # accounts were opened meanwhile
@@ -292,19 +269,29 @@ def test_a_table_a_worker_cannot_read_is_named_and_nothing_is_left(
         cursor.execute("SELECT 1")
 
 
+def when_a_worker_writes(monkeypatch, label, part, act):
+    """Call ``act()`` (it raises, or ends the worker) before each write of a
+    worker to chunk ``part`` of model ``label``."""
+    write = writer._ChunkFile.write
+
+    def act_then_write(self, text):
+        if self.label == label and self.part == part:
+            act()
+        return write(self, text)
+
+    monkeypatch.setattr(writer._ChunkFile, "write", act_then_write)
+
+
 @postgresql_only
 def test_a_chunk_a_worker_cannot_write_is_named_and_nothing_is_left(
     tmp_path, transactional_db, monkeypatch
 ):
     populate_more()
-    write = writer._ChunkFile.write
 
-    def write_or_fail(self, text):
-        if self.label == "auth.permission" and self.part == 3:
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-        return write(self, text)
+    def no_space_left():
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr(writer._ChunkFile, "write", write_or_fail)
+    when_a_worker_writes(monkeypatch, "auth.permission", 3, no_space_left)
     with pytest.raises(CommandError, match=r"Cannot write the dump of table auth_permission "
                        r"\(model auth\.permission\): .*No space left on device"):
         dump2py(tmp_path / "backup", "-m", 3, "--jobs", 3)
@@ -317,14 +304,7 @@ def test_a_worker_that_dies_is_an_error_and_nothing_is_left(
     tmp_path, transactional_db, monkeypatch
 ):
     populate_more()
-    write = writer._ChunkFile.write
-
-    def write_or_die(self, text):
-        if self.label == "testapp.everything" and self.part == 2:
-            os._exit(3)
-        return write(self, text)
-
-    monkeypatch.setattr(writer._ChunkFile, "write", write_or_die)
+    when_a_worker_writes(monkeypatch, "testapp.everything", 2, lambda: os._exit(3))
     with pytest.raises(CommandError, match=r"testapp_everything \(model testapp\.everything\)"
                        r": its worker process ended \(exit code 3\)"):
         dump2py(tmp_path / "backup", "-m", 3, "--jobs", 2)
