@@ -38,9 +38,10 @@ def measure(tmp_path, rows, form, compress=None, steps=("make", "load")):
     work = tmp_path / "-".join([form, compress or "plain", str(rows)])
     work.mkdir()
     env = project_env("sqlite:///%s" % (work / "db.sqlite3"), str(TESTS_DIR))
+    options = [compress] if compress else []
     for step in steps:
         result = subprocess.run(
-            [sys.executable, __file__, step, str(work), str(rows), form, *filter(None, [compress])],
+            [sys.executable, __file__, step, str(work), str(rows), form, *options],
             env=env, capture_output=True, text=True, check=False,
         )
         assert result.returncode == 0, result.stderr[-3000:]
