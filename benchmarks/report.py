@@ -1,5 +1,6 @@
 """The benchmark's results as files: results.json, a markdown table with the
-targets of issues 4 and 10 and a verdict for each, and a chart (PNG).
+targets (against dumpdata/loaddata and the driver; against the database's own
+tools) and a verdict for each, and a chart (PNG).
 
     python benchmarks/report.py benchmarks/results/results.json   # render them again
 """
@@ -8,7 +9,8 @@ import datetime
 import json
 import os
 
-# The targets of issue 4, as ratios of rows per second in one run.
+# The targets against dumpdata/loaddata (jsonl) and the driver, as ratios of rows
+# per second in one run.
 RESTORE_STEPS = ("loaddata-py", "loaddata-dump2py", "restore-script")
 PY_STEPS = ("dumpdata-py", "dump2py") + RESTORE_STEPS
 DIRECTORY_DUMPS = ("dump2py", "dumpdata-py")
@@ -22,7 +24,7 @@ MAX_RSS_MB = 120.0
 MAX_SPEED_DROP = 0.15
 MAX_BYTES_VS_JSONL = 0.60
 TARGET_SIZES = (100000, 1000000)
-# Issue 10: ours against the tools the database ships, as ratios of wall times
+# Against the tools the database ships: ours as ratios of wall times
 # in one run (ours / native; lower is better), with its targets where it has one.
 NATIVE_COMPARISONS = (
     ("dump2py", "native-dump", 1.5),
@@ -35,9 +37,10 @@ NATIVE_COMPARISONS = (
 )
 # Bytes on disk of our dumps against the native dump's (pg_dump -Fc is compressed).
 NATIVE_SIZES = ("dump2py", "dump2py-gzip", "dump2py-zstd")
-# Issue 10's other targets: memory of its py steps, every value back after the
-# py format's loads, and dump2py --jobs 2 against --jobs 1 at the largest size.
-ISSUE10_PY_STEPS = ("dump2py", "dump2py-jobs2", "loaddata-dump2py", "restore-script")
+# The other targets of the comparison with the database's own tools: memory of
+# dump2py's dumps and of their restores, every value back after the py format's
+# loads, and dump2py --jobs 2 against --jobs 1 at the largest size.
+DUMP2PY_STEPS = ("dump2py", "dump2py-jobs2", "loaddata-dump2py", "restore-script")
 VALUE_STEPS = RESTORE_STEPS + ("loaddata-gzip", "loaddata-zstd")
 JOBS_SPEEDUP = 1.6
 JOBS_TARGET_ROWS = 1000000
@@ -130,18 +133,22 @@ def references(step):
 
 
 VERDICTS = ("MET", "NOT MET")
+# The two groups of targets, as each target's "group" in results.json; GROUPS
+# (below) has each one's title and what it measures.
+AGAINST_DJANGO = "against-django"
+AGAINST_NATIVE_TOOLS = "against-native-tools"
 
 
 def verdict(ok):
     return VERDICTS[0] if ok else VERDICTS[1]
 
 
-def adder(found, issue):
-    """A function that appends one target of ``issue`` to ``found``."""
+def adder(found, group):
+    """A function that appends one target of ``group`` (a key of GROUPS) to ``found``."""
 
     def add(target, measured, ok, missing=None):
         found.append({
-            "issue": issue,
+            "group": group,
             "target": target,
             "measured": measured if missing is None else "",
             "verdict": ("not measured: " + missing) if missing is not None else verdict(ok),
@@ -151,14 +158,14 @@ def adder(found, issue):
 
 
 def targets(summary):
-    """Each target of issues 4 and 10 with what was measured and whether it is met."""
-    return issue4_targets(summary) + issue10_targets(summary)
+    """Each target of each group with what was measured and whether it is met."""
+    return targets_against_django(summary) + targets_against_native_tools(summary)
 
 
 def memory_targets(summary, key, add, inclusive):
     """Peak RSS of ``key`` under MAX_RSS_MB at every size, and its growth from
-    the smallest to the largest size under MAX_RSS_GROWTH_MB (issue 4), or at
-    most that with ``inclusive`` (issue 10)."""
+    the smallest to the largest size under MAX_RSS_GROWTH_MB (against Django),
+    or at most that with ``inclusive`` (against the native tools)."""
     all_sizes = sizes(summary)
     small, large = all_sizes[0], all_sizes[-1]
     span = "%s -> %s rows" % ("{:,}".format(small), "{:,}".format(large)) if large != small else "two sizes"
@@ -181,10 +188,12 @@ def memory_targets(summary, key, add, inclusive):
         add(peaks, "%.1f MB" % peak, peak < MAX_RSS_MB)
 
 
-def issue4_targets(summary):
-    """Issue 4: the py format against dumpdata/loaddata and the driver."""
+def targets_against_django(summary):
+    """The py format against dumpdata/loaddata (jsonl) and the driver's own read
+    and insert rates; its memory and speed from the smallest to the largest size;
+    the bytes of a directory dump against jsonl's."""
     found = []
-    add = adder(found, 4)
+    add = adder(found, AGAINST_DJANGO)
     all_sizes = sizes(summary)
     small = all_sizes[0]
     large = all_sizes[-1] if len(all_sizes) > 1 else None
@@ -238,11 +247,12 @@ def issue4_targets(summary):
     return found
 
 
-def issue10_targets(summary):
-    """Issue 10: ours against the database's own tools, at every size of the
-    run, and what a restore must give back."""
+def targets_against_native_tools(summary):
+    """Ours against the database's own dump and restore tools at every size of
+    the run; the memory of dump2py's steps; every value a restore must give back;
+    dump2py --jobs 2 against --jobs 1."""
     found = []
-    add = adder(found, 10)
+    add = adder(found, AGAINST_NATIVE_TOOLS)
     all_sizes = sizes(summary)
     for rows in all_sizes:
         for key, native, limit in NATIVE_COMPARISONS:
@@ -256,7 +266,7 @@ def issue10_targets(summary):
             add(target, "%.2f x (%.2f s / %.2f s)" % (
                 value, step_result(summary, rows, key)["median_s"], step_result(summary, rows, native)["median_s"]),
                 value <= limit)
-    for key in ISSUE10_PY_STEPS:
+    for key in DUMP2PY_STEPS:
         memory_targets(summary, key, add, inclusive=True)
     for rows in all_sizes:
         value_targets(summary, rows, add)
@@ -345,7 +355,7 @@ def render_native(summary, rows):
     times, sizes_ = native_rows(summary, rows)
     if not times:
         return []
-    out = ["", "### Against the database's own tools (issue 10)", ""]
+    out = ["", "### Against the database's own tools", ""]
     tools = summary.get("native_tools") or {}
     out.append(
         "Same run, whole processes, median wall times; `ours / native` is how many times "
@@ -498,8 +508,8 @@ def render_markdown(summary, chart_name):
             out.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
         out += render_signals(summary, rows)
         out += render_native(summary, rows)
-    for issue, intro in ISSUE_INTROS.items():
-        out += ["", "## Targets (issue %d)" % issue, "", intro, ""]
+    for group, (title, intro) in GROUPS.items():
+        out += ["", "## Targets: %s" % title, "", intro, ""]
         if tuple(sizes(summary)) != TARGET_SIZES:
             out.append(
                 "The targets are defined for %s and %s rows; this run used %s rows, so the "
@@ -508,19 +518,24 @@ def render_markdown(summary, chart_name):
                     " and ".join("{:,}".format(n) for n in sizes(summary)))
             )
             out.append("")
-        out += render_targets([t for t in summary["targets"] if t.get("issue", 4) == issue])
+        out += render_targets([t for t in summary["targets"] if t["group"] == group])
     out += ["", "![rows per second and peak memory of each step](%s)" % chart_name, ""]
     return "\n".join(out)
 
 
-ISSUE_INTROS = {
-    4: "The py format against `dumpdata`/`loaddata` (jsonl) and the plain driver, as ratios "
-       "of rows per second at the first size, and how memory and speed hold up at the last.",
-    10: "Ours against the database's own tools at every size, as ratios of median wall times "
-        "in this run; the memory of the py steps; every value back after the py format's "
-        "loads (row counts and a checksum of every value, in key order, of the loaded "
-        "database against the source's, -0.0 counted apart); `dump2py --jobs 2` against "
-        "`dump2py` at 1,000,000 rows (or the largest size run).",
+GROUPS = {
+    AGAINST_DJANGO: (
+        "against `dumpdata`, `loaddata` and the driver",
+        "The py format against `dumpdata`/`loaddata` (jsonl) and the plain driver, as ratios "
+        "of rows per second at the first size; how memory and speed hold up at the last; "
+        "the bytes of a directory dump against jsonl's."),
+    AGAINST_NATIVE_TOOLS: (
+        "against the database's own tools",
+        "Ours against the database's own tools at every size, as ratios of median wall times "
+        "in this run; the memory of `dump2py` and of its restores; every value back after "
+        "the py format's loads (row counts and a checksum of every value, in key order, of "
+        "the loaded database against the source's, -0.0 counted apart); `dump2py --jobs 2` "
+        "against `dump2py` at 1,000,000 rows (or the largest size run)."),
 }
 
 

@@ -5,12 +5,8 @@ chunk is truncated or altered, and loaded in bounded memory."""
 import gzip
 import hashlib
 import io
-import json
-import os
-import subprocess
 import sys
 import tempfile
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -30,6 +26,7 @@ from helpers import (
     assert_same_rows, db_snapshot, dump_dir, file_mode, load, populate, read_lines,
     restore_files, wipe,
 )
+from memory_probe import measure
 from test_roundtrip import (
     CHUNK_SIZE, EMPTY_DUMP_WARNING, HYPOTHESIS, draw_relations, everything_values,
     example_transaction,
@@ -44,7 +41,6 @@ pytestmark = pytest.mark.usefixtures("auto_increment_reset")
 needs_zstd = pytest.mark.skipif(zstandard is None, reason="needs pip install .[zstd]")
 KINDS = ["gzip", pytest.param("zstd", marks=needs_zstd)]
 SUFFIX = {"gzip": ".py.gz", "zstd": ".py.zst"}
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def decompress(kind, data):
@@ -255,77 +251,12 @@ def test_zstd_without_its_package_is_a_clear_error(tmp_path, monkeypatch):
 # ---------------------------------------------------------------------------
 # Memory.
 
-# Step "make" writes a compressed directory dump of `rows` rows by repeating one
-# real row with new keys; step "load" (a fresh process) loads it with loaddata
-# and prints its peak RSS in KiB, the rows loaded and the bytes of the chunk.
-PROBE = textwrap.dedent(
-    """
-    import datetime, decimal, json, os, resource, sys
-    import django
-    django.setup()
-    from django.core import serializers
-    from django.core.management import call_command
-    from pyserializer import manifest
-    from pyserializer.compression import SUFFIXES, compressing_writer
-    from pyserializer.manifest import FileEntry
-    from testapp.models import Country, Everything
-
-    rows, kind, work, step = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
-    name = "everything.py" + SUFFIXES[kind]
-    call_command("migrate", run_syncdb=True, verbosity=0)
-    if step == "load":
-        call_command("loaddata", os.path.join(work, "restore.py"), verbosity=0)
-        print(json.dumps({"peak_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-                          "rows": Everything.objects.count(),
-                          "bytes": os.path.getsize(os.path.join(work, name))}))
-        sys.exit()
-    sample = Everything(
-        id=1, small=-5, integer=123456, big=2**40, char="Grüße aus Köln",
-        text="a longer text " * 8, decimal=decimal.Decimal("1234.567800"),
-        floating=0.1, date=datetime.date(2024, 2, 29), ip="192.0.2.1",
-        datetime=datetime.datetime(2024, 1, 1, 12, tzinfo=datetime.timezone.utc),
-        json={"k": [1, 2, {"x": "y"}]},
-    )
-    head, rest = serializers.serialize("py", [sample]).split("ROWS = [\\n")
-    body = rest.splitlines()[0]
-    body = body[body.index(","):]
-    with open(os.path.join(work, name), "wb") as out:
-        writer, stored = compressing_writer(kind, out)
-        writer.write((head + "ROWS = [\\n").encode())
-        for pk in range(1, rows + 1):
-            writer.write(("[%d%s\\n" % (pk, body)).encode())
-        writer.write(b"]\\n")
-        writer.close()
-    entry = FileEntry(name, "testapp.everything", rows, stored.size, stored.digest.hexdigest())
-    with open(os.path.join(work, "restore.py"), "w", encoding="utf-8") as out:
-        out.write(manifest.render(manifest.Manifest(files=[entry])))
-    """
-)
-
-
-def load_compressed_in_fresh_process(tmp_path, rows, kind):
-    work = tmp_path / ("%s-%d" % (kind, rows))
-    work.mkdir()
-    env = dict(
-        os.environ,
-        DJANGO_SETTINGS_MODULE="testproject.settings",
-        DATABASE_URL="sqlite:///%s" % (work / "db.sqlite3"),
-        PYTHONPATH=os.pathsep.join([str(ROOT / "tests"), str(ROOT)]),
-    )
-    for step in ("make", "load"):
-        result = subprocess.run(
-            [sys.executable, "-c", PROBE, str(rows), kind, str(work), step],
-            env=env, capture_output=True, text=True, check=False,
-        )
-        assert result.returncode == 0, result.stderr[-3000:]
-    return json.loads(result.stdout.strip().splitlines()[-1])
-
 
 @pytest.mark.slow
 @pytest.mark.parametrize("kind", KINDS)
 def test_peak_memory_of_a_compressed_load_does_not_grow_with_rows(tmp_path, kind):
-    small = load_compressed_in_fresh_process(tmp_path, 5_000, kind)
-    large = load_compressed_in_fresh_process(tmp_path, 100_000, kind)
+    small = measure(tmp_path, 5_000, "directory", compress=kind)
+    large = measure(tmp_path, 100_000, "directory", compress=kind)
     assert small["rows"] == 5_000 and large["rows"] == 100_000
     assert large["bytes"] > 10 * small["bytes"]
     growth_mib = (large["peak_kib"] - small["peak_kib"]) / 1024

@@ -25,7 +25,7 @@ from pyserializer import manifest as manifests
 from pyserializer.errors import DumpError
 from pyserializer.resealing import reseal as reseal_dump
 from pyserializer.restoring import Cancelled, restore
-from test_restore_check import project_env
+from processes import project_env
 from test_restore_script import TESTS_DIR, run_script
 
 VIEW = "legacyapp.accountbalance"

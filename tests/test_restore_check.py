@@ -1,14 +1,10 @@
 """Looking at a dump without restoring it (restore_dump --list, --check), and the
 restore's progress bar on a terminal."""
 
-import fcntl
 import io
 import os
-import pty
-import struct
 import subprocess
 import sys
-import termios
 
 import pytest
 from django.core.management import call_command
@@ -17,7 +13,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from helpers import chunk_names, db_snapshot, line_number, populate, replace_line, reseal
-from test_restore_script import REPO_DIR, TESTS_DIR
+from processes import project_env, run_on_a_terminal
+from test_restore_script import TESTS_DIR
 
 
 def dump2py(directory):
@@ -120,14 +117,6 @@ def test_check_fails_a_broken_dump_naming_the_file_and_touches_nothing(
     assert db_snapshot() == before
 
 
-def project_env(database_url, *paths):
-    """The environment of the test project on ``database_url``, in another process."""
-    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
-    env.update(PYTHONPATH=os.pathsep.join([str(REPO_DIR), *paths]),
-               DJANGO_SETTINGS_MODULE="testproject.settings", DATABASE_URL=database_url)
-    return env
-
-
 def run_restore_script(manifest, database_url, stderr):
     return subprocess.run(
         [sys.executable, str(manifest), "--noinput"], cwd=TESTS_DIR,
@@ -135,36 +124,14 @@ def run_restore_script(manifest, database_url, stderr):
     )
 
 
-def on_a_terminal(args, env):
-    """Run ``args`` with standard error on a pseudo-terminal of 80 columns;
-    return the result and what the terminal showed."""
-    controller, terminal = pty.openpty()
-    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
-    try:
-        result = subprocess.run(args, cwd=TESTS_DIR, env=env, stdout=subprocess.PIPE,
-                                stderr=terminal, timeout=300)
-        os.close(terminal)
-        shown = b""
-        while True:
-            try:
-                chunk = os.read(controller, 65536)
-            except OSError:
-                break
-            if not chunk:
-                break
-            shown += chunk
-    finally:
-        os.close(controller)
-    return result, shown
-
-
 @pytest.mark.django_db
 def test_a_terminal_gets_a_progress_bar_of_the_rows_restored(tmp_path, new_database_url):
     populate()
     manifest = dump2py(tmp_path / "backup")
     env = project_env(new_database_url)
-    result, shown = on_a_terminal([sys.executable, str(manifest), "--noinput"], env)
-    assert result.returncode == 0, shown.decode(errors="replace")
+    status, shown = run_on_a_terminal([sys.executable, str(manifest), "--noinput"], env,
+                                      stdout=False)
+    assert status == 0, shown.decode(errors="replace")
     assert b"Restoring" in shown and b"rows" in shown
 
 
@@ -221,7 +188,7 @@ def test_loaddata_at_verbosity_2_on_a_terminal_shows_the_bar(tmp_path, new_datab
     django = [sys.executable, "-m", "django"]
     subprocess.run(django + ["migrate", "-v", "0"], cwd=TESTS_DIR, env=env, check=True, timeout=300)
     for verbosity, shown in (("1", False), ("2", True)):
-        result, output = on_a_terminal(
-            django + ["loaddata", "-v", verbosity, str(manifest)], env)
-        assert result.returncode == 0, output
+        status, output = run_on_a_terminal(
+            django + ["loaddata", "-v", verbosity, str(manifest)], env, stdout=False)
+        assert status == 0, output
         assert (b"Restoring" in output) is shown

@@ -3,21 +3,16 @@ with standard output and standard error on one pseudo-terminal, as in a shell.
 A progress bar must end at its total and end its line before anything else is
 printed (a summary, migrate's lines, an error)."""
 
-import fcntl
-import os
-import pty
 import re
-import struct
 import subprocess
 import sys
-import termios
 
 import pytest
 from django.core.management import call_command
 from django.db import connection
 
 from helpers import TESTS_DIR, chunk_names, populate, reseal
-from test_restore_check import project_env
+from processes import project_env, run_on_a_terminal
 
 ANSI_COLOUR = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -26,24 +21,7 @@ def on_a_terminal(args, env):
     """Run ``args`` with both output streams on one 80-column pseudo-terminal;
     return the exit status and the lines as the terminal shows them last: a
     line redrawn after a carriage return shows only its last drawing."""
-    controller, terminal = pty.openpty()
-    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
-    try:
-        process = subprocess.Popen(args, cwd=TESTS_DIR, env=env, stdin=subprocess.DEVNULL,
-                                   stdout=terminal, stderr=terminal)
-        os.close(terminal)
-        shown = b""
-        while True:
-            try:
-                chunk = os.read(controller, 65536)
-            except OSError:
-                break
-            if not chunk:
-                break
-            shown += chunk
-        status = process.wait(timeout=300)
-    finally:
-        os.close(controller)
+    status, shown = run_on_a_terminal(args, env)
     text = ANSI_COLOUR.sub("", shown.decode("utf-8", errors="replace"))
     lines = []
     for line in text.split("\n"):

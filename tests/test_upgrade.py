@@ -475,6 +475,13 @@ def migrapp_player_count():
         return cursor.fetchone()[0]
 
 
+def loaddata_refusal(manifest):
+    """The message that loaddata of ``manifest`` stops with."""
+    with pytest.raises(Exception) as failure:
+        call_command("loaddata", str(manifest), verbosity=0)
+    return str(failure.value)
+
+
 def test_loaddata_of_an_old_dump_says_which_fields_differ_and_how_to_restore_it(
         migrapp_db, tmp_path):
     manifest = dump_old("0001_initial", tmp_path / "dump")
@@ -482,10 +489,7 @@ def test_loaddata_of_an_old_dump_says_which_fields_differ_and_how_to_restore_it(
     fill_current()
     before = database_state()
 
-    with pytest.raises(Exception) as failure:
-        call_command("loaddata", str(manifest), verbosity=0)
-
-    message = str(failure.value)
+    message = loaddata_refusal(manifest)
     assert "migrapp_player.py, line " in message
     assert "model migrapp.player, field fullname: this field does not exist in the current " \
         "model (in the dump only: born, fullname, nick; in the model only: first_name, " \
@@ -507,10 +511,7 @@ def test_loaddata_of_a_dump_from_other_code_does_not_say_to_restore_it_through_m
                                      '["migrapp", "0009_from_newer_code"],\n'), encoding="utf-8")
     call_command("migrate", verbosity=0)
 
-    with pytest.raises(Exception) as failure:
-        call_command("loaddata", str(manifest), verbosity=0)
-
-    message = str(failure.value)
+    message = loaddata_refusal(manifest)
     assert "model migrapp.player, field fullname: this field does not exist" in message
     assert "The dump was taken at migrations that this project cannot migrate a database " \
         "to (migrapp.0009_from_newer_code): it comes from another project, from newer " \

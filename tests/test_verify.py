@@ -19,7 +19,7 @@ from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
 
 from helpers import db_snapshot, line_number, populate, read_lines, replace_line
-from test_restore_check import project_env
+from processes import project_env
 from test_restore_script import TESTS_DIR
 from test_upgrade import dump_old, migrapp_db  # noqa: F401  (a fixture)
 from testapp.models import Person

@@ -16,7 +16,7 @@ import pytest
 from django.core.management import call_command
 
 from helpers import chunk_names, db_snapshot_in, populate
-from test_restore_check import project_env
+from processes import project_env
 from test_restore_script import TESTS_DIR
 from pyserializer.errors import DumpError
 from pyserializer.refusals import refusal_text
