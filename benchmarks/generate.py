@@ -392,7 +392,7 @@ def info():
         "server": server,
         "dump2py": "dump2py" in get_commands(),
         "restore_script": importlib.util.find_spec("pyserializer.restore") is not None,
-        "compress": importlib.util.find_spec("pyserializer.compression") is not None,
+        "compress": importlib.util.find_spec("pyserializer.files.compression") is not None,
         "zstd": importlib.util.find_spec("zstandard") is not None,
         "dump2py_jobs": dump2py_has_option("--jobs"),
         "driver": database_driver(connection),

@@ -13,7 +13,7 @@ import os
 
 from django.core.management.base import CommandError
 
-from .grammar import MANIFEST_NAME
+from .files.grammar import MANIFEST_NAME
 
 # The modules whose frames, on the stack of a data file being run, show that
 # loaddata runs it as a fixture. pyserializer's own loader only parses files.
@@ -68,7 +68,7 @@ def is_our_format(name):
     whatever name the project registered it."""
     from django.core import serializers
 
-    from .serializer import Serializer
+    from .dumping.serializer import Serializer
 
     try:
         return issubclass(serializers.get_serializer(name), Serializer)

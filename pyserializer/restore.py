@@ -3,7 +3,7 @@
 The dump's ``restore.py`` ends by calling ``main(__file__)``. Run from the
 project directory (with ``DJANGO_SETTINGS_MODULE`` set, or ``--settings``),
 it parses the options, sets Django up and runs the restore pipeline
-(``pyserializer.restoring``), as ``manage.py restore_dump`` does.
+(``pyserializer.restoring.run``), as ``manage.py restore_dump`` does.
 
 Importing this module changes nothing: the script part of ``restore.py``
 (``manifest.SCRIPT_TRAILERS``) takes the dump's directory off ``sys.path``
@@ -58,15 +58,15 @@ def main(manifest_path, argv=None):
                        "pass --settings=myproject.settings, and run from the project directory.\n")
     import django
 
-    from .refusals import interrupted, refusal_text
+    from .cli.refusals import interrupted, refusal_text
 
     try:
         django.setup()
         from django.db import connections
 
-        from .interrupts import terminate_as_interrupt
-        from .progress import bar_stream
-        from .restoring import restore
+        from .cli.interrupts import terminate_as_interrupt
+        from .cli.progress import bar_stream
+        from .restoring.run import restore
 
         # As manage.py's commands do: the parser refuses an alias the settings lack.
         database.choices = tuple(connections)

@@ -24,7 +24,7 @@ from django.apps import apps
 from django.core.management import call_command
 from django.db import DEFAULT_DB_ALIAS, OperationalError, connection, connections
 
-from pyserializer import safefiles
+from pyserializer.files import safefiles
 from pyserializer.tables import every_row, key_attnames
 
 TESTS_DIR = Path(__file__).resolve().parent

@@ -52,7 +52,7 @@ def chunk_path(work, form, compress):
     """The file that holds the rows: the single file, or the directory's one chunk."""
     if form == "single":
         return os.path.join(work, "dump.py")
-    from pyserializer.compression import SUFFIXES
+    from pyserializer.files.compression import SUFFIXES
 
     return os.path.join(work, "everything.py" + (SUFFIXES[compress] if compress else ""))
 
@@ -84,7 +84,7 @@ def write_rows(out, compress, head, body, rows):
     """``head`` then ``rows`` row lines of ``body`` with keys 1, 2, ... into
     ``out``, through a compressor when ``compress`` is given."""
     if compress:
-        from pyserializer.compression import compressing_writer
+        from pyserializer.files.compression import compressing_writer
 
         writer, _stored = compressing_writer(compress, out)
     else:
@@ -99,8 +99,8 @@ def write_rows(out, compress, head, body, rows):
 
 def write_manifest(work, chunk, rows):
     """restore.py of a directory whose one chunk holds every row of Everything."""
-    from pyserializer import manifest
-    from pyserializer.manifest import FileEntry
+    from pyserializer.files import manifest
+    from pyserializer.files.manifest import FileEntry
 
     digest = hashlib.sha256()
     with open(chunk, "rb") as written:

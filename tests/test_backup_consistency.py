@@ -16,9 +16,9 @@ from helpers import (
     KeepWriting, blocks, file_mode, in_thread, load, on_creating, populate, raising,
     restore_files, wipe,
 )
-from pyserializer import safefiles
-from pyserializer.progress import DumpProgress
-from pyserializer.snapshot import read_snapshot
+from pyserializer.cli.progress import DumpProgress
+from pyserializer.dumping.snapshot import read_snapshot
+from pyserializer.files import safefiles
 from testapp.models import Everything, Restaurant
 
 ACCOUNTS = 200  # rows of Everything holding an amount in "integer"

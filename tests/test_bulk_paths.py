@@ -14,10 +14,10 @@ from django.db.models import JSONField, Value
 from django.test.utils import CaptureQueriesContext
 
 from helpers import assert_same_rows, db_snapshot, dump_dir, populate, table_models, wipe
-from pyserializer.dbvalues import db_value
-from pyserializer.resealing import reseal
-from pyserializer.restoring import load_dump
-from pyserializer.saving import BATCH_SIZE, write_negative_zero
+from pyserializer.files.resealing import reseal
+from pyserializer.loading.saving import BATCH_SIZE, write_negative_zero
+from pyserializer.restoring.run import load_dump
+from pyserializer.values.dbvalues import db_value
 from testapp.models import Country, Everything
 
 pytestmark = pytest.mark.django_db(transaction=True)

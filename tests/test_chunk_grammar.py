@@ -11,8 +11,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from helpers import dump_dir, load, read_lines, restore_files
-from pyserializer import manifest
 from pyserializer.errors import DumpError
+from pyserializer.files import manifest
 from testapp.models import Country
 
 pytestmark = pytest.mark.django_db

@@ -13,8 +13,8 @@ from django.test import override_settings
 
 from helpers import chunk_names, db_snapshot, populate
 from pyserializer.errors import DumpError
-from pyserializer.references import DanglingReferences
-from pyserializer.restoring import restore
+from pyserializer.restoring.references import DanglingReferences
+from pyserializer.restoring.run import restore
 from test_restore_script import run_script
 from testapp.models import AuditEntry, Book, Country, Everything, Person, Tag
 

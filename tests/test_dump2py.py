@@ -15,8 +15,8 @@ from django.db import connection
 from helpers import (
     assert_same_rows, blocks, chunk_names, db_snapshot, load, populate, restore_files, wipe,
 )
+from pyserializer.cli.progress import human_size
 from pyserializer.management.commands.dump2py import Command
-from pyserializer.progress import human_size
 from renumber import renumber_content_types_and_permissions
 from testapp.models import AuditEntry, Country, Everything, Tag
 

@@ -11,10 +11,10 @@ from django.db import DatabaseError
 from django.test import override_settings
 
 from helpers import populate, restore_files
-from pyserializer.dumpoptions import DEFAULT_MAX_ROW_COUNT, DumpOptions, UnusableOption
+from pyserializer.dumping.dumpoptions import DEFAULT_MAX_ROW_COUNT, DumpOptions, UnusableOption
+from pyserializer.dumping.parallel import ParallelTables
+from pyserializer.dumping.serializer import Serializer, UnreadableTable
 from pyserializer.errors import DumpWriteError
-from pyserializer.parallel import ParallelTables
-from pyserializer.serializer import Serializer, UnreadableTable
 from testapp.models import City, Country, Everything, Person, Tag
 
 

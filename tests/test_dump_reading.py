@@ -17,9 +17,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from helpers import chunk_names, dump_dir, populate
-from pyserializer import rows
+from pyserializer.dumping import rows
+from pyserializer.dumping.serializer import DumpObserver, Serializer
 from pyserializer.errors import DumpWriteError
-from pyserializer.serializer import DumpObserver, Serializer
 from test_roundtrip import (
     EMPTY_DUMP_WARNING, HYPOTHESIS, draw_relations, everything_values, example_transaction,
 )

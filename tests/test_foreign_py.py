@@ -19,8 +19,8 @@ from django.test import override_settings
 from helpers import (
     REPO_DIR, TESTS_DIR, assert_same_rows, db_snapshot, dump_file, load, populate, wipe,
 )
-from pyserializer import grammar, manifest
 from pyserializer.errors import DumpError
+from pyserializer.files import grammar, manifest
 from pyserializer.management.commands import dump2py, pydump
 
 pytestmark = pytest.mark.django_db(transaction=True)

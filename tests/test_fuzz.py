@@ -21,10 +21,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from helpers import dump_dir, dump_file, load, populate, reseal
-from pyserializer import grammar, manifest
 from pyserializer.errors import DumpError
-from pyserializer.manifest import FileEntry
-from pyserializer.reader import DumpReader
+from pyserializer.files import grammar, manifest
+from pyserializer.files.manifest import FileEntry
+from pyserializer.files.reader import DumpReader
 
 SINGLE = "single.py"
 LONG_RUN = int(os.environ.get("PYSERIALIZER_FUZZ_EXAMPLES", "0"))

@@ -25,9 +25,9 @@ from helpers import (
     assert_same_rows, chunk_names, db_snapshot, dump_dir, dump_file, file_mode, load,
     on_creating, populate, read_lines, reseal, restore_files, wipe,
 )
-from pyserializer import outputdir
+from pyserializer.dumping import outputdir
 from pyserializer.errors import DumpError
-from pyserializer.reader import DumpReader
+from pyserializer.files.reader import DumpReader
 from testapp.models import Everything, Person
 
 TESTS_DIR = Path(__file__).resolve().parent
@@ -479,7 +479,7 @@ def test_sigterm_stops_dump2py_like_ctrl_c_and_removes_the_staging_directory(
 STAGING_HOLDER = """
 import os, sys, time
 sys.path.insert(0, sys.argv[1])
-from pyserializer.outputdir import StagingDirectory
+from pyserializer.dumping.outputdir import StagingDirectory
 staging = StagingDirectory(sys.argv[2])
 open(os.path.join(staging.path, "restore.py"), "w").write("FORMAT = 1\\n")
 print(staging.path, flush=True)

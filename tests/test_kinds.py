@@ -12,13 +12,14 @@ import pytest
 from django.db import connection
 
 from helpers import chunk_names, reseal
-from pyserializer import errors, hints
+from pyserializer import errors
+from pyserializer.cli.progress import RestoreProgress
+from pyserializer.cli.refusals import ARE_YOU_SURE, agreed
+from pyserializer.dumping.wholesite import is_excluded
 from pyserializer.errors import DumpError, Kind
-from pyserializer.progress import RestoreProgress
-from pyserializer.refusals import ARE_YOU_SURE, agreed
-from pyserializer.restoring import Cancelled, RestoreFailed, load_dump, restore
-from pyserializer.steps import Step, Steps
-from pyserializer.wholesite import is_excluded
+from pyserializer.restoring import hints
+from pyserializer.restoring.run import Cancelled, RestoreFailed, load_dump, restore
+from pyserializer.restoring.steps import Step, Steps
 from testapp.models import Country, Person
 from test_restore_excludes import dump2py, rename_model, with_duplicate_country
 
@@ -197,7 +198,7 @@ def test_the_end_of_the_input_is_no():
 
     assert agreed(ask) is False
     with pytest.raises(Cancelled):
-        from pyserializer.restoring import confirm
+        from pyserializer.restoring.run import confirm
 
         class Plan:
             def describe(self, connection):

@@ -21,10 +21,10 @@ from django.test import override_settings
 
 from helpers import read_lines, replace_line
 from legacyapp.models import Account, AccountBalance, LedgerEntry
-from pyserializer import manifest as manifests
 from pyserializer.errors import DumpError
-from pyserializer.resealing import reseal as reseal_dump
-from pyserializer.restoring import Cancelled, restore
+from pyserializer.files import manifest as manifests
+from pyserializer.files.resealing import reseal as reseal_dump
+from pyserializer.restoring.run import Cancelled, restore
 from processes import project_env
 from test_restore_script import TESTS_DIR, run_script
 

@@ -16,8 +16,8 @@ from paths import (
     IN_PROCESS, assert_jobs_write_the_same_files_and_restore,
     assert_the_script_restores_into_a_new_database, dump2py, postgresql_only, restore_dump,
 )
-from pyserializer import writer
-from pyserializer.parallel import chunk_starts
+from pyserializer.dumping import writer
+from pyserializer.dumping.parallel import chunk_starts
 from pyserializer.tables import every_row
 from shadowapp.models import Hideable, Shadow, ShadowPart
 

@@ -6,7 +6,7 @@ from django.db import models
 from django.test.utils import isolate_apps
 from hypothesis import given, settings, strategies as st
 
-from pyserializer.ordering import dependencies, loading_order
+from pyserializer.dumping.ordering import dependencies, loading_order
 
 
 def assert_references_come_first(order, cycles=()):

@@ -17,7 +17,7 @@ from helpers import (
     KeepWriting, assert_same_rows, db_snapshot, load, on_creating, populate, raising,
     read_lines, restore_files, wipe,
 )
-from pyserializer import parallel, rows, writer
+from pyserializer.dumping import parallel, rows, writer
 from test_backup_consistency import (
     ACCOUNTS, TOTAL, database_total, dumped_total, open_accounts, transfer, transfer_after,
 )
@@ -138,7 +138,7 @@ def test_the_check_above_catches_workers_that_do_not_share_the_snapshot(
     """The control: workers each in their own READ COMMITTED transaction."""
     from django.db import transaction
 
-    monkeypatch.setattr("pyserializer.parallel.imported_snapshot",
+    monkeypatch.setattr("pyserializer.dumping.parallel.imported_snapshot",
                         lambda using, snapshot_id: transaction.atomic(using=using))
     open_accounts()
     done = transfer_when_adopted(monkeypatch, "testapp.everything", 1)

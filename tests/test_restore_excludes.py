@@ -8,7 +8,7 @@ from django.core.management.base import CommandError
 
 from helpers import chunk_names, populate, reseal
 from pyserializer.errors import DumpError
-from pyserializer.restoring import NotRestorable, restore
+from pyserializer.restoring.run import NotRestorable, restore
 from testapp.models import Book, Country, Person, Tag
 
 
@@ -123,7 +123,7 @@ def test_a_row_the_database_rejects_says_how_to_leave_its_model_out(tmp_path):
 
 
 def test_the_hint_for_a_rebuildable_app_says_how_to_rebuild_it():
-    from pyserializer.hints import leave_out
+    from pyserializer.restoring.hints import leave_out
 
     assert "rebuilt after the restore with python manage.py update_index" in leave_out(
         "wagtailsearch.indexentry")

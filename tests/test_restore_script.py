@@ -20,9 +20,9 @@ from helpers import (
     assert_same_rows, blocks, chunk_names, db_snapshot, line_number, populate, reseal,
     restore_files, replace_line,
 )
+from pyserializer.dumping.wholesite import REBUILT_BY_MIGRATE
 from pyserializer.errors import DumpError
-from pyserializer.restoring import Cancelled, restore
-from pyserializer.wholesite import REBUILT_BY_MIGRATE
+from pyserializer.restoring.run import Cancelled, restore
 from renumber import renumber_content_types_and_permissions, shift_content_type_and_permission_ids
 from testapp.models import AuditEntry, Club, Country, Everything, Person, Tag
 

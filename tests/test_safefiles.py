@@ -1,5 +1,5 @@
-"""Safe files (pyserializer.safefiles) and the one interface of the writers
-(pyserializer.writer.ChunkWriter)."""
+"""Safe files (pyserializer.files.safefiles) and the one interface of the writers
+(pyserializer.dumping.writer.ChunkWriter)."""
 
 import io
 import os
@@ -7,8 +7,9 @@ import os
 import pytest
 
 from helpers import file_mode
-from pyserializer import safefiles, writer
+from pyserializer.dumping import writer
 from pyserializer.errors import DumpWriteError
+from pyserializer.files import safefiles
 
 
 def test_an_atomic_file_takes_its_name_only_when_committed(tmp_path):

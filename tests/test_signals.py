@@ -10,7 +10,7 @@ from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 
 from helpers import assert_same_rows, db_snapshot, dump_dir, dump_file, load, populate, wipe
-from pyserializer.deserializer import Deserializer
+from pyserializer.loading.deserializer import Deserializer
 from testapp.models import City, Country, Person
 
 pytestmark = pytest.mark.django_db(transaction=True)

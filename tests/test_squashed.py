@@ -12,10 +12,10 @@ from django.db.migrations.loader import MigrationLoader
 from django.db.migrations.recorder import MigrationRecorder
 from django.test.utils import override_settings
 
-from pyserializer.manifest import Manifest
-from pyserializer.migration_state import ProjectMigrations, read_dump_state
-from pyserializer.restoring import NotRestorable, plan_restore, restore
-from pyserializer.serializer import Serializer
+from pyserializer.dumping.serializer import Serializer
+from pyserializer.files.manifest import Manifest
+from pyserializer.restoring.migration_state import ProjectMigrations, read_dump_state
+from pyserializer.restoring.run import NotRestorable, plan_restore, restore
 from squashapp.models import Item
 
 SQUASH = "0001_squashed_0003_rename_name_title"

@@ -11,7 +11,7 @@ from django.db import connection
 
 from helpers import populate, restore_files
 from nomigapp.models import Keyword, Visit
-from pyserializer.unmigrated import create_missing_tables, models_without_table
+from pyserializer.restoring.unmigrated import create_missing_tables, models_without_table
 from test_restore_check import restore_dump
 from test_restore_script import dump2py, dump_for_comparison, run_script
 from test_upgrade import (

@@ -23,12 +23,12 @@ from django.test.utils import CaptureQueriesContext, override_settings
 
 from helpers import chunk_names, reseal
 from migrapp.models import Note, Player, Team
+from pyserializer.cli.interrupts import Terminated
+from pyserializer.dumping.serializer import Serializer
+from pyserializer.dumping.wholesite import REBUILT_BY_MIGRATE, natural_keys_for
 from pyserializer.errors import DumpError
-from pyserializer import restoring
-from pyserializer.interrupts import Terminated
-from pyserializer.restoring import Interrupted, NotRestorable, restore
-from pyserializer.serializer import Serializer
-from pyserializer.wholesite import REBUILT_BY_MIGRATE, natural_keys_for
+from pyserializer.restoring import run as restoring
+from pyserializer.restoring.run import Interrupted, NotRestorable, restore
 from renumber import renumber_content_types_and_permissions, shift_content_type_and_permission_ids
 
 UTC = datetime.timezone.utc

@@ -23,8 +23,8 @@ from processes import project_env
 from test_restore_script import TESTS_DIR
 from test_upgrade import dump_old, migrapp_db  # noqa: F401  (a fixture)
 from testapp.models import Person
-from pyserializer import verifying
-from pyserializer.verifying import SCRATCH_PREFIX
+from pyserializer.restoring import verifying
+from pyserializer.restoring.verifying import SCRATCH_PREFIX
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -192,7 +192,7 @@ VERIFY_UNTIL_SIGTERM = """
 import sys, time
 import django
 django.setup()
-from pyserializer import verifying
+from pyserializer.restoring import verifying
 
 def wait(*args):
     print("restored", flush=True)

@@ -18,9 +18,9 @@ from django.core.management import call_command
 from helpers import chunk_names, db_snapshot_in, populate
 from processes import project_env
 from test_restore_script import TESTS_DIR
+from pyserializer.cli.refusals import refusal_text
 from pyserializer.errors import DumpError
-from pyserializer.refusals import refusal_text
-from pyserializer.restoring import NotRestorable, RestoreFailed
+from pyserializer.restoring.run import NotRestorable, RestoreFailed
 
 pytestmark = pytest.mark.django_db
 

@@ -17,17 +17,19 @@ from django.core.management.base import BaseCommand, CommandError
 from django.core.serializers.base import SerializationError
 from django.db import DEFAULT_DB_ALIAS, DatabaseError
 
-from pyserializer import compression, outputdir, references, wholesite
-from pyserializer.dumpoptions import DumpOptions, UnusableOption
+from pyserializer.cli.interrupts import terminate_as_interrupt
+from pyserializer.cli.progress import DumpProgress, bar_stream, chunk_files, human_size
+from pyserializer.cli.refusals import ARE_YOU_SURE, OneVoice, add_database_argument, agreed, stopped_by
+from pyserializer.dumping import outputdir, wholesite
+from pyserializer.dumping.dumpoptions import DumpOptions, UnusableOption
+from pyserializer.dumping.parallel import ParallelTables, reason_not_to_split
+from pyserializer.dumping.serializer import Serializer, UnreadableTable, UnwritableTable
+from pyserializer.dumping.snapshot import ModelSavepoints, read_snapshot
+from pyserializer.dumping.writer import NoOutput
 from pyserializer.errors import one_line
-from pyserializer.interrupts import terminate_as_interrupt
-from pyserializer.parallel import ParallelTables, reason_not_to_split
-from pyserializer.progress import DumpProgress, bar_stream, chunk_files, human_size
-from pyserializer.refusals import ARE_YOU_SURE, OneVoice, add_database_argument, agreed, stopped_by
-from pyserializer.serializer import Serializer, UnreadableTable, UnwritableTable
-from pyserializer.snapshot import ModelSavepoints, read_snapshot
+from pyserializer.files import compression
+from pyserializer.restoring import references
 from pyserializer.tables import every_row
-from pyserializer.writer import NoOutput
 
 
 class Command(OneVoice, BaseCommand):

@@ -8,8 +8,8 @@ pyserializer's format (``py``, or the name it is registered under) it
 writes ``restore.py`` as ``dump2py`` does (a new private file, renamed into
 place when complete) and refuses a link. A whole-site ``py`` dump (no app
 labels) with ``-e`` is refused, before anything is written, when the models
-it dumps refer to a model left out (``pyserializer.references``), in one
-line (``pyserializer.refusals``). Everything else is Django's.
+it dumps refer to a model left out (``pyserializer.restoring.references``), in one
+line (``pyserializer.cli.refusals``). Everything else is Django's.
 """
 
 import os
@@ -19,11 +19,12 @@ from django.core.management.base import CommandError
 from django.core.management.commands import dumpdata
 from django.db import router
 
-from pyserializer import references, wholesite
+from pyserializer.cli.refusals import OneVoice
+from pyserializer.dumping import wholesite
+from pyserializer.files.manifest import is_manifest_path
+from pyserializer.files.safefiles import AtomicFile
 from pyserializer.foreign import is_our_format
-from pyserializer.manifest import is_manifest_path
-from pyserializer.refusals import OneVoice
-from pyserializer.safefiles import AtomicFile
+from pyserializer.restoring import references
 
 
 class Command(OneVoice, dumpdata.Command):
@@ -56,7 +57,7 @@ class Command(OneVoice, dumpdata.Command):
 
 def refuse_whole_site_excludes(excludes, using):
     """A whole-site dump (no app labels) must not leave out a model that the
-    models it dumps refer to (pyserializer.references)."""
+    models it dumps refer to (pyserializer.restoring.references)."""
     if not excludes:
         return
     excluded = wholesite.excluded_labels(excludes)

@@ -4,9 +4,9 @@ With ``"pyserializer"`` in INSTALLED_APPS this command takes the place of
 Django's. Loading a ``restore.py`` at ``-v 2`` on a terminal, it shows a bar
 of the objects loaded out of the manifest's total, as a restore does (at
 ``-v 3`` Django counts the objects on standard output itself). A directory dump loaded with ``-e`` is refused, before a row is loaded,
-when the rows it loads refer to a model left out (``pyserializer.references``):
+when the rows it loads refer to a model left out (``pyserializer.restoring.references``):
 their references would point at nothing. Run from the command line, every
-refusal reads as one line (``pyserializer.refusals``), and Ctrl-C or SIGTERM
+refusal reads as one line (``pyserializer.cli.refusals``), and Ctrl-C or SIGTERM
 rolls the load back and says so. Everything else is Django's.
 """
 
@@ -14,10 +14,12 @@ import sys
 
 from django.core.management.commands import loaddata
 
-from pyserializer import manifest, references, wholesite
-from pyserializer.progress import RestoreProgress, bar_stream
-from pyserializer.reader import open_dump_file
-from pyserializer.refusals import NOTHING_CHANGED, OneVoice
+from pyserializer.cli.progress import RestoreProgress, bar_stream
+from pyserializer.cli.refusals import NOTHING_CHANGED, OneVoice
+from pyserializer.dumping import wholesite
+from pyserializer.files import manifest
+from pyserializer.files.reader import open_dump_file
+from pyserializer.restoring import references
 
 
 class Command(OneVoice, loaddata.Command):
@@ -48,7 +50,7 @@ class Command(OneVoice, loaddata.Command):
 
     def refuse_dangling_excludes(self, fixture_label):
         """Before a row of the directory dump is loaded: refuse to leave out a
-        model that the rows loaded refer to (pyserializer.references)."""
+        model that the rows loaded refer to (pyserializer.restoring.references)."""
         with open_dump_file(fixture_label) as source:
             dump = manifest.read(source, fixture_label)
         references.refuse_loading_without(

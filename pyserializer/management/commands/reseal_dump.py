@@ -1,14 +1,14 @@
 """``manage.py reseal_dump DIR``: accept hand edits of a directory dump.
 
-A thin wrapper over ``pyserializer.resealing``: it only reports.
+A thin wrapper over ``pyserializer.files.resealing``: it only reports.
 """
 
 from django.core.management.base import BaseCommand, CommandError
 
+from pyserializer.cli.refusals import OneVoice
 from pyserializer.errors import DumpError, DumpWriteError
-from pyserializer.manifest import manifest_path_of
-from pyserializer.refusals import OneVoice
-from pyserializer.resealing import reseal
+from pyserializer.files.manifest import manifest_path_of
+from pyserializer.files.resealing import reseal
 
 
 class Command(OneVoice, BaseCommand):

@@ -1,28 +1,28 @@
 """``manage.py restore_dump DIR`` (or ``DIR/restore.py``): replace the data by a dump.
 
-The same restore as ``python DIR/restore.py`` (``pyserializer.restoring``),
+The same restore as ``python DIR/restore.py`` (``pyserializer.restoring.run``),
 from manage.py, without ever running the dump's ``restore.py`` as Python. A
 dump older than the code is restored through the project's migrations.
 ``--list`` and ``--check`` look at a dump without restoring it
-(``pyserializer.checking``); ``--verify`` restores it into a scratch database
-and compares a second dump of that with it (``pyserializer.verifying``).
+(``pyserializer.restoring.checking``); ``--verify`` restores it into a scratch database
+and compares a second dump of that with it (``pyserializer.restoring.verifying``).
 """
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DEFAULT_DB_ALIAS
 
-from pyserializer import manifest as manifests
-from pyserializer.checking import check_dump, list_dump
-from pyserializer.errors import DumpError
-from pyserializer.interrupts import terminate_as_interrupt
-from pyserializer.progress import bar_stream
-from pyserializer.reader import open_dump_file
-from pyserializer.refusals import (
+from pyserializer.cli.interrupts import terminate_as_interrupt
+from pyserializer.cli.progress import bar_stream
+from pyserializer.cli.refusals import (
     NOTHING_CHANGED, OneVoice, add_database_argument, refusal_text, stopped_by,
 )
+from pyserializer.errors import DumpError
+from pyserializer.files import manifest as manifests
+from pyserializer.files.reader import open_dump_file
 from pyserializer.restore import add_restore_arguments
-from pyserializer.restoring import restore
-from pyserializer.verifying import VerifyFailed, verify
+from pyserializer.restoring.checking import check_dump, list_dump
+from pyserializer.restoring.run import restore
+from pyserializer.restoring.verifying import VerifyFailed, verify
 
 
 class Command(OneVoice, BaseCommand):

@@ -9,7 +9,7 @@ so are the references to them, exactly as dump2py writes them.
 from django.core import serializers
 from django.core.management.base import BaseCommand, CommandError
 
-from pyserializer import wholesite
+from pyserializer.dumping import wholesite
 
 
 def rows(model, using, natural_foreign, natural_primary):

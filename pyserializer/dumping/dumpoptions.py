@@ -14,8 +14,8 @@ from typing import Any, Callable, Optional
 
 from django.conf import settings
 
-from .compression import check_available
-from .errors import DumpError, DumpWriteError
+from ..errors import DumpError, DumpWriteError
+from ..files.compression import check_available
 
 DEFAULT_MAX_ROW_COUNT = 50000
 

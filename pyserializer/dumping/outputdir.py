@@ -21,8 +21,8 @@ import stat
 
 from django.core.management.base import CommandError
 
-from . import safefiles
-from .grammar import MANIFEST_NAME
+from ..files import safefiles
+from ..files.grammar import MANIFEST_NAME
 
 LOCK_NAME = ".dump2py.lock"
 

@@ -39,8 +39,8 @@ import os
 import re
 import stat
 
+from ..errors import DumpError, Kind, shorten
 from .compression import DecompressingReader, compression_of
-from .errors import DumpError, Kind, shorten
 from .grammar import IMPORT_LINE, SCRIPT_TRAILER_START, format_problem
 
 READ_BLOCK_SIZE = 1 << 20

@@ -37,11 +37,11 @@ from django.db.models import F, Window
 from django.db.models.functions import RowNumber
 from tqdm import tqdm
 
+from ..errors import DumpWriteError, one_line
+from ..tables import key_attnames, keys_of, unused_name
 from .dumpoptions import DumpObserver
-from .errors import DumpWriteError, one_line
 from .serializer import UnreadableTable, UnwritableTable, Written, blocks_of, write_blocks
 from .snapshot import export_snapshot, imported_snapshot
-from .tables import key_attnames, keys_of, unused_name
 from .writer import SharedChunkWriter
 
 

@@ -28,19 +28,22 @@ from django.db.migrations.executor import MigrationExecutor
 from django.db.migrations.loader import MigrationLoader
 from django.db.migrations.recorder import MigrationRecorder
 
-from . import hints, manifest, references
-from .deserializer import Deserializer
-from .errors import DumpError, Kind
+from ..cli.progress import RestoreProgress, counted, counted_files
+from ..cli.refusals import agreed
+from ..dumping.wholesite import (
+    REBUILT_BY_MIGRATE, complete_rebuilt_rows, is_excluded, matched_by_natural_key,
+)
+from ..errors import DumpError, Kind
+from ..files import manifest
+from ..loading.deserializer import Deserializer
+from ..loading.transforms import configured_transforms
+from . import hints, references
 from .migrating import (
     LoadingModels, forward_plan, migrate_to, migration_ranges, natural_key_transforms, states,
 )
 from .migration_state import ProjectMigrations, read_dump_state
-from .progress import RestoreProgress, counted, counted_files
-from .refusals import agreed
 from .steps import Interrupted, RestoreFailed, Step, Steps  # noqa: F401 (raised from here)
-from .transforms import configured_transforms
 from .unmigrated import create_missing_tables, models_without_table, unmigrated_apps
-from .wholesite import REBUILT_BY_MIGRATE, complete_rebuilt_rows, is_excluded, matched_by_natural_key
 
 
 class NotRestorable(CommandError):
@@ -190,7 +193,7 @@ def _refuse_leaving_out_rows_kept_by_id(plan):
 
 def refuse_dangling_excludes(plan):
     """Return ``plan``, unless a model it leaves out is one that rows it loads
-    refer to (see pyserializer.references): then raise DanglingReferences."""
+    refer to (see pyserializer.restoring.references): then raise DanglingReferences."""
     if plan.excludes:
         references.refuse_loading_without(
             plan.dump, plan.excluded, models_at_dump_state(plan),

@@ -22,7 +22,7 @@ from django.conf import settings
 from django.core.management.base import CommandError
 from django.db import connections, router
 
-from .reader import DumpReader, open_chunk
+from ..files.reader import DumpReader, open_chunk
 
 # Models whose rows ``migrate`` creates, with ids that differ between databases.
 REBUILT_BY_MIGRATE = ("contenttypes.contenttype", "auth.permission")

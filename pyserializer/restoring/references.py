@@ -29,9 +29,9 @@ from dataclasses import dataclass
 from django.apps import apps as global_apps
 from django.core.management.base import CommandError
 
-from .deserializer import Deserializer
-from .tables import every_row
-from .wholesite import excluded_labels, natural_key_labels
+from ..dumping.wholesite import excluded_labels, natural_key_labels
+from ..loading.deserializer import Deserializer
+from ..tables import every_row
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import gzip
 import hashlib
 import zlib
 
-from .errors import DumpError, Kind
+from ..errors import DumpError, Kind
 
 SUFFIXES = {"gzip": ".gz", "zstd": ".zst"}
 CHOICES = tuple(SUFFIXES)

@@ -8,7 +8,7 @@ can be rebuilt after it.
 
 from django.conf import settings
 
-from .errors import Kind
+from ..errors import Kind
 
 # {app label: the command that rebuilds its data}; PYSERIALIZER_REBUILDABLE adds to it.
 REBUILDABLE = {

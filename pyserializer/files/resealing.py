@@ -15,8 +15,8 @@ restore (and ``restore_dump --check``).
 
 import os
 
+from ..errors import DumpError, Kind
 from . import manifest
-from .errors import DumpError, Kind
 from .reader import DumpReader, open_chunk
 from .safefiles import AtomicFile
 

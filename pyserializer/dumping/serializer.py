@@ -19,13 +19,14 @@ from django.db import DatabaseError, connections
 from django.db.migrations.recorder import MigrationRecorder
 from django.db.models.query import QuerySet
 
-from . import __version__, manifest
+from .. import __version__
+from ..errors import DumpWriteError, shorten
+from ..files import manifest
+from ..files.grammar import json_value
+from ..files.safefiles import make_private
 from .dumpoptions import DumpObserver, DumpOptions
-from .errors import DumpWriteError, shorten
-from .grammar import json_value
 from .ordering import loading_order
 from .rows import blocks_from_objects, blocks_from_queryset
-from .safefiles import make_private
 from .writer import DirectoryWriter, SingleFileWriter, utf8_writer
 
 

@@ -1,7 +1,7 @@
 """The steps of a restore through the project's own migrations.
 
 A dump records the migrations that were applied when it was taken. To restore
-it into newer code (``pyserializer.restoring`` runs these steps), the
+it into newer code (``pyserializer.restoring.run`` runs these steps), the
 database is migrated to exactly the dump's migration state (``migrate_to``),
 the rows are loaded into the models as they were at that state (Django's
 historical models, ``LoadingModels``), and the database is migrated forward,
@@ -22,8 +22,8 @@ from django.apps import apps as global_apps
 from django.db import transaction
 from django.db.migrations.executor import MigrationExecutor
 
-from .codec import codec_for
-from .transforms import configured_transforms
+from ..loading.transforms import configured_transforms
+from ..values.codec import codec_for
 
 
 def migrate_to(connection, targets, empty):
@@ -77,7 +77,7 @@ class LoadingModels:
 
 
 def natural_key_transforms(registry, using):
-    """Row transforms (see pyserializer.transforms) that replace, in rows of the
+    """Row transforms (see pyserializer.loading.transforms) that replace, in rows of the
     historical models, natural keys of rows of unchanged apps by primary keys,
     looked up with the current models. The project's own transforms run first."""
     resolvers = {}

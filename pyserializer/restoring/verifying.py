@@ -40,22 +40,22 @@ from django.core.management.base import CommandError
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 from django.db.utils import load_backend
 
-from . import manifest as manifests
-from .codec import codec_for
-from .errors import describe_place, shorten
-from .grammar import MANIFEST_NAME
-from .interrupts import interrupts_deferred
+from ..cli.interrupts import interrupts_deferred
+from ..cli.progress import counted
+from ..dumping.serializer import Serializer
+from ..dumping.snapshot import read_snapshot
+from ..dumping.wholesite import REBUILT_BY_MIGRATE, models_to_dump, natural_key_labels, natural_keys_for
+from ..errors import describe_place, shorten
+from ..files import manifest as manifests
+from ..files.grammar import MANIFEST_NAME
+from ..files.reader import DumpReader, open_chunk, open_dump_file
+from ..files.safefiles import AtomicFile
+from ..loading.transforms import configured_transforms
+from ..tables import every_row
+from ..values.codec import codec_for
 from .migrating import states
-from .safefiles import AtomicFile
-from .reader import DumpReader, open_chunk, open_dump_file
-from .progress import counted
-from .restoring import clear_content_type_cache, confirm, plan_restore, run_restore
+from .run import clear_content_type_cache, confirm, plan_restore, run_restore
 from .steps import RestoreFailed
-from .serializer import Serializer
-from .snapshot import read_snapshot
-from .tables import every_row
-from .transforms import configured_transforms
-from .wholesite import REBUILT_BY_MIGRATE, models_to_dump, natural_key_labels, natural_keys_for
 
 # Scratch databases on a server are named SCRATCH_PREFIX + random hex.
 SCRATCH_PREFIX = "pyserializer_verify_"

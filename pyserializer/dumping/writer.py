@@ -16,10 +16,10 @@ import time
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-from . import grammar, safefiles
-from .compression import SUFFIXES, Counted, compressing_writer
-from .errors import DumpWriteError
-from .manifest import FileEntry
+from ..errors import DumpWriteError
+from ..files import grammar, safefiles
+from ..files.compression import SUFFIXES, Counted, compressing_writer
+from ..files.manifest import FileEntry
 
 MANIFEST_STEM = os.path.splitext(grammar.MANIFEST_NAME)[0]
 

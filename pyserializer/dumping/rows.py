@@ -20,9 +20,9 @@ from typing import Any, Iterator
 from django.db import connections, models
 from django.db.models.sql.constants import CURSOR
 
-from .codec import JSON_NULL, codec_for
-from .errors import DumpWriteError
-from .tables import every_row, key_attnames, keys_of
+from ..errors import DumpWriteError
+from ..tables import every_row, key_attnames, keys_of
+from ..values.codec import JSON_NULL, codec_for
 
 BATCH_SIZE = 1000
 

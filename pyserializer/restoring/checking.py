@@ -13,12 +13,12 @@ from dataclasses import dataclass
 
 from django.db import DEFAULT_DB_ALIAS
 
-from .deserializer import Deserializer
-from .progress import chunk_files, counted, counted_files
-from .references import MissingRows, refuse_missing_rows
-from .restoring import loading_models, plan_restore, refuse_unknown_models
+from ..cli.progress import chunk_files, counted, counted_files
+from ..dumping.wholesite import describe_left_out
+from ..loading.deserializer import Deserializer
 from .migrating import states
-from .wholesite import describe_left_out
+from .references import MissingRows, refuse_missing_rows
+from .run import loading_models, plan_restore, refuse_unknown_models
 
 
 @dataclass

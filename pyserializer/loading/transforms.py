@@ -15,7 +15,7 @@ or pass ``transforms={"shop.product": function}`` to the deserializer.
 from django.conf import settings
 from django.utils.module_loading import import_string
 
-from .errors import DumpError
+from ..errors import DumpError
 
 
 def configured_transforms(extra=None):

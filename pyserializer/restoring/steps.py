@@ -10,8 +10,8 @@ import enum
 
 from django.core.management.base import CommandError
 
-from .errors import DumpError
-from .refusals import interrupted, stopped_by
+from ..cli.refusals import interrupted, stopped_by
+from ..errors import DumpError
 
 
 class RestoreFailed(CommandError):

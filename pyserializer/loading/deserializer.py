@@ -18,15 +18,16 @@ from django.db.models.base import ModelState
 from django.db.models.fields.files import FileDescriptor, ImageFileDescriptor
 from django.db.models.fields.related_descriptors import ForeignKeyDeferredAttribute
 
-from . import grammar, hints, manifest, resealing
-from .codec import codec_for
-from .errors import DumpError, Kind, shorten
-from .migration_state import migration_differences
-from .reader import DumpReader, open_chunk
+from ..dumping.wholesite import is_excluded
+from ..errors import DumpError, Kind, shorten
+from ..files import grammar, manifest, resealing
+from ..files.reader import DumpReader, open_chunk
+from ..restoring import hints
+from ..restoring.migration_state import migration_differences
+from ..tables import key_attnames
+from ..values.codec import codec_for
 from .saving import BatchSaver, batchable, write_negative_zero
-from .tables import key_attnames
 from .transforms import apply_transform, configured_transforms
-from .wholesite import is_excluded
 
 
 class Deserializer(base.Deserializer):
@@ -51,7 +52,7 @@ class Deserializer(base.Deserializer):
         already read from it, so that it is parsed once. ``apps`` is the model
         registry rows are loaded into (historical models when restoring
         through migrations); ``transforms`` maps model labels to row
-        transforms (see pyserializer.transforms), added to those of the
+        transforms (see pyserializer.loading.transforms), added to those of the
         PYSERIALIZER_TRANSFORMS setting. ``excludes`` are app labels
         and lowercase model labels whose rows are skipped unread, even of
         models the code does not have (a restore's ``-e``). ``empty_tables``

@@ -20,9 +20,9 @@ from django.conf import settings
 from django.db import connections, models, transaction
 from django.db.models import signals
 
-from .dbvalues import db_values
-from .errors import DumpError, Kind
-from .tables import every_row, keys_of
+from ..errors import DumpError, Kind
+from ..tables import every_row, keys_of
+from ..values.dbvalues import db_values
 
 BATCH_SIZE = 500
 

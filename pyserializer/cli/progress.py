@@ -11,8 +11,8 @@ error never share its line. ``counted`` is how every summary counts.
 
 from tqdm import tqdm
 
-from .dumpoptions import DumpObserver
-from .tables import every_row
+from ..dumping.dumpoptions import DumpObserver
+from ..tables import every_row
 
 
 class DumpProgress(DumpObserver):

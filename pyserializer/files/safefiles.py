@@ -14,7 +14,7 @@ import shutil
 import stat
 import tempfile
 
-from .errors import DumpWriteError
+from ..errors import DumpWriteError
 
 PRIVATE_FILE_MODE = 0o600
 PRIVATE_DIRECTORY_MODE = 0o700
