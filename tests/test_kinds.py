@@ -18,7 +18,8 @@ from pyserializer.cli.refusals import ARE_YOU_SURE, agreed
 from pyserializer.dumping.wholesite import is_excluded
 from pyserializer.errors import DumpError, Kind
 from pyserializer.restoring import hints
-from pyserializer.restoring.run import Cancelled, RestoreFailed, load_dump, restore
+from pyserializer.restoring.plan import Cancelled
+from pyserializer.restoring.run import RestoreFailed, load_dump, restore
 from pyserializer.restoring.steps import Step, Steps
 from testapp.models import Country, Person
 from test_restore_excludes import dump2py, rename_model, with_duplicate_country
@@ -198,7 +199,7 @@ def test_the_end_of_the_input_is_no():
 
     assert agreed(ask) is False
     with pytest.raises(Cancelled):
-        from pyserializer.restoring.run import confirm
+        from pyserializer.restoring.plan import confirm
 
         class Plan:
             def describe(self, connection):

@@ -24,7 +24,8 @@ from legacyapp.models import Account, AccountBalance, LedgerEntry
 from pyserializer.errors import DumpError
 from pyserializer.files import manifest as manifests
 from pyserializer.files.resealing import reseal as reseal_dump
-from pyserializer.restoring.run import Cancelled, restore
+from pyserializer.restoring.plan import Cancelled
+from pyserializer.restoring.run import restore
 from processes import project_env
 from test_restore_script import TESTS_DIR, run_script
 

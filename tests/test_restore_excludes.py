@@ -8,7 +8,8 @@ from django.core.management.base import CommandError
 
 from helpers import chunk_names, populate, reseal
 from pyserializer.errors import DumpError
-from pyserializer.restoring.run import NotRestorable, restore
+from pyserializer.restoring.plan import NotRestorable
+from pyserializer.restoring.run import restore
 from testapp.models import Book, Country, Person, Tag
 
 

@@ -22,7 +22,8 @@ from helpers import (
 )
 from pyserializer.dumping.wholesite import REBUILT_BY_MIGRATE
 from pyserializer.errors import DumpError
-from pyserializer.restoring.run import Cancelled, restore
+from pyserializer.restoring.plan import Cancelled
+from pyserializer.restoring.run import restore
 from renumber import renumber_content_types_and_permissions, shift_content_type_and_permission_ids
 from testapp.models import AuditEntry, Club, Country, Everything, Person, Tag
 

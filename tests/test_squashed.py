@@ -15,7 +15,8 @@ from django.test.utils import override_settings
 from pyserializer.dumping.serializer import Serializer
 from pyserializer.files.manifest import Manifest
 from pyserializer.restoring.migration_state import ProjectMigrations, read_dump_state
-from pyserializer.restoring.run import NotRestorable, plan_restore, restore
+from pyserializer.restoring.plan import NotRestorable, plan_restore
+from pyserializer.restoring.run import restore
 from squashapp.models import Item
 
 SQUASH = "0001_squashed_0003_rename_name_title"

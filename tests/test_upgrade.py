@@ -28,7 +28,8 @@ from pyserializer.dumping.serializer import Serializer
 from pyserializer.dumping.wholesite import REBUILT_BY_MIGRATE, natural_keys_for
 from pyserializer.errors import DumpError
 from pyserializer.restoring import run as restoring
-from pyserializer.restoring.run import Interrupted, NotRestorable, restore
+from pyserializer.restoring.plan import NotRestorable
+from pyserializer.restoring.run import Interrupted, restore
 from renumber import renumber_content_types_and_permissions, shift_content_type_and_permission_ids
 
 UTC = datetime.timezone.utc

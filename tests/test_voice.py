@@ -20,7 +20,8 @@ from processes import project_env
 from test_restore_script import TESTS_DIR
 from pyserializer.cli.refusals import refusal_text
 from pyserializer.errors import DumpError
-from pyserializer.restoring.run import NotRestorable, RestoreFailed
+from pyserializer.restoring.plan import NotRestorable
+from pyserializer.restoring.run import RestoreFailed
 
 pytestmark = pytest.mark.django_db
 

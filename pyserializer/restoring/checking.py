@@ -17,8 +17,8 @@ from ..cli.progress import chunk_files, counted, counted_files
 from ..dumping.wholesite import describe_left_out
 from ..loading.deserializer import Deserializer
 from .migrating import states
+from .plan import loading_models, plan_restore, refuse_unknown_models
 from .references import MissingRows, refuse_missing_rows
-from .run import loading_models, plan_restore, refuse_unknown_models
 
 
 @dataclass

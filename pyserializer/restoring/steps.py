@@ -1,6 +1,6 @@
 """The steps of a restore that change the database, and what is true after each.
 
-``restoring.run_restore`` runs them one by one through ``Steps``. When one
+``run.run_restore`` runs them one by one through ``Steps``. When one
 fails, or Ctrl-C or SIGTERM stops the restore, the error says where the
 database stands and what the user can do: each ``Step`` carries its own
 text and advice, so that rewording one changes nothing else.

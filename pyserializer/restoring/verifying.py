@@ -12,7 +12,7 @@ result gives the same rows. In steps:
    the same alias, so that routers see the restore they would see; the
    configured connection is set aside, untouched. ``--verify-into ALIAS``
    uses a database of the settings instead, whose data it replaces.
-3. Restore into it through the one pipeline (``restoring.run_restore``),
+3. Restore into it through the one pipeline (``run.run_restore``),
    migrating forward a dump taken at older migrations.
 4. Dump it again with ``dump2py``'s Serializer and natural keys, into the
    private temporary directory.
@@ -54,7 +54,8 @@ from ..loading.transforms import configured_transforms
 from ..tables import every_row
 from ..values.codec import codec_for
 from .migrating import states
-from .run import clear_content_type_cache, confirm, plan_restore, run_restore
+from .plan import confirm, plan_restore
+from .run import clear_content_type_cache, run_restore
 from .steps import RestoreFailed
 
 # Scratch databases on a server are named SCRATCH_PREFIX + random hex.
