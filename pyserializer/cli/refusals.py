@@ -72,6 +72,16 @@ class OneVoice:
     after_interrupt = None
     refused = (CommandError, DeserializationError)
 
+    def create_parser(self, prog_name, subcommand, **kwargs):
+        """The parser, whose ``--database`` takes only the aliases of the
+        settings, also where a parent command (Django 4.2's loaddata and
+        dumpdata) added it without choices and would end in a traceback."""
+        parser = super().create_parser(prog_name, subcommand, **kwargs)
+        for action in parser._actions:
+            if "--database" in action.option_strings:
+                action.choices = tuple(connections)
+        return parser
+
     def execute(self, *args, **options):
         if not getattr(self, "_called_from_command_line", False):
             return super().execute(*args, **options)
