@@ -14,6 +14,7 @@
 #   make test-wheel    build a wheel, install it into a new virtualenv, dump and restore with it
 #   make bench         the benchmark (EXTRAS plus the bench extra)
 #   make docs          the documentation (the docs extra)
+#   make typecheck     mypy on the package (the typecheck extra; settings in setup.cfg)
 #
 # Variables (override on the command line):
 #   PYTHON   interpreter that creates the virtualenv
@@ -40,6 +41,7 @@ EXTRAS_demo := demo
 EXTRAS_test := $(EXTRAS)
 EXTRAS_bench := $(EXTRAS),bench
 EXTRAS_docs := docs
+EXTRAS_typecheck := typecheck
 DJANGO_SPEC := $(VENV)/.django-spec
 
 SQLITE_URL ?= sqlite:///$(abspath $(VENV))/test.sqlite3
@@ -47,7 +49,7 @@ POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/pyserializer
 MARIADB_URL ?= mysql://root@127.0.0.1:3306/pyserializer
 export SQLITE_URL POSTGRES_URL MARIADB_URL
 
-.PHONY: venv test test-sqlite test-mariadb test-lino test-wheel demo bench bench-wagtail bench-mysqlclient mysqlclient docs clean FORCE
+.PHONY: venv test test-sqlite test-mariadb test-lino test-wheel demo bench bench-wagtail bench-mysqlclient mysqlclient docs typecheck clean FORCE
 
 # The virtualenv the tests need.
 venv: $(VENV)/.installed-test
@@ -171,6 +173,9 @@ bench-mysqlclient: $(VENV)/.installed-bench
 
 docs: $(VENV)/.installed-docs
 	$(VPY) -m sphinx -W docs docs/_build/html
+
+typecheck: $(VENV)/.installed-typecheck
+	$(VPY) -m mypy pyserializer
 
 clean:
 	rm -rf .venv .venv-* build dist docs/_build *.egg-info .pytest_cache .hypothesis

@@ -5,6 +5,7 @@ what to add to it (a hint, advice) looks at its ``kind`` instead.
 """
 
 import enum
+from typing import Any
 
 from django.core.serializers.base import DeserializationError, SerializationError
 
@@ -52,7 +53,7 @@ class DumpError(DeserializationError):
 
     def advise(self, advice, separator="\n"):
         """Add what the user can do to the message; return the error."""
-        self.args = ("%s%s%s" % (self.args[0], separator, advice),)
+        self.args = ("%s%s%s" % (self.args[0], separator, advice),)  # type: ignore[has-type]
         self.advised = True
         return self
 

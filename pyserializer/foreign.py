@@ -10,6 +10,7 @@ import line names).
 """
 
 import os
+from typing import Any
 
 from django.core.management.base import CommandError
 
@@ -42,7 +43,7 @@ def refuse_fixture_run(frame):
     path = os.path.abspath(frame.f_globals.get("__file__") or "?")
     directory = os.path.dirname(path)
     if not os.path.exists(os.path.join(directory, MANIFEST_NAME)):
-        directory = None
+        directory = None  # type: ignore[assignment]
     raise CommandError(
         "%s is %s, data to parse, not a fixture to run: the \"py\" loader that ran it "
         "is not pyserializer's, and would have loaded nothing. %s" % (

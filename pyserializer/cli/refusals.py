@@ -10,6 +10,7 @@ A signal (Ctrl-C, SIGTERM) is a refusal too: it says what is true after it.
 """
 
 from contextlib import nullcontext
+from typing import Any
 
 from django.core.management.base import CommandError, SystemCheckError
 from django.core.serializers.base import DeserializationError
@@ -68,15 +69,16 @@ class OneVoice:
     caller gets the errors of their own kinds.
     """
 
-    failed = None
-    after_interrupt = None
+    failed: str | None = None
+    after_interrupt: str | None = None
     refused = (CommandError, DeserializationError)
 
     def create_parser(self, prog_name, subcommand, **kwargs):
         """The parser, whose ``--database`` takes only the aliases of the
         settings, also where a parent command (Django 4.2's loaddata and
         dumpdata) added it without choices and would end in a traceback."""
-        parser = super().create_parser(prog_name, subcommand, **kwargs)
+        parser = super().create_parser(  # type: ignore[misc]  # a mixin of BaseCommand
+            prog_name, subcommand, **kwargs)
         for action in parser._actions:
             if "--database" in action.option_strings:
                 action.choices = tuple(connections)
@@ -84,10 +86,10 @@ class OneVoice:
 
     def execute(self, *args, **options):
         if not getattr(self, "_called_from_command_line", False):
-            return super().execute(*args, **options)
+            return super().execute(*args, **options)  # type: ignore[misc]
         try:
             with terminate_as_interrupt() if self.after_interrupt else nullcontext():
-                return super().execute(*args, **options)
+                return super().execute(*args, **options)  # type: ignore[misc]
         except KeyboardInterrupt as exc:
             if not self.after_interrupt:
                 raise

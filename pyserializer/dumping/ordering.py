@@ -1,5 +1,7 @@
 """Loading order: models that others refer to come before those referring to them."""
 
+from typing import Any
+
 
 def dependencies(model):
     """Models whose rows ``model``'s rows point to (parents, foreign keys, m2m)."""
@@ -24,14 +26,14 @@ def loading_order(models):
     """
     models = list(models)
     position = {model: index for index, model in enumerate(models)}
-    by_concrete = {}
+    by_concrete: dict[Any, list[Any]] = {}
     for model in models:
         by_concrete.setdefault(model._meta.concrete_model, []).append(model)
     refers_to = {
         model: sorted(
             {other for dep in dependencies(model) for other in by_concrete.get(dep, ())
              if other is not model},
-            key=position.get,
+            key=position.get,  # type: ignore[arg-type]  # every model has a position
         )
         for model in models
     }
@@ -43,8 +45,8 @@ def loading_order(models):
 
 def _components_in_dependency_order(models, refers_to, position):
     """Strongly connected components, each after the components it refers to."""
-    component_of = {}
-    components = []
+    component_of: dict[Any, int] = {}
+    components: list[list[Any]] = []
     for component in _strongly_connected_components(models, refers_to):
         component = sorted(component, key=position.get)
         for model in component:
@@ -54,7 +56,8 @@ def _components_in_dependency_order(models, refers_to, position):
         {component_of[dep] for model in component for dep in refers_to[model]} - {index}
         for index, component in enumerate(components)
     ]
-    ordered, done = [], set()
+    ordered: list[list[Any]] = []
+    done: set[int] = set()
     while len(done) < len(components):
         ready = min(
             (index for index in range(len(components))
@@ -68,7 +71,11 @@ def _components_in_dependency_order(models, refers_to, position):
 
 def _strongly_connected_components(models, refers_to):
     """Tarjan's algorithm, without recursion (a long chain of models is fine)."""
-    index_of, low, on_stack, stack, found = {}, {}, set(), [], []
+    index_of: dict[Any, int] = {}
+    low: dict[Any, int] = {}
+    on_stack: set[Any] = set()
+    stack: list[Any] = []
+    found: list[list[Any]] = []
     for root in models:
         if root in index_of:
             continue

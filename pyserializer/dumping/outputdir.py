@@ -18,6 +18,7 @@ import fcntl
 import os
 import shutil
 import stat
+from typing import Any
 
 from django.core.management.base import CommandError
 
@@ -78,7 +79,7 @@ class StagingDirectory:
         safefiles.make_private_parents(parent)
         self.removed = remove_abandoned_staging(parent)
         self.path = safefiles.make_staging_directory(self.target)
-        self.manifest = None
+        self.manifest: Any = None
         self._lock = None
         try:
             self._lock = _hold_lock(self.path)

@@ -76,7 +76,7 @@ class Chunk(NamedTuple):
 
 # The parent's connections, as a worker inherited them: kept referenced and
 # never closed, so that no finalizer ends the parent's session from here.
-_inherited_connections = []
+_inherited_connections: list[Any] = []
 
 
 class ParallelTables:
@@ -128,8 +128,8 @@ class ParallelTables:
     def _run_workers(self, chunks, blocks, writer, options, snapshot_id):
         context = multiprocessing.get_context("fork")
         to_do = deque(chunks)
-        busy = {}  # a worker's end of its pipe -> (its process, the chunk it writes)
-        workers = []
+        busy: dict[Any, Any] = {}  # a worker's end of its pipe -> (its process, the chunk it writes)
+        workers: list[Any] = []
         finished = False
         bar = None if self.bar_stream is None else tqdm(
             total=len(chunks), desc="Dumping", unit=" files", file=self.bar_stream,
@@ -148,6 +148,7 @@ class ParallelTables:
                 workers.append((process, ours))
                 busy[ours] = (process, to_do.popleft())
                 ours.send(busy[ours][1])
+            pipe: Any  # a Connection: wait() returns the objects it was given
             while busy:
                 for pipe in wait(list(busy)):
                     process, chunk = busy.pop(pipe)
@@ -254,7 +255,7 @@ def _leave_inherited_connections():
 def _check_chunks_join_up(writer, blocks, chunks):
     """Each model's chunks must follow one another with every one but the last
     full, as a one-process dump writes them; in one snapshot they always do."""
-    planned = {}
+    planned: dict[Any, Any] = {}
     for chunk in chunks:
         label = blocks[chunk.model_index].label
         planned[label] = planned.get(label, 0) + 1

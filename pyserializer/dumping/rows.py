@@ -32,7 +32,7 @@ class Block:
     """The rows of one model, in batches of rows of JSON values. ``queryset``
     is the whole table the rows are read from; None for instances."""
 
-    model: type
+    model: type[models.Model]
     columns: list
     batches: Iterator[list]
     using: str
@@ -342,7 +342,7 @@ def _many_to_many_keys(field, pks, using, natural):
         .order_by(source, target)
         .values_list(source, target)
     )
-    keys_by_source = {}
+    keys_by_source: dict[Any, Any] = {}
     for source_key, target_key in pairs:
         keys_by_source.setdefault(source_key, []).append(target_key)
     related = field.related_model
@@ -374,7 +374,7 @@ def _natural_foreign_keys(model, field, values, pks, using):
     natural = _natural_keys(
         field.related_model, field.target_field.name, {v for v in values if v is not None}, using
     )
-    keys = []
+    keys: list[Any] = []
     for value, pk in zip(values, pks):
         if value is None:
             keys.append(None)

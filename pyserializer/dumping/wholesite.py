@@ -86,7 +86,7 @@ def choose_models(using, excludes=()):
     candidates = [model for model in apps.get_models() if not model._meta.proxy]
     # A table's rows are dumped once: through its managed model when it has one.
     candidates.sort(key=lambda model: (not model._meta.managed, model._meta.label_lower))
-    dumped_tables = {}  # db_table: the label of the model whose rows it dumps
+    dumped_tables: dict[str, str] = {}  # db_table: the label of the model whose rows it dumps
     models, left_out = [], []
     for model in candidates:
         opts = model._meta

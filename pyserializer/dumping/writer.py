@@ -14,7 +14,7 @@ import itertools
 import os
 import time
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from ..errors import DumpWriteError
 from ..files import grammar, safefiles
@@ -212,7 +212,7 @@ class _ChunkFile:
         every chunk until it publishes them, but not their compressors' memory."""
         if self._out is not self._stored:
             out, self._out = self._out, self._stored
-            out.close()
+            out.close()  # type: ignore[attr-defined]  # a compressor, never Counted
 
     def discard(self):
         with contextlib.suppress(OSError, ValueError):
@@ -266,8 +266,8 @@ class DirectoryWriter:
         self._stems = {MANIFEST_STEM: None}  # stem -> the label whose chunks have it
         self._first_chunk = {}
         self._current = None
-        self._model = None
-        self._open = None
+        self._model: Any = None
+        self._open: Any = None
         self._clock = None  # when the rows of the next chunk began to be read
 
     def start_model(self, label, table, columns):
@@ -366,7 +366,7 @@ class DirectoryWriter:
         ``order`` lists model labels in the order the loader should read them.
         """
         entries = []
-        taken = set()
+        taken: set[str] = set()
         for label in order:
             chunks = self._chunks.get(label, [])
             for chunk in chunks:

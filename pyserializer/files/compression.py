@@ -10,6 +10,7 @@ needs the ``zstandard`` package (``pip install django-pyserializer[zstd]``).
 import gzip
 import hashlib
 import zlib
+from typing import Any
 
 from ..errors import DumpError, Kind
 
@@ -106,7 +107,7 @@ class DecompressingReader:
         self._stored = Counted(file)
         self._step = _INPUT_STEP[kind]
         self._decompressor = self._new_decompressor()
-        self._errors = (EOFError, OSError, ValueError, zlib.error)
+        self._errors: tuple[type[BaseException], ...] = (EOFError, OSError, ValueError, zlib.error)
         if kind == "zstd":
             self._errors += (_zstandard().ZstdError,)
 

@@ -13,6 +13,7 @@ a dump from elsewhere without running it.
 
 import os
 from dataclasses import dataclass, field
+from typing import Any
 
 from . import grammar
 from .compression import compression_of
@@ -87,7 +88,7 @@ class Manifest:
 
     def migration_state(self):
         """{app_label: [migration names]} of the migrations applied at dump time."""
-        state = {}
+        state: dict[str, Any] = {}
         for app_label, name in self.migrations:
             state.setdefault(app_label, []).append(name)
         return state

@@ -38,6 +38,7 @@ import json.scanner
 import os
 import re
 import stat
+from typing import Any
 
 from ..errors import DumpError, Kind, shorten
 from .compression import DecompressingReader, compression_of
@@ -71,7 +72,7 @@ _LITERAL_NAMES = {
     "Infinity": float("inf"),
 }
 _full_json_decode = json.JSONDecoder().decode
-_scan_json_value = json.scanner.make_scanner(json.JSONDecoder())
+_scan_json_value = json.scanner.make_scanner(json.JSONDecoder())  # type: ignore[arg-type]
 
 
 def _json_decode(text):
@@ -435,7 +436,7 @@ def check_regular_file(source, path):
     """Refuse a dump file that is a link, FIFO, device or directory, looking at
     the open file, before a byte is read. A stream that is no file of the file
     system (a string, standard input) is read as it is."""
-    name = getattr(source, "name", None)
+    name: Any = getattr(source, "name", None)
     try:
         opened = os.fstat(source.fileno())
         named = os.lstat(name)

@@ -8,6 +8,7 @@ nothing itself: ``loaddata`` (or the caller) decides, inside its transaction.
 
 import os
 import warnings
+from typing import Any
 
 from django.apps import apps as global_apps
 from django.core.exceptions import FieldDoesNotExist, ObjectDoesNotExist, ValidationError
@@ -207,7 +208,7 @@ class RowPlan:
         self.decoders = []
         self.relations = []
         self.many_to_many = []
-        self.attributes = []
+        self.attributes: list[Any] = []
         for index, name in enumerate(field_names):
             self._add_column(index, name, line)
         self.positions = self._positional_order()
@@ -291,7 +292,7 @@ class RowPlan:
 
     def build(self, values, line):
         """The object of one row: a list of one value per field (the reader checked)."""
-        field = None
+        field: Any = None
         value = None
         try:
             for index, field, as_is, decode in self.decoders:

@@ -15,6 +15,7 @@ keep the dumped values.
 import functools
 import math
 from operator import itemgetter
+from typing import Any
 
 from django.conf import settings
 from django.db import connections, models, transaction
@@ -57,8 +58,8 @@ class BatchSaver:
     def __init__(self, using, empty_tables=()):
         self.using = using
         self.empty_tables = frozenset(empty_tables)
-        self.pending = []
-        self.model = None
+        self.pending: list[Any] = []
+        self.model: Any = None
 
     def add(self, dumped):
         model = type(dumped.object)
@@ -146,7 +147,7 @@ class BatchSaver:
             through = field.remote_field.through
             source = through._meta.get_field(field.m2m_field_name())
             target = through._meta.get_field(field.m2m_reverse_field_name())
-            added = []
+            added: list[tuple[Any, Any]] = []
             for dumped in batch:
                 keys = dumped.m2m_data.get(name) if dumped.m2m_data else None
                 if keys:

@@ -10,6 +10,7 @@ every row a row refers to must be in the dump (``references.MissingRows``).
 """
 
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS
 
@@ -17,7 +18,7 @@ from ..cli.progress import chunk_files, counted, counted_files
 from ..dumping.wholesite import describe_left_out
 from ..loading.deserializer import Deserializer
 from .migrating import states
-from .plan import loading_models, plan_restore, refuse_unknown_models
+from .plan import RestorePlan, loading_models, plan_restore, refuse_unknown_models
 from .references import MissingRows, refuse_missing_rows
 
 
@@ -29,7 +30,7 @@ class CheckReport:
     models: list
     files: int
     size: int
-    plan: object
+    plan: RestorePlan
 
     def describe(self):
         dump, plan = self.plan.dump, self.plan

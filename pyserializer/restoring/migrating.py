@@ -17,6 +17,7 @@ apps are resolved through the current models.
 """
 
 import re
+from typing import Any
 
 from django.apps import apps as global_apps
 from django.db import transaction
@@ -148,7 +149,7 @@ def states(changed, which):
 
 def migration_ranges(migrations):
     """E.g. "migrapp 0004-0005, shop 0001" for migrations in plan order."""
-    by_app = {}
+    by_app: dict[str, Any] = {}
     for migration in migrations:
         by_app.setdefault(migration.app_label, []).append(_short(migration.name))
     if not by_app:

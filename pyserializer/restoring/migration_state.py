@@ -12,6 +12,7 @@ history did.
 """
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db.migrations.loader import MigrationLoader
 
@@ -20,7 +21,7 @@ from django.db.migrations.loader import MigrationLoader
 class ProjectMigrations:
     """The project's migration graph, as ``migrate`` uses it for a new database."""
 
-    graph: object
+    graph: Any  # django.db.migrations.graph.MigrationGraph
     squashes: dict  # {squash key: set of the keys it replaces}
     on_disk: set  # every migration file's key, replaced ones included
 
@@ -126,7 +127,7 @@ def migration_differences(dump):
 
 
 def _by_app(keys):
-    state = {}
+    state: dict[str, set[str]] = {}
     for app_label, name in keys:
         state.setdefault(app_label, set()).add(name)
     return state

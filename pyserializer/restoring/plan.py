@@ -9,6 +9,7 @@ carries the plan out.
 """
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.apps import apps as global_apps
 from django.core.management.base import CommandError
@@ -218,7 +219,7 @@ def refuse_missing_tables(plan, connection, registry, nothing_changed=""):
     system, and may be missing on a new server."""
     existing = set(connection.introspection.table_names(include_views=False))
     transformed = configured_transforms()
-    rows = {}
+    rows: dict[Any, Any] = {}
     for entry in plan.dump.files:
         if entry.rows and not plan.excluded(entry.model) and entry.model not in transformed:
             rows[entry.model] = rows.get(entry.model, 0) + entry.rows

@@ -25,6 +25,7 @@ all the same: then every one of its references would point at nothing.
 """
 
 from dataclasses import dataclass
+from typing import Any
 
 from django.apps import apps as global_apps
 from django.core.management.base import CommandError
@@ -174,7 +175,7 @@ def generic_targets_in_dump(dump, kept, registry):
         return None
     read = holders | {CONTENT_TYPES}
     others = {entry.model for entry in dump.files if entry.model not in read}
-    used = {}  # (model, field name): {natural key tuple or content type id}
+    used: dict[Any, set[Any]] = {}  # (model, field name): {natural key tuple or content type id}
     content_types = {}  # id: (app_label, model)
     for dumped in Deserializer(dump, apps=registry, excludes=others, resolve_natural_keys=False):
         obj = dumped.object
@@ -190,7 +191,7 @@ def generic_targets_in_dump(dump, kept, registry):
     def targets(model, field):
         found = set()
         for value in used.get((model, field.name), ()):
-            natural_key = value if isinstance(value, tuple) else content_types.get(value)
+            natural_key: Any = value if isinstance(value, tuple) else content_types.get(value)
             try:
                 found.add(registry.get_model(*natural_key))
             except (LookupError, TypeError, ValueError):  # a stale content type
@@ -244,7 +245,7 @@ class MissingRows:
 
     def dangling(self):
         """[(Dangling, how many rows refer to the same missing value)]."""
-        found = []
+        found: list[Any] = []
         for key, wanted in self.wanted.items():
             present = self.present[key]
             found.extend(tuple(item) for value, item in wanted.items() if value not in present)
@@ -276,8 +277,8 @@ class Dangling:
     field: str
     target: str
     value: object
-    path: str = None
-    line: int = None
+    path: str | None = None
+    line: int | None = None
 
     def __str__(self):
         where = "%s, line %d: " % (self.path, self.line) if self.path and self.line else ""

@@ -34,6 +34,7 @@ import time
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from itertools import zip_longest
+from typing import Any
 
 from django.apps import apps as global_apps
 from django.core.management.base import CommandError
@@ -293,7 +294,8 @@ def compare_dumps(dump, second, labels):
     for label in labels:
         model = global_apps.get_model(label)
         compared[label] = 0
-        in_dump, in_second = {}, {}
+        in_dump: dict[Any, Any] = {}
+        in_second: dict[Any, Any] = {}
         for one, two in zip_longest(_rows(dump, label), _rows(second, label)):
             for row, here, there in ((one, in_dump, in_second), (two, in_second, in_dump)):
                 if row is None:

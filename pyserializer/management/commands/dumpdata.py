@@ -43,7 +43,7 @@ class Command(OneVoice, dumpdata.Command):
             manifest = AtomicFile(os.path.abspath(output))
         except OSError as exc:
             raise CommandError("Cannot write %s: %s. Nothing was written." % (output, exc))
-        stdout = self.stdout
+        stdout = self.stdout  # type: ignore[has-type]  # set by BaseCommand.__init__
         self.stdout = manifest  # Django writes to self.stdout when there is no output
         try:
             super().handle(*app_labels, **dict(options, output=None))
