@@ -7,13 +7,15 @@ data grammar of the two is the same, and both are read.
 
 import json
 import re
+from collections.abc import Mapping
+from typing import Any
 
 FORMAT_VERSION = 2
 READABLE_FORMATS = (1, 2)
 IMPORT_LINE = "from pyserializer.literals import null, true, false, NaN, Infinity"
 
 
-def data_only_note(version=FORMAT_VERSION):
+def data_only_note(version: int = FORMAT_VERSION) -> str:
     """The first comment of every file: what it is, and that nothing runs it."""
     return ("# pyserializer dump, format %d. Data only: loaders parse this file, "
             "they never run it." % version)
@@ -22,7 +24,7 @@ def data_only_note(version=FORMAT_VERSION):
 SCRIPT_TRAILER_START = 'if __name__ == "__main__":'
 
 
-def format_problem(names):
+def format_problem(names: Mapping[str, Any]) -> str | None:
     """Why a file whose names (FORMAT, ...) are ``names`` cannot be read, or None."""
     if "FORMAT" not in names:
         return "this is not a pyserializer dump (no FORMAT line)"
@@ -34,7 +36,7 @@ def format_problem(names):
 MANIFEST_NAME = "restore.py"
 
 
-def _encode_natural_key_part(value):
+def _encode_natural_key_part(value: Any) -> str:
     """Natural keys may hold dates, decimals or UUIDs: write them as text."""
     if hasattr(value, "isoformat"):
         return value.isoformat()
@@ -52,18 +54,18 @@ _encoder = json.JSONEncoder(
 json_value = _encoder.encode
 
 
-def assignment(name, value):
+def assignment(name: str, value: Any) -> str:
     """One ``NAME = <JSON value>`` line."""
     return "%s = %s\n" % (name, json_value(value))
 
 
-def block_start(name):
+def block_start(name: str) -> str:
     return "%s = [\n" % name
 
 
 BLOCK_END = "]\n"
 
 
-def safe_file_stem(text):
+def safe_file_stem(text: str) -> str:
     """A table name made safe to use as a file name."""
     return re.sub(r"[^A-Za-z0-9_]+", "_", text).strip("_") or "table"
