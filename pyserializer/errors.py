@@ -23,9 +23,10 @@ class Kind(enum.Enum):
     DANGLING_REFERENCE = "a row refers to one that is not there"
 
 
-def describe_place(path=None, line=None, model=None, field=None):
+def describe_place(path: Any = None, line: int | None = None, model: Any = None,
+                   field: Any = None) -> str:
     """Return "file, line N, model app.model, field name" for the parts known."""
-    parts = []
+    parts: list[str] = []
     if path:
         parts.append(str(path))
     if line:
@@ -40,7 +41,8 @@ def describe_place(path=None, line=None, model=None, field=None):
 class DumpError(DeserializationError):
     """A dump could not be loaded; the message names file, line, model and field."""
 
-    def __init__(self, problem, path=None, line=None, model=None, field=None, kind=Kind.INVALID):
+    def __init__(self, problem: str, path: Any = None, line: int | None = None, model: Any = None,
+                 field: Any = None, kind: Kind = Kind.INVALID) -> None:
         self.problem = problem
         self.path = path
         self.line = line
@@ -51,7 +53,7 @@ class DumpError(DeserializationError):
         place = describe_place(path, line, model, field)
         super().__init__("%s: %s" % (place, problem) if place else problem)
 
-    def advise(self, advice, separator="\n"):
+    def advise(self, advice: str, separator: str = "\n") -> "DumpError":
         """Add what the user can do to the message; return the error."""
         self.args = ("%s%s%s" % (self.args[0], separator, advice),)  # type: ignore[has-type]
         self.advised = True
@@ -62,13 +64,13 @@ class DumpWriteError(SerializationError):
     """A value could not be written to a dump."""
 
 
-def shorten(text, limit=80):
+def shorten(text: str, limit: int = 80) -> str:
     """``text`` cut to ``limit`` characters, "..." marking the cut: a value
     quoted in a message stays readable."""
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def one_line(exc):
+def one_line(exc: BaseException) -> str:
     """The message of ``exc`` on one line (its class name when it has none),
     for a report that gives one line to each failure."""
     return " ".join(str(exc).split()) or type(exc).__name__

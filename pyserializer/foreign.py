@@ -10,6 +10,7 @@ import line names).
 """
 
 import os
+from types import FrameType
 from typing import Any
 
 from django.core.management.base import CommandError
@@ -21,7 +22,7 @@ from .files.grammar import MANIFEST_NAME
 _LOADDATA_MODULES = ("django.core.management.commands.loaddata",)
 
 
-def refuse_import(module_name, path):
+def refuse_import(module_name: str, path: str) -> None:
     """Called by ``restore.py`` when it is imported instead of run as a script.
 
     ``__mp_main__`` is the name multiprocessing gives the main script in a
@@ -35,7 +36,7 @@ def refuse_import(module_name, path):
     )
 
 
-def refuse_fixture_run(frame):
+def refuse_fixture_run(frame: FrameType) -> None:
     """Called by ``pyserializer.literals`` as a data file imports its names;
     ``frame`` is that file's. Refuse when ``loaddata`` is running it."""
     if not _run_by_loaddata(frame):
@@ -51,7 +52,7 @@ def refuse_fixture_run(frame):
             else "a pyserializer dump", how_to_load(directory, path)))
 
 
-def how_to_load(directory, path=None):
+def how_to_load(directory: str | None, path: str | None = None) -> str:
     """The ways to load a dump (a directory, or the single file ``path``) when
     "py" is another app's format."""
     if directory is None:
@@ -64,7 +65,7 @@ def how_to_load(directory, path=None):
             % (directory, os.path.join(directory, MANIFEST_NAME)))
 
 
-def is_our_format(name):
+def is_our_format(name: str | None) -> bool:
     """Whether the serialization format ``name`` is pyserializer's, under
     whatever name the project registered it."""
     from django.core import serializers
@@ -77,7 +78,7 @@ def is_our_format(name):
         return False
 
 
-def _run_by_loaddata(frame):
+def _run_by_loaddata(frame: FrameType | None) -> bool:
     while frame is not None:
         if frame.f_globals.get("__name__") in _LOADDATA_MODULES:
             return True

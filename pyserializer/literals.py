@@ -9,6 +9,7 @@ loader stops it with a clear message (``pyserializer.foreign``).
 """
 
 import sys
+from typing import Any
 
 __all__ = ["null", "true", "false", "NaN", "Infinity"]
 _VALUES = {
@@ -20,7 +21,7 @@ _VALUES = {
 }
 
 
-def __getattr__(name):
+def __getattr__(name: str) -> Any:
     if name not in _VALUES:
         raise AttributeError("module %r has no attribute %r" % (__name__, name))
     from .foreign import refuse_fixture_run
@@ -29,5 +30,5 @@ def __getattr__(name):
     return _VALUES[name]
 
 
-def __dir__():
+def __dir__() -> list[str]:
     return sorted(_VALUES)

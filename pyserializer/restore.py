@@ -17,7 +17,7 @@ import sys
 from django.db import DEFAULT_DB_ALIAS
 
 
-def main(manifest_path, argv=None):
+def main(manifest_path: str, argv: list[str] | None = None) -> None:
     """The command line of ``restore.py``; exits with status 0 only on success."""
     parser = argparse.ArgumentParser(
         prog="python %s" % manifest_path,
@@ -86,7 +86,7 @@ def main(manifest_path, argv=None):
         parser.exit(1, "%s\n" % refusal_text(exc, "Restore failed"))
 
 
-def add_restore_arguments(parser):
+def add_restore_arguments(parser: argparse.ArgumentParser) -> None:
     """The options ``restore.py`` and ``restore_dump`` share with ``loaddata``."""
     parser.add_argument(
         "-i", "--ignorenonexistent", action="store_true",

@@ -11,25 +11,28 @@ Three rules that every query the package makes on a user's table follows:
   field, relation or annotation of the user's model has.
 """
 
-from django.db.models import QuerySet
+from collections.abc import Iterable
+from typing import Any
+
+from django.db.models import Field, Model, QuerySet
 
 
-def every_row(model, using):
+def every_row(model: type[Model], using: str) -> QuerySet:
     """All rows of ``model``'s table in database ``using``, through no manager."""
     return QuerySet(model=model, using=using)
 
 
-def key_fields(model):
+def key_fields(model: type[Model]) -> list[Field]:
     """The concrete fields that make up ``model``'s primary key, in order."""
     opts = model._meta
     return list(getattr(opts, "pk_fields", None) or [opts.pk])  # pk_fields: Django 5.2
 
 
-def key_attnames(model):
+def key_attnames(model: type[Model]) -> list[str]:
     return [field.attname for field in key_fields(model)]
 
 
-def keys_of(queryset):
+def keys_of(queryset: QuerySet) -> Any:
     """The primary key of each row of ``queryset``, as ``instance.pk`` gives it."""
     names = key_attnames(queryset.model)
     if len(names) == 1:
@@ -37,7 +40,7 @@ def keys_of(queryset):
     return queryset.values_list(*names)
 
 
-def unused_name(queryset, wanted, taken=()):
+def unused_name(queryset: QuerySet, wanted: str, taken: Iterable[str] = ()) -> str:
     """``wanted``, or ``wanted`` with a number, so that it names nothing that
     ``queryset`` already has (a field, a relation, an annotation) nor ``taken``:
     a name to add to a user's query."""

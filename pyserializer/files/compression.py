@@ -10,6 +10,7 @@ needs the ``zstandard`` package (``pip install django-pyserializer[zstd]``).
 import gzip
 import hashlib
 import zlib
+from types import TracebackType
 from typing import Any
 
 from ..errors import DumpError, Kind
@@ -23,7 +24,7 @@ CHOICES = tuple(SUFFIXES)
 _INPUT_STEP = {"gzip": 16 << 10, "zstd": 1 << 10}
 
 
-def compression_of(name):
+def compression_of(name: Any) -> str | None:
     """The compression a chunk file's name says it has (None for ``.py``)."""
     for kind, suffix in SUFFIXES.items():
         if str(name).endswith(".py" + suffix):
@@ -31,7 +32,7 @@ def compression_of(name):
     return None
 
 
-def check_available(kind):
+def check_available(kind: str | None) -> None:
     """Refuse an unknown compression, or zstd without its package, before a byte is written."""
     if kind is not None and kind not in SUFFIXES:
         raise ValueError(
@@ -41,7 +42,7 @@ def check_available(kind):
         _zstandard()
 
 
-def _zstandard():
+def _zstandard() -> Any:
     try:
         import zstandard
     except ImportError:
@@ -55,28 +56,28 @@ class Counted:
     """A binary file that counts and hashes every byte written to it or read from
     it: the size and SHA-256 of a chunk as stored."""
 
-    def __init__(self, file):
+    def __init__(self, file: Any) -> None:
         self.file = file
         self.size = 0
         self.digest = hashlib.sha256()
 
-    def _seen(self, data):
+    def _seen(self, data: bytes) -> bytes:
         self.size += len(data)
         self.digest.update(data)
         return data
 
-    def write(self, data):
+    def write(self, data: bytes) -> int:
         self.file.write(self._seen(data))
         return len(data)
 
-    def read(self, size):
+    def read(self, size: int) -> bytes:
         return self._seen(self.file.read(size))
 
-    def flush(self):
+    def flush(self) -> None:
         self.file.flush()
 
 
-def compressing_writer(kind, file):
+def compressing_writer(kind: str, file: Any) -> tuple[Any, Counted]:
     """(writer, stored): a writer that compresses into ``file`` (a binary
     file, left open; ``close()`` ends the compressed stream), and what counts
     and hashes the bytes that reach ``file`` (``size``, ``digest``). The
@@ -100,7 +101,7 @@ class DecompressingReader:
     after another are read as one text, as ``zcat`` and ``zstdcat`` do.
     """
 
-    def __init__(self, file, kind, path):
+    def __init__(self, file: Any, kind: str, path: str) -> None:
         self.path = path
         self.kind = kind
         self._file = file
@@ -111,21 +112,21 @@ class DecompressingReader:
         if kind == "zstd":
             self._errors += (_zstandard().ZstdError,)
 
-    def _new_decompressor(self):
+    def _new_decompressor(self) -> Any:
         if self.kind == "gzip":
             return zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
         return _zstandard().ZstdDecompressor().decompressobj()
 
     @property
-    def stored_size(self):
+    def stored_size(self) -> int:
         return self._stored.size
 
-    def stored_sha256(self):
+    def stored_sha256(self) -> str:
         return self._stored.digest.hexdigest()
 
-    def read(self, size):
+    def read(self, size: int) -> bytes:
         """At least ``size`` bytes of text (unless at its end), b"" at the end."""
-        pieces = []
+        pieces: list[bytes] = []
         length = 0
         while length < size:
             data = self._stored.read(self._step)
@@ -138,8 +139,8 @@ class DecompressingReader:
             length += len(piece)
         return b"".join(pieces)
 
-    def _decompress(self, data):
-        pieces = []
+    def _decompress(self, data: bytes) -> bytes:
+        pieces: list[bytes] = []
         try:
             while data:
                 if self._decompressor.eof:
@@ -150,16 +151,16 @@ class DecompressingReader:
             raise self._damaged("it is damaged or was altered (%s)" % exc)
         return b"".join(pieces)
 
-    def _damaged(self, problem):
+    def _damaged(self, problem: str) -> DumpError:
         return DumpError(
             "this %s-compressed chunk cannot be read: %s" % (self.kind, problem), self.path,
             kind=Kind.UNREADABLE)
 
-    def close(self):
+    def close(self) -> None:
         self._file.close()
 
-    def __enter__(self):
+    def __enter__(self) -> "DecompressingReader":
         return self
 
-    def __exit__(self, *exc_info):
+    def __exit__(self, *exc_info: object) -> None:
         self.close()

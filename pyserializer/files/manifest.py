@@ -12,8 +12,9 @@ a dump from elsewhere without running it.
 """
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import IO, Any
 
 from . import grammar
 from .compression import compression_of
@@ -49,7 +50,7 @@ _REFUSE_IMPORT = (
 SCRIPT_TRAILERS = {1: _RUN_AS_SCRIPT, 2: _RUN_AS_SCRIPT + _REFUSE_IMPORT}
 
 
-def manifest_path_of(path):
+def manifest_path_of(path: Any) -> str:
     """The ``restore.py`` of a dump named by its directory or by that file itself:
     every command takes either, as ``dump2py`` reports the directory."""
     path = str(path)
@@ -76,17 +77,17 @@ class Manifest:
     pyserializer_version: str = ""
     django_version: str = ""
     database_vendor: str = ""
-    migrations: list = field(default_factory=list)
-    skipped: list = field(default_factory=list)
-    left_out: list = field(default_factory=list)  # [(model, why)]: the models not dumped
-    files: list = field(default_factory=list)
+    migrations: list[Sequence[str]] = field(default_factory=list)
+    skipped: list[list[str]] = field(default_factory=list)
+    left_out: list[Sequence[str]] = field(default_factory=list)  # [(model, why)]: the models not dumped
+    files: list[FileEntry] = field(default_factory=list)
     directory: str = ""
 
     @property
-    def total_rows(self):
+    def total_rows(self) -> int:
         return sum(entry.rows for entry in self.files)
 
-    def migration_state(self):
+    def migration_state(self) -> dict[str, Any]:
         """{app_label: [migration names]} of the migrations applied at dump time."""
         state: dict[str, Any] = {}
         for app_label, name in self.migrations:
@@ -103,7 +104,7 @@ _NAMES = {
 }
 
 
-def render(manifest):
+def render(manifest: Manifest) -> str:
     """The full text of ``restore.py``."""
     lines = [
         "#!/usr/bin/env python3\n",
@@ -139,17 +140,17 @@ def render(manifest):
     return "".join(lines)
 
 
-def is_manifest_path(path):
+def is_manifest_path(path: Any) -> bool:
     return os.path.basename(str(path or "")) == grammar.MANIFEST_NAME
 
 
-def read_file(path):
+def read_file(path: Any) -> Manifest:
     """The Manifest of the ``restore.py`` at ``path``, opened as every dump file is."""
     with open_dump_file(path) as stream:
         return read(stream, path)
 
 
-def read(source, path):
+def read(source: IO[Any] | str, path: Any) -> Manifest:
     """Parse ``restore.py`` (a stream or text) into a Manifest."""
     reader = DumpReader(source, path, manifest=True)
     directory = os.path.dirname(os.path.abspath(str(path)))
@@ -158,7 +159,7 @@ def read(source, path):
             "this is the staging directory of a dump2py that has not finished (or "
             "was killed); it is not a dump"
         )
-    blocks = {}
+    blocks: dict[str, list[tuple[int, Any]]] = {}
     for section in reader.sections():
         if section.name in blocks:
             raise reader.error("%s is given twice" % section.name, section.line)
@@ -186,7 +187,7 @@ def read(source, path):
     return manifest
 
 
-def _checked(reader, name, value):
+def _checked(reader: DumpReader, name: str, value: Any) -> Any:
     """SKIPPED is a list of [model, table, message]; the other names are text."""
     if name == "SKIPPED":
         valid = isinstance(value, list) and all(_strings(entry, 3) for entry in value)
@@ -199,23 +200,23 @@ def _checked(reader, name, value):
     return value
 
 
-def _strings(value, length):
+def _strings(value: Any, length: int) -> bool:
     return isinstance(value, list) and len(value) == length and all(isinstance(v, str) for v in value)
 
 
-def _migration(reader, line, value):
+def _migration(reader: DumpReader, line: int, value: Any) -> tuple[str, ...]:
     if not _strings(value, 2):
         raise reader.error("a migration is written as [app_label, name]", line)
     return tuple(value)
 
 
-def _left_out(reader, line, value):
+def _left_out(reader: DumpReader, line: int, value: Any) -> tuple[str, ...]:
     if not _strings(value, 2):
         raise reader.error("a model left out is written as [model, reason]", line)
     return tuple(value)
 
 
-def _file_entry(reader, line, value):
+def _file_entry(reader: DumpReader, line: int, value: Any) -> FileEntry:
     shape = (str, str, int, int, str)
     if not (
         isinstance(value, list)
@@ -233,13 +234,13 @@ def _file_entry(reader, line, value):
     return FileEntry(*value)
 
 
-def is_chunk_name(name):
+def is_chunk_name(name: str) -> bool:
     """``NAME.py``, or ``NAME.py.gz`` or ``NAME.py.zst`` when compressed."""
     return name.endswith(".py") or compression_of(name) is not None
 
 
-def _refuse_repeated_files(reader, rows):
-    seen = set()
+def _refuse_repeated_files(reader: DumpReader, rows: list[tuple[int, Any]]) -> None:
+    seen: set[str] = set()
     for line, value in rows:
         if value[0] in seen:
             raise reader.error("%s is listed twice in FILES" % value[0], line)

@@ -38,7 +38,8 @@ import json.scanner
 import os
 import re
 import stat
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import IO, Any
 
 from ..errors import DumpError, Kind, shorten
 from .compression import DecompressingReader, compression_of
@@ -75,7 +76,7 @@ _full_json_decode = json.JSONDecoder().decode
 _scan_json_value = json.scanner.make_scanner(json.JSONDecoder())  # type: ignore[arg-type]
 
 
-def _json_decode(text):
+def _json_decode(text: str) -> Any:
     """``json.loads`` of a row: the scanner alone when the value fills the
     text, as it does in every line pyserializer writes (it skips the two
     passes for blanks around the value); any other text takes the full path,
@@ -89,7 +90,7 @@ def _json_decode(text):
     return value
 
 
-def _refuse_constant(name):
+def _refuse_constant(name: str) -> Any:
     raise ValueError("%s is not a value of restore.py" % name)
 
 
@@ -103,23 +104,27 @@ class Section:
     reader moves on to the next section.
     """
 
-    def __init__(self, name, names, line, rows, name_lines=None):
+    def __init__(self, name: str, names: dict[str, Any], line: int,
+                 rows: Iterator[tuple[int, Any]] | None, name_lines: dict[str, int] | None = None) -> None:
         self.name = name
         self.names = names
         self.line = line
-        self.rows = rows
+        # None only until the reader sets it, before yielding the section.
+        self.rows: Iterator[tuple[int, Any]] = rows  # type: ignore[assignment]
         self.name_lines = name_lines or {}
 
-    def line_of(self, name):
+    def line_of(self, name: str) -> int:
         """The line that assigned ``name`` (or the block's own line)."""
         return self.name_lines.get(name, self.line)
 
     @property
-    def model(self):
+    def model(self) -> str | None:
         return self.names.get("MODEL")
 
     @property
-    def fields(self):
+    def fields(self) -> Any:
+        # The field names (list[str]) in every block that blocks() yields;
+        # Any, so that their readers need no check for None.
         return self.names.get("FIELDS")
 
 
@@ -130,7 +135,8 @@ class DumpReader:
     and the script part at the end (kept in ``trailer`` for the caller).
     """
 
-    def __init__(self, source, path, manifest=False):
+    def __init__(self, source: IO[Any] | DecompressingReader | str | bytes, path: Any,
+                 manifest: bool = False) -> None:
         self.path = path
         self.manifest = manifest
         check_regular_file(source, path)
@@ -138,31 +144,32 @@ class DumpReader:
         self._digest = hashlib.sha256()
         self._read_size = 0
         self._compressed = source if isinstance(source, DecompressingReader) else None
-        self.names = {}
-        self.name_lines = {}
-        self.trailer = None
+        self.names: dict[str, Any] = {}
+        self.name_lines: dict[str, int] = {}
+        self.trailer: str | None = None
 
     @property
-    def size(self):
+    def size(self) -> int:
         """Bytes read so far, as stored: a compressed chunk's compressed bytes."""
         if self._compressed is not None:
             return self._compressed.stored_size
         return self._read_size
 
-    def sha256(self):
+    def sha256(self) -> str:
         if self._compressed is not None:
             return self._compressed.stored_sha256()
         return self._digest.hexdigest()
 
-    def error(self, problem, line=None, model=None, field=None, kind=Kind.INVALID):
+    def error(self, problem: str, line: int | None = None, model: Any = None, field: Any = None,
+              kind: Kind = Kind.INVALID) -> DumpError:
         return DumpError(problem, self.path, line, model, field, kind)
 
-    def sections(self):
+    def sections(self) -> Iterator[Section]:
         """Yield a Section for each block, after reading the names before it:
         the file as written, whatever its names mean (see ``blocks``)."""
         return self._sections()
 
-    def blocks(self, model=None):
+    def blocks(self, model: str | None = None) -> Iterator[Section]:
         """Yield the blocks of a chunk or single-file dump, checked, with rows
         checked as read. ``model``: the one restore.py lists for the chunk,
         which must hold a block of it (dump2py writes one even without rows)."""
@@ -177,16 +184,16 @@ class DumpReader:
                 model=model,
             )
 
-    def check_format(self):
+    def check_format(self) -> None:
         """Refuse a file whose FORMAT, as read so far, this pyserializer cannot read."""
         self._check_format(self.names, self.name_lines.get("FORMAT"))
 
-    def _check_format(self, names, line):
+    def _check_format(self, names: dict[str, Any], line: int | None) -> None:
         problem = format_problem(names)
         if problem:
             raise self.error(problem, line)
 
-    def _checked(self, block, model):
+    def _checked(self, block: Section, model: str | None) -> list[str]:
         """The field names of a block of rows, once its names are those of one."""
         self._check_format(block.names, block.line_of("FORMAT"))
         if block.name != "ROWS" or block.model is None or block.fields is None:
@@ -202,7 +209,9 @@ class DumpReader:
             )
         return block.fields
 
-    def _sections(self, check_block=None):
+    def _sections(
+        self, check_block: Callable[[Section], list[str]] | None = None
+    ) -> Iterator[Section]:
         """With ``check_block``, rows have one value per field name it returns."""
         for number, text in self._tracked_lines():
             stripped = text.strip(SPACE)
@@ -233,7 +242,7 @@ class DumpReader:
                 self.names[name] = value
                 self.name_lines[name] = number
 
-    def _check_shape(self, name, value, number):
+    def _check_shape(self, name: str, value: Any, number: int) -> None:
         """FORMAT, MODEL and FIELDS have one type each: refuse any other at their line."""
         if name == "FORMAT" and type(value) is not int:
             problem = "FORMAT must be an integer"
@@ -247,7 +256,8 @@ class DumpReader:
             return
         raise self.error("%s, not %s" % (problem, shorten(repr(value))), number)
 
-    def _rows(self, name, start_line, model, fields=None):
+    def _rows(self, name: str, start_line: int, model: str | None,
+              fields: list[str] | None = None) -> Iterator[tuple[int, Any]]:
         """Yield (line, value); with ``fields``, each value is a list of one value per field."""
         for number, text in self._tracked_lines():
             stripped = text.strip(SPACE)
@@ -272,7 +282,7 @@ class DumpReader:
             model=model,
         )
 
-    def _read_trailer(self, first_line):
+    def _read_trailer(self, first_line: str) -> str:
         parts = [first_line]
         for _number, text in self._tracked_lines():
             parts.append(text)
@@ -280,7 +290,7 @@ class DumpReader:
                 break
         return "".join(parts)
 
-    def _tracked_lines(self):
+    def _tracked_lines(self) -> Iterator[tuple[int, str]]:
         digest_update = self._digest.update
         for number, raw in self._lines:
             digest_update(raw)
@@ -291,7 +301,7 @@ class DumpReader:
             except UnicodeDecodeError as exc:
                 raise self.error("not valid UTF-8 (%s)" % exc.reason, number)
 
-    def _check_as_python_reads(self, number, raw):
+    def _check_as_python_reads(self, number: int, raw: bytes) -> None:
         """Refuse a line that Python's tokenizer would split, join or decode
         differently from this reader (see docs/format.rst, "The grammar")."""
         body = raw[:-1] if raw.endswith(b"\n") else raw
@@ -320,7 +330,8 @@ class DumpReader:
                     number,
                 )
 
-    def _parse_value(self, text, number, model=None, shown=None):
+    def _parse_value(self, text: str, number: int, model: str | None = None,
+                     shown: str | None = None) -> Any:
         """The value in ``text``; an error quotes ``shown`` (the whole line) or ``text``."""
         if self.manifest:
             try:
@@ -340,18 +351,18 @@ class DumpReader:
         raise self.error("%s: %s" % (problem, shown), number, model)
 
 
-def _is_utf8(name):
+def _is_utf8(name: bytes) -> bool:
     """Whether Python's tokenizer reads a file with this encoding declaration as UTF-8."""
-    name = name.decode("ascii").lower().replace("_", "-")
-    if name == "utf-8" or name.startswith("utf-8-"):
+    text = name.decode("ascii").lower().replace("_", "-")
+    if text == "utf-8" or text.startswith("utf-8-"):
         return True
     try:
-        return codecs.lookup(name).name == "utf-8"
+        return codecs.lookup(text).name == "utf-8"
     except LookupError:
         return False
 
 
-def literal_value(text):
+def literal_value(text: str) -> Any:
     """Parse a Python expression made of literals only, without running it.
 
     The expression must be the whole of ``text``, as Python would read it in
@@ -374,7 +385,7 @@ def literal_value(text):
         raise ValueError("too deeply nested")
 
 
-def _literal(node):
+def _literal(node: ast.AST) -> Any:
     if isinstance(node, ast.Constant) and not isinstance(node.value, type(...)):
         if type(node.value) is int and node.value.bit_length() > MAX_INT_BITS:
             raise ValueError("this integer is too large")
@@ -385,7 +396,8 @@ def _literal(node):
         return [_literal(element) for element in node.elts]
     if isinstance(node, ast.Dict) and None not in node.keys:
         try:
-            return {_literal(k): _literal(v) for k, v in zip(node.keys, node.values)}
+            return {_literal(k): _literal(v)  # type: ignore[arg-type]  # no None key, checked above
+                    for k, v in zip(node.keys, node.values)}
         except TypeError:
             raise ValueError("a dict key must be a string, a number or null, not a list or dict")
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
@@ -396,7 +408,7 @@ def _literal(node):
 
 
 
-def open_dump_file(path):
+def open_dump_file(path: Any) -> io.BufferedReader:
     """Open a file of a dump for reading without following a link, and without
     blocking on a FIFO; refuse anything but a regular file before reading it."""
     flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
@@ -418,7 +430,7 @@ def open_dump_file(path):
     return open(str(path), "rb", opener=lambda name, flags: fd)
 
 
-def open_chunk(path):
+def open_chunk(path: Any) -> io.BufferedReader | DecompressingReader:
     """Open a chunk file as ``open_dump_file`` does; a ``.py.gz`` or ``.py.zst``
     one is read through its decompressor."""
     file = open_dump_file(path)
@@ -432,7 +444,7 @@ def open_chunk(path):
         raise
 
 
-def check_regular_file(source, path):
+def check_regular_file(source: Any, path: Any) -> None:
     """Refuse a dump file that is a link, FIFO, device or directory, looking at
     the open file, before a byte is read. A stream that is no file of the file
     system (a string, standard input) is read as it is."""
@@ -451,7 +463,7 @@ def check_regular_file(source, path):
 _NOT_REGULAR = "not a regular file (a FIFO, a device or a directory)"
 
 
-def _not_regular(path, what):
+def _not_regular(path: Any, what: str) -> DumpError:
     return DumpError(
         "this file is %s; pyserializer reads only regular files, never through a link"
         % what,
@@ -460,7 +472,7 @@ def _not_regular(path, what):
     )
 
 
-def _numbered_lines(source):
+def _numbered_lines(source: Any) -> Iterator[tuple[int, bytes]]:
     """Yield (line number, raw bytes line) from a stream or string, in blocks.
 
     Lines end at ``\\n`` only; a line longer than a block is kept in pieces
@@ -472,7 +484,7 @@ def _numbered_lines(source):
         source = io.BytesIO(source)
     stream = getattr(source, "buffer", source)
     number = 0
-    pending = []
+    pending: list[bytes] = []
     while True:
         block = stream.read(READ_BLOCK_SIZE)
         if not block:

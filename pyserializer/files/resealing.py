@@ -14,6 +14,7 @@ restore (and ``restore_dump --check``).
 """
 
 import os
+from typing import Any
 
 from ..errors import DumpError, Kind
 from . import manifest
@@ -21,7 +22,7 @@ from .reader import DumpReader, open_chunk
 from .safefiles import AtomicFile
 
 
-def reseal(manifest_path):
+def reseal(manifest_path: Any) -> list[str]:
     """Rewrite ``restore.py`` to match its chunks as they are now; return the
     names of the chunks whose entry changed (``restore.py`` is left as it is
     when none did, and when any chunk is refused)."""
@@ -35,7 +36,7 @@ def reseal(manifest_path):
     return changed
 
 
-def _sealed(directory, entry):
+def _sealed(directory: str, entry: manifest.FileEntry) -> manifest.FileEntry:
     """The FILES entry of one chunk as it is on disk."""
     path = os.path.join(directory, entry.name)
     with open_chunk(path) as chunk:
@@ -44,7 +45,7 @@ def _sealed(directory, entry):
     return manifest.FileEntry(entry.name, entry.model, rows, reader.size, reader.sha256())
 
 
-def check_present(directory, entry):
+def check_present(directory: str, entry: manifest.FileEntry) -> str:
     """The path of the chunk of FILES ``entry``, once it is there with its size."""
     path = os.path.join(directory, entry.name)
     try:
@@ -64,7 +65,7 @@ def check_present(directory, entry):
     return path
 
 
-def check_sealed(reader, rows, entry, directory):
+def check_sealed(reader: DumpReader, rows: int, entry: manifest.FileEntry, directory: str) -> None:
     """Refuse a chunk read to its end (``rows`` rows) that its FILES ``entry`` does not match."""
     if reader.size != entry.size or reader.sha256() != entry.sha256:
         raise reader.error(_altered(
@@ -79,13 +80,13 @@ def check_sealed(reader, rows, entry, directory):
         )
 
 
-def _altered(problem, directory):
+def _altered(problem: str, directory: str) -> str:
     """``problem`` of a chunk that no longer matches restore.py, with the two ways on."""
     return ("%s. After a deliberate edit, run manage.py reseal_dump %s to accept it; "
             "otherwise the dump is damaged: restore from another backup." % (problem, directory))
 
 
-def _write(manifest_path, text):
+def _write(manifest_path: str, text: str) -> None:
     """Replace ``restore.py`` by a new file, created private and renamed into place."""
     new = AtomicFile(manifest_path)
     try:

@@ -13,6 +13,8 @@ import os
 import shutil
 import stat
 import tempfile
+from collections.abc import Iterator
+from typing import IO, Any
 
 from ..errors import DumpWriteError
 
@@ -22,7 +24,7 @@ PARTIAL_SUFFIX = ".partial"
 _CREATE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
 
 
-def create_private(path):
+def create_private(path: str) -> int:
     """Create ``path`` as a new file readable by its owner only, whatever the
     umask, and return its descriptor. An entry already there (a file, or a link
     planted to make the dump write elsewhere) is an error, and is left alone."""
@@ -38,7 +40,7 @@ def create_private(path):
     return fd
 
 
-def partial_path(path):
+def partial_path(path: str) -> str:
     """The temporary name of ``path`` while it is written: hidden, in the same
     folder (a rename never crosses file systems), ending in ``.partial``."""
     directory, name = os.path.split(path)
@@ -54,33 +56,33 @@ class AtomicFile:
     an older ``name``), ``discard()`` removes it.
     """
 
-    def __init__(self, name):
+    def __init__(self, name: str) -> None:
         self.name = name
         self.partial_path = partial_path(name)
         self._file = os.fdopen(create_private(self.partial_path), "wb")
 
-    def write(self, data):
+    def write(self, data: bytes) -> int:
         return self._file.write(data)
 
-    def flush(self):
+    def flush(self) -> None:
         self._file.flush()
 
-    def fileno(self):
+    def fileno(self) -> int:
         return self._file.fileno()
 
-    def commit(self):
+    def commit(self) -> None:
         self._file.flush()
         os.fsync(self._file.fileno())
         self._file.close()
         os.replace(self.partial_path, self.name)
 
-    def discard(self):
+    def discard(self) -> None:
         self._file.close()
         if os.path.lexists(self.partial_path):
             os.remove(self.partial_path)
 
 
-def make_private(stream, own_file=False):
+def make_private(stream: IO[Any] | AtomicFile, own_file: bool = False) -> None:
     """Restrict the file a stream was opened on by name to its owner.
 
     Only a regular file the caller named (``dumpdata -o``), never a terminal,
@@ -106,7 +108,7 @@ def make_private(stream, own_file=False):
         )
 
 
-def fsync_directory(directory):
+def fsync_directory(directory: str) -> None:
     """Make the renames done in ``directory`` durable (before what follows them)."""
     try:
         fd = os.open(directory, os.O_RDONLY)
@@ -120,10 +122,10 @@ def fsync_directory(directory):
         os.close(fd)
 
 
-def make_private_parents(directory):
+def make_private_parents(directory: str) -> None:
     """Create the missing directories of ``directory``, each readable by its
     owner only whatever the umask; an existing one is left as it is."""
-    missing = []
+    missing: list[str] = []
     while not os.path.lexists(directory):
         directory, name = os.path.split(directory)
         if not name:
@@ -135,7 +137,7 @@ def make_private_parents(directory):
         make_private_directory(directory)
 
 
-def make_private_directory(path):
+def make_private_directory(path: str) -> None:
     """chmod 0700 the directory just created, never through a link put in its place."""
     fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
     try:
@@ -144,7 +146,7 @@ def make_private_directory(path):
         os.close(fd)
 
 
-def make_staging_directory(target):
+def make_staging_directory(target: str) -> str:
     """Create the private staging directory of ``target`` beside it
     (``.NAME.XXXX.partial``) and return its path."""
     parent, name = os.path.split(target)
@@ -157,13 +159,13 @@ def make_staging_directory(target):
     return path
 
 
-def is_staging_directory(path):
+def is_staging_directory(path: str) -> bool:
     """Whether ``path`` is named as a staging directory (whatever it holds)."""
     name = os.path.basename(path)
     return name.startswith(".") and name.endswith(PARTIAL_SUFFIX)
 
 
-def staging_directories(parent):
+def staging_directories(parent: str) -> Iterator[os.DirEntry[str]]:
     """The staging directories in ``parent`` (directories, not links), as
     ``os.DirEntry``."""
     for entry in os.scandir(parent):
@@ -171,7 +173,7 @@ def staging_directories(parent):
             yield entry
 
 
-def replace_directory(source, target):
+def replace_directory(source: str, target: str) -> None:
     """Rename the directory ``source`` to ``target``. An older ``target`` stays
     whole until the rename, and is removed only after it (if the rename fails,
     it is put back)."""

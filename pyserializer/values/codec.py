@@ -32,7 +32,7 @@ from django.utils.duration import duration_string
 class JsonNull:
     """JSON ``null`` stored in a JSONField, as opposed to SQL NULL (``None``)."""
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "JSON_NULL"
 
 
@@ -51,10 +51,10 @@ class Codec:
 
     encode: Optional[Callable[[Any], Any]]
     decode: Callable[[Any], Any]
-    as_is: tuple = ()
+    as_is: tuple[type, ...] = ()
 
 
-def codec_for(field):
+def codec_for(field: Any) -> Codec:
     """Return the Codec for a concrete model field or a many-to-many field."""
     if field.many_to_many:
         return _many_to_many_codec(field)
@@ -66,7 +66,7 @@ def codec_for(field):
     return make(field)
 
 
-def _builtin_codec_maker(field_class):
+def _builtin_codec_maker(field_class: Any) -> Callable[[Any], Codec] | None:
     """The codec of the nearest built-in field class, if the field converts like it.
 
     A subclass that overrides ``to_python`` or ``value_to_string`` has its own
@@ -83,10 +83,10 @@ def _builtin_codec_maker(field_class):
     return None
 
 
-def _checked_to_python(field):
+def _checked_to_python(field: Any) -> Callable[[Any], Any]:
     """field.to_python, with a plain error for values of the wrong JSON type."""
 
-    def decode(value):
+    def decode(value: Any) -> Any:
         if isinstance(value, (list, dict)):
             raise ValidationError("%r is not a valid value for this field" % (value,))
         return field.to_python(value)
@@ -94,14 +94,14 @@ def _checked_to_python(field):
     return decode
 
 
-def _plain(*json_types):
-    def make(field):
+def _plain(*json_types: type) -> Callable[[Any], Codec]:
+    def make(field: Any) -> Codec:
         return Codec(None, _checked_to_python(field), json_types)
 
     return make
 
 
-def _time_codec(field):
+def _time_codec(field: Any) -> Codec:
     return Codec(_isoformat, _parse_or_to_python(datetime.time.fromisoformat, field))
 
 
@@ -109,11 +109,11 @@ def _time_codec(field):
 _isoformat = operator.methodcaller("isoformat")
 
 
-def _datetime_codec(field):
+def _datetime_codec(field: Any) -> Codec:
     fallback = _checked_to_python(field)
     use_tz = settings.USE_TZ
 
-    def decode(value):
+    def decode(value: Any) -> Any:
         if type(value) is not str:
             return fallback(value)
         try:
@@ -130,25 +130,25 @@ def _datetime_codec(field):
     return Codec(_isoformat, decode)
 
 
-def _iso_date(text):
+def _iso_date(text: str) -> datetime.date | None:
     return datetime.date.fromisoformat(text) if len(text) == 10 else None
 
 
-def _date_codec(field):
+def _date_codec(field: Any) -> Codec:
     return Codec(_isoformat, _parse_or_to_python(_iso_date, field))
 
 
-def _encode_decimal(value):
+def _encode_decimal(value: Any) -> str:
     if isinstance(value, decimal.Decimal):
         return format(value, "f")
     return str(value)
 
 
-def _parse_or_to_python(parse, field):
+def _parse_or_to_python(parse: Callable[[str], Any], field: Any) -> Callable[[Any], Any]:
     """Decode text with ``parse``, anything else (or a failure) with to_python."""
     fallback = _checked_to_python(field)
 
-    def decode(value):
+    def decode(value: Any) -> Any:
         if type(value) is str:
             try:
                 parsed = parse(value)
@@ -161,16 +161,16 @@ def _parse_or_to_python(parse, field):
     return decode
 
 
-def _finite_decimal(text):
+def _finite_decimal(text: str) -> decimal.Decimal | None:
     number = decimal.Decimal(text)
     return number if number.is_finite() else None
 
 
-def _decimal_codec(field):
+def _decimal_codec(field: Any) -> Codec:
     return Codec(_encode_decimal, _parse_or_to_python(_finite_decimal, field))
 
 
-def _parse_duration_string(text):
+def _parse_duration_string(text: str) -> datetime.timedelta | None:
     """Read what duration_string writes ("[D ]HH:MM:SS[.ffffff]") without a regex."""
     days, _, clock = text.rpartition(" ")
     hours, minutes, seconds = clock.split(":")
@@ -186,19 +186,19 @@ def _parse_duration_string(text):
     )
 
 
-def _duration_codec(field):
+def _duration_codec(field: Any) -> Codec:
     return Codec(duration_string, _parse_or_to_python(_parse_duration_string, field))
 
 
-def _uuid_codec(field):
+def _uuid_codec(field: Any) -> Codec:
     return Codec(str, _parse_or_to_python(uuid.UUID, field))
 
 
-def _encode_binary(value):
+def _encode_binary(value: bytes) -> str:
     return base64.b64encode(value).decode("ascii")
 
 
-def _decode_binary(value):
+def _decode_binary(value: Any) -> bytes:
     if isinstance(value, (bytes, bytearray)):
         return bytes(value)
     if type(value) is not str:
@@ -209,19 +209,19 @@ def _decode_binary(value):
         raise ValidationError("%r is not valid base64" % value[:40])
 
 
-def _binary_codec(field):
+def _binary_codec(field: Any) -> Codec:
     return Codec(_encode_binary, _decode_binary)
 
 
-def _file_name(value):
+def _file_name(value: Any) -> str:
     return value if type(value) is str else value.name
 
 
-def _file_codec(field):
+def _file_codec(field: Any) -> Codec:
     return Codec(_file_name, _checked_to_python(field), (str,))
 
 
-def _json_codec(field):
+def _json_codec(field: Any) -> Codec:
     """JSONField values are stored as their JSON text, so JSON null is "null".
 
     JSON null loads as ``Value(None, JSONField())``, Django's way to store it.
@@ -232,12 +232,12 @@ def _json_codec(field):
     # writes the same text.
     json_text = (encoder or json.JSONEncoder)(ensure_ascii=False).encode
 
-    def encode(value):
+    def encode(value: Any) -> str:
         if value is JSON_NULL:
             return "null"
         return json_text(value)
 
-    def decode(value):
+    def decode(value: Any) -> Any:
         if type(value) is not str:
             raise ValidationError("a JSONField value is written as its JSON text")
         try:
@@ -255,27 +255,27 @@ class _ValueHolder:
     __slots__ = ("__dict__",)
 
 
-def _own_conversion_codec(field):
+def _own_conversion_codec(field: Any) -> Codec:
     """Any field we do not know: its own value_to_string and to_python."""
     holder = _ValueHolder()
     attname = field.attname
 
-    def encode(value):
+    def encode(value: Any) -> Any:
         holder.__dict__[attname] = value
         return field.value_to_string(holder)
 
     return Codec(encode, _checked_to_python(field))
 
 
-def _many_to_many_codec(field):
+def _many_to_many_codec(field: Any) -> Codec:
     target = codec_for(field.target_field)
 
-    def encode(values):
+    def encode(values: Any) -> list[Any]:
         if target.encode is None:
             return list(values)
         return [target.encode(value) for value in values]
 
-    def decode(values):
+    def decode(values: Any) -> list[Any]:
         if not isinstance(values, list):
             raise ValidationError("a many-to-many value is a list of keys")
         return [

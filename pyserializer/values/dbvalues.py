@@ -13,6 +13,8 @@ other value, goes through the field's ``get_db_prep_save`` as ``save`` does.
 import datetime
 import decimal
 import uuid
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -57,7 +59,7 @@ _NULL_KEEPING = frozenset(_PLAIN_TYPES) | {
 }
 
 
-def db_values(field, connection, values):
+def db_values(field: models.Field, connection: Any, values: Sequence[Any]) -> Sequence[Any]:
     """What ``connection`` gets for a column of attribute values of ``field``:
     the values themselves when all are of the type the field stores as it is
     (one pass in C over their types), else each one's conversion."""
@@ -67,11 +69,11 @@ def db_values(field, connection, values):
     return list(map(db_value(field, connection), values))
 
 
-def db_value(field, connection):
+def db_value(field: models.Field, connection: Any) -> Callable[[Any], Any]:
     """A function giving what ``connection`` gets for an attribute value of ``field``."""
     prepare = field.get_db_prep_save
 
-    def as_save_does(value):
+    def as_save_does(value: Any) -> Any:
         return prepare(value, connection)
 
     kind = type(field)
@@ -84,11 +86,11 @@ def db_value(field, connection):
     if held is None:
         return lambda value: None if value is None else prepare(value, connection)
 
-    def convert(value):
+    def convert(value: Any) -> Any:
         if value is None:
             return None
         if type(value) is held:
-            converted = adapt(value)
+            converted = adapt(value)  # type: ignore[misc]  # held is not None: adapt is set
             if converted is not _UNKNOWN:
                 return converted
         return prepare(value, connection)
@@ -99,7 +101,7 @@ def db_value(field, connection):
 _UNKNOWN = object()
 
 
-def _adapter(field, connection):
+def _adapter(field: models.Field, connection: Any) -> tuple[type | None, Callable[[Any], Any] | None]:
     """(type, adapter): what get_db_prep_save amounts to for a value of that type.
 
     The adapter may return _UNKNOWN for a value it has no shortcut for.
@@ -130,16 +132,16 @@ def _adapter(field, connection):
     return None, None
 
 
-def _hex(value):
+def _hex(value: uuid.UUID) -> str:
     return value.hex
 
 
-def _datetime_adapter(ops):
+def _datetime_adapter(ops: Any) -> Callable[[datetime.datetime], Any]:
     """Aware datetimes with USE_TZ, naive ones without: get_prep_value keeps them."""
     adapt = ops.adapt_datetimefield_value
     use_tz = settings.USE_TZ
 
-    def datetime_value(value):
+    def datetime_value(value: datetime.datetime) -> Any:
         if (value.utcoffset() is not None) is not use_tz:
             return _UNKNOWN
         return adapt(value)
@@ -147,11 +149,11 @@ def _datetime_adapter(ops):
     return datetime_value
 
 
-def _decimal_adapter(field, ops):
+def _decimal_adapter(field: models.Field, ops: Any) -> Callable[[decimal.Decimal], Any]:
     adapt = ops.adapt_decimalfield_value
     max_digits, decimal_places = field.max_digits, field.decimal_places
 
-    def decimal_value(value):
+    def decimal_value(value: decimal.Decimal) -> Any:
         if not value.is_finite():
             return _UNKNOWN
         return adapt(value, max_digits, decimal_places)
@@ -159,11 +161,11 @@ def _decimal_adapter(field, ops):
     return decimal_value
 
 
-def _ip_address_adapter(ops):
+def _ip_address_adapter(ops: Any) -> Callable[[str], Any]:
     """IPv4 text is kept as it is; IPv6 is cleaned by the field itself."""
     adapt = ops.adapt_ipaddressfield_value
 
-    def ip_address_value(value):
+    def ip_address_value(value: str) -> Any:
         if ":" in value:
             return _UNKNOWN
         return adapt(value)
@@ -171,7 +173,7 @@ def _ip_address_adapter(ops):
     return ip_address_value
 
 
-def _foreign_key_adapter(field, connection):
+def _foreign_key_adapter(field: models.Field, connection: Any) -> tuple[type | None, Callable[[Any], Any] | None]:
     """A key is saved as its target field saves it; "" may mean NULL, left to the field."""
     target = field.target_field
     held, adapt = _PLAIN_TYPES.get(type(target)), None
