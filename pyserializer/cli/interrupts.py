@@ -8,7 +8,9 @@ command made, a second signal waits until they are done.
 
 import signal
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
+from types import FrameType
 
 STOPPING_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 
@@ -18,10 +20,10 @@ class Terminated(KeyboardInterrupt):
 
 
 @contextmanager
-def terminate_as_interrupt():
+def terminate_as_interrupt() -> Iterator[None]:
     """Inside the block, SIGTERM raises Terminated (a KeyboardInterrupt)."""
 
-    def terminate(signum, frame):
+    def terminate(signum: int, frame: FrameType | None) -> None:
         raise Terminated()
 
     try:
@@ -36,7 +38,7 @@ def terminate_as_interrupt():
 
 
 @contextmanager
-def interrupts_deferred():
+def interrupts_deferred() -> Iterator[None]:
     """Hold Ctrl-C and SIGTERM back until the block (a clean-up) has run to its end.
 
     A signal that arrives meanwhile is delivered when the block ends.

@@ -9,6 +9,8 @@ from the command line a command of ours turns each refusal into a plain
 A signal (Ctrl-C, SIGTERM) is a refusal too: it says what is true after it.
 """
 
+from argparse import ArgumentParser
+from collections.abc import Callable
 from contextlib import nullcontext
 from typing import Any
 
@@ -22,17 +24,17 @@ NOTHING_CHANGED = "nothing was changed."
 ARE_YOU_SURE = "Are you sure (y/n)? "
 
 
-def stopped_by(exc):
+def stopped_by(exc: BaseException) -> str:
     """How a KeyboardInterrupt came: "Interrupted" (Ctrl-C) or "Terminated (SIGTERM)"."""
     return "Terminated (SIGTERM)" if isinstance(exc, Terminated) else "Interrupted"
 
 
-def interrupted(exc, promise=NOTHING_CHANGED):
+def interrupted(exc: BaseException, promise: str = NOTHING_CHANGED) -> str:
     """E.g. "Interrupted; nothing was changed." """
     return "%s; %s" % (stopped_by(exc), promise)
 
 
-def refusal_text(exc, failed=None):
+def refusal_text(exc: BaseException, failed: str | None = None) -> str:
     """The message of ``exc`` as the user reads it: a CommandError's own; any
     other error's (a DumpError names file and line) after ``failed``, e.g.
     "Restore failed", when given."""
@@ -41,7 +43,7 @@ def refusal_text(exc, failed=None):
     return "%s: %s" % (failed, exc)
 
 
-def agreed(ask, question=ARE_YOU_SURE):
+def agreed(ask: Callable[[str], str], question: str = ARE_YOU_SURE) -> bool:
     """Whether the user answers ``question``, asked with ``ask`` (``input``),
     with y or yes; the end of the input is no. The caller refuses on no."""
     try:
@@ -51,7 +53,9 @@ def agreed(ask, question=ARE_YOU_SURE):
     return answer.strip().lower() in ("y", "yes")
 
 
-def add_database_argument(parser, help, name="--database", **kwargs):
+def add_database_argument(
+    parser: ArgumentParser, help: str, name: str = "--database", **kwargs: Any,
+) -> None:
     """``--database`` as Django's own commands take it: an alias that the
     settings do not have is refused by the parser, with Django's wording,
     before anything is read or changed."""
@@ -73,7 +77,7 @@ class OneVoice:
     after_interrupt: str | None = None
     refused = (CommandError, DeserializationError)
 
-    def create_parser(self, prog_name, subcommand, **kwargs):
+    def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> Any:
         """The parser, whose ``--database`` takes only the aliases of the
         settings, also where a parent command (Django 4.2's loaddata and
         dumpdata) added it without choices and would end in a traceback."""
@@ -84,7 +88,7 @@ class OneVoice:
                 action.choices = tuple(connections)
         return parser
 
-    def execute(self, *args, **options):
+    def execute(self, *args: Any, **options: Any) -> Any:
         if not getattr(self, "_called_from_command_line", False):
             return super().execute(*args, **options)  # type: ignore[misc]
         try:

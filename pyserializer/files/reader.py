@@ -117,14 +117,15 @@ class Section:
         """The line that assigned ``name`` (or the block's own line)."""
         return self.name_lines.get(name, self.line)
 
+    # The model label (str) and the field names (list[str]) of every block that
+    # blocks() yields, which checked them; Any, so that their readers need no
+    # check for None.
     @property
-    def model(self) -> str | None:
+    def model(self) -> Any:
         return self.names.get("MODEL")
 
     @property
     def fields(self) -> Any:
-        # The field names (list[str]) in every block that blocks() yields;
-        # Any, so that their readers need no check for None.
         return self.names.get("FIELDS")
 
 

@@ -8,6 +8,7 @@ nothing itself: ``loaddata`` (or the caller) decides, inside its transaction.
 
 import os
 import warnings
+from collections.abc import Callable, Collection, Generator, Iterator, Mapping, Sequence
 from typing import Any
 
 from django.apps import apps as global_apps
@@ -22,13 +23,13 @@ from django.db.models.fields.related_descriptors import ForeignKeyDeferredAttrib
 from ..dumping.wholesite import is_excluded
 from ..errors import DumpError, Kind, shorten
 from ..files import grammar, manifest, resealing
-from ..files.reader import DumpReader, open_chunk
+from ..files.reader import DumpReader, Section, open_chunk
 from ..restoring import hints
 from ..restoring.migration_state import migration_differences
 from ..tables import key_attnames
 from ..values.codec import codec_for
 from .saving import BatchSaver, batchable, write_negative_zero
-from .transforms import apply_transform, configured_transforms
+from .transforms import Transform, apply_transform, configured_transforms
 
 
 class Deserializer(base.Deserializer):
@@ -36,18 +37,18 @@ class Deserializer(base.Deserializer):
 
     def __init__(
         self,
-        stream_or_string,
+        stream_or_string: Any,
         *,
-        using=DEFAULT_DB_ALIAS,
-        ignorenonexistent=False,
-        handle_forward_references=False,
-        apps=None,
-        transforms=None,
-        excludes=(),
-        empty_tables=(),
-        resolve_natural_keys=True,
-        **options,
-    ):
+        using: str = DEFAULT_DB_ALIAS,
+        ignorenonexistent: bool = False,
+        handle_forward_references: bool = False,
+        apps: Any = None,
+        transforms: Mapping[str, Transform] | None = None,
+        excludes: Collection[str] = (),
+        empty_tables: Collection[str] = (),
+        resolve_natural_keys: bool = True,
+        **options: Any,
+    ) -> None:
         """``stream_or_string`` is a dump file, a directory dump's ``restore.py``
         (a stream named by its path), or the Manifest a restore's plan has
         already read from it, so that it is parsed once. ``apps`` is the model
@@ -70,12 +71,12 @@ class Deserializer(base.Deserializer):
         self.excludes = frozenset(excludes)
         self.resolve_natural_keys = resolve_natural_keys
         self.saver = BatchSaver(using, empty_tables) if handle_forward_references else None
-        self.dump = None
-        self.natural_keys = {}
-        self._plans = {}
-        self._iterator = None
+        self.dump: manifest.Manifest | None = None
+        self.natural_keys: dict[tuple[Any, tuple[Any, ...]], Any] = {}
+        self._plans: dict[tuple[str, str, tuple[str, ...]], RowPlan | None] = {}
+        self._iterator: Iterator[DumpedObject] | None = None
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator["DumpedObject"]:
         write_negative_zero(connections[self.using])
         path = getattr(self.stream, "name", None)
         if isinstance(self.stream, manifest.Manifest):
@@ -87,12 +88,12 @@ class Deserializer(base.Deserializer):
             return
         yield from self._load_directory(self.dump)
 
-    def __next__(self):
+    def __next__(self) -> "DumpedObject":
         if self._iterator is None:
             self._iterator = iter(self)
         return next(self._iterator)
 
-    def _load_directory(self, dump):
+    def _load_directory(self, dump: manifest.Manifest) -> Iterator["DumpedObject"]:
         paths = [resealing.check_present(dump.directory, entry) for entry in dump.files]
         if dump.skipped:
             warnings.warn(
@@ -108,7 +109,9 @@ class Deserializer(base.Deserializer):
                 rows = yield from self._load_file(reader, entry.model)
             resealing.check_sealed(reader, rows, entry, dump.directory)
 
-    def _load_file(self, reader, expected_model=None):
+    def _load_file(
+        self, reader: DumpReader, expected_model: str | None = None,
+    ) -> Generator["DumpedObject", None, int]:
         """Yield the objects of one file; return how many rows it held."""
         rows = 0
         for block in reader.blocks(expected_model):
@@ -124,27 +127,35 @@ class Deserializer(base.Deserializer):
                 self.saver.flush()
         return rows
 
-    def _transformed(self, transform, reader, block, line, values):
+    def _transformed(
+        self, transform: Transform, reader: DumpReader, block: Section, line: int,
+        values: list[Any],
+    ) -> Iterator["DumpedObject"]:
         """Objects for what a project's row transform makes of one row."""
         for new_label, row in apply_transform(transform, block.model, block.fields, values, reader, line):
             plan = self._model_plan(reader, new_label, list(row), line)
             if plan is not None:
                 yield plan.build(list(row.values()), line)
 
-    def _model_plan(self, reader, label, field_names, line):
+    def _model_plan(
+        self, reader: DumpReader, label: str, field_names: list[str], line: int,
+    ) -> "RowPlan | None":
         key = (reader.path, label, tuple(field_names))
         if key not in self._plans:
             self._plans[key] = self._new_plan(reader, label, field_names, line)
         return self._plans[key]
 
-    def _plan(self, reader, block):
+    def _plan(self, reader: DumpReader, block: Section) -> "RowPlan | None":
         return self._new_plan(
             reader, block.model, block.fields, block.line_of("MODEL"), block.line_of("FIELDS"))
 
-    def _excluded(self, label):
+    def _excluded(self, label: str) -> bool:
         return is_excluded(label, self.excludes)
 
-    def _new_plan(self, reader, label, field_names, model_line, fields_line=None):
+    def _new_plan(
+        self, reader: DumpReader, label: str, field_names: Sequence[str], model_line: int | None,
+        fields_line: int | None = None,
+    ) -> "RowPlan | None":
         if self._excluded(label):
             return None
         try:
@@ -156,7 +167,7 @@ class Deserializer(base.Deserializer):
                                model=label, kind=Kind.UNKNOWN_MODEL).advise(hints.leave_out(label), " ")
         return RowPlan(self, reader, model, field_names, fields_line or model_line)
 
-    def older_state_hint(self):
+    def older_state_hint(self) -> str:
         """Explain a mismatch when the dump was taken at other migrations: how
         to restore it through them, when the project has them all."""
         if self.dump is None or self.apps is not global_apps:
@@ -195,7 +206,10 @@ class RowPlan:
     needs: most values are already of the right type and are taken as they are.
     """
 
-    def __init__(self, deserializer, reader, model, field_names, line):
+    def __init__(
+        self, deserializer: Deserializer, reader: DumpReader, model: Any,
+        field_names: Sequence[str], line: int | None,
+    ) -> None:
         self.deserializer = deserializer
         self.reader = reader
         self.model = model
@@ -205,9 +219,9 @@ class RowPlan:
         self.lookups = deserializer.resolve_natural_keys
         self.ignorenonexistent = deserializer.ignorenonexistent
         self.field_names = field_names
-        self.decoders = []
-        self.relations = []
-        self.many_to_many = []
+        self.decoders: list[tuple[int, Any, Any, Callable[[Any], Any]]] = []
+        self.relations: list[tuple[int, Any, Any]] = []
+        self.many_to_many: list[tuple[int, Any, Any]] = []
         self.attributes: list[Any] = []
         for index, name in enumerate(field_names):
             self._add_column(index, name, line)
@@ -216,7 +230,7 @@ class RowPlan:
         self.saver = deserializer.saver if batchable(model) else None
         self.plain_attnames = self._plain_construction()
 
-    def _add_column(self, index, name, line):
+    def _add_column(self, index: int, name: str, line: int | None) -> None:
         try:
             field = self.model._meta.get_field(name)
         except (FieldDoesNotExist, TypeError):
@@ -243,7 +257,7 @@ class RowPlan:
             self.decoders.append((index, field, codec.as_is, codec.decode))
         self.attributes.append((field.attname, index))
 
-    def _differences(self):
+    def _differences(self) -> str:
         """Which dumped fields the model lacks, and which model fields the dump lacks."""
         opts = self.model._meta
         known = {f.name for f in opts.get_fields()} | {opts.pk.name}
@@ -259,7 +273,7 @@ class RowPlan:
             ", ".join(model_only) or "none",
         )
 
-    def _plain_construction(self):
+    def _plain_construction(self) -> list[str] | None:
         """Attribute names to fill an instance's __dict__ with, when that is all
         Model.__init__ would do: every field dumped, nobody listening to the
         model's init signals, and no field descriptor that does more than store."""
@@ -279,7 +293,7 @@ class RowPlan:
                 return None
         return [field.attname for field in self.model._meta.concrete_fields]
 
-    def _positional_order(self):
+    def _positional_order(self) -> list[int] | None:
         """Column indexes in the order of Model(*args), if every field is dumped."""
         by_attname = dict(self.attributes)
         concrete = [field.attname for field in self.model._meta.concrete_fields]
@@ -287,10 +301,10 @@ class RowPlan:
             return None
         return [by_attname[attname] for attname in concrete]
 
-    def error(self, problem, line, field=None):
+    def error(self, problem: str, line: int | None, field: str | None = None) -> DumpError:
         return self.reader.error(problem, line, self.label, field)
 
-    def build(self, values, line):
+    def build(self, values: list[Any], line: int) -> "DumpedObject":
         """The object of one row: a list of one value per field (the reader checked)."""
         field: Any = None
         value = None
@@ -322,9 +336,11 @@ class RowPlan:
         if self.plain_attnames is not None:
             instance = self.model.__new__(self.model)
             instance._state = ModelState()
-            instance.__dict__.update(
-                zip(self.plain_attnames, [values[index] for index in self.positions])
-            )
+            instance.__dict__.update(zip(
+                self.plain_attnames,
+                # positions is set whenever plain_attnames is
+                [values[index] for index in self.positions],  # type: ignore[union-attr]
+            ))
         elif self.positions is not None:
             instance = self.model(*[values[index] for index in self.positions])
         else:
@@ -341,7 +357,7 @@ class RowPlan:
         return DumpedObject(instance, m2m_data, deferred, self.reader.path, line, self.saver,
                             self.deserializer)
 
-    def _foreign_key(self, field, codec, value):
+    def _foreign_key(self, field: Any, codec: Any, value: Any) -> Any:
         if value is None:
             return None
         if isinstance(value, list):
@@ -350,7 +366,7 @@ class RowPlan:
             return value
         return codec.decode(value)
 
-    def _many_to_many(self, field, codec, value):
+    def _many_to_many(self, field: Any, codec: Any, value: Any) -> Any:
         if not isinstance(value, list):
             raise ValidationError("a many-to-many value is a list of keys")
         if not any(isinstance(key, list) for key in value):
@@ -366,7 +382,9 @@ class RowPlan:
                 keys.extend(codec.decode([key]))
         return keys
 
-    def _natural_key(self, field, natural_key, resolve):
+    def _natural_key(
+        self, field: Any, natural_key: list[Any], resolve: Callable[[Any, Any, str, bool], Any],
+    ) -> Any:
         """Resolve a natural key once per load: a site's rows repeat the same few."""
         if not self.lookups:
             return base.DEFER_FIELD
@@ -383,7 +401,7 @@ class RowPlan:
         return resolved
 
 
-def _natural_m2m_key(field, natural_key, using, forward):
+def _natural_m2m_key(field: Any, natural_key: Sequence[Any], using: str, forward: bool) -> Any:
     """The key of the object a many-to-many natural key names."""
     manager = field.remote_field.model._default_manager.db_manager(using)
     try:
@@ -402,15 +420,16 @@ class DumpedObject(base.DeserializedObject):
     moves to the next block and before it finishes.
     """
 
-    def __init__(self, obj, m2m_data, deferred_fields, path, line, saver=None,
-                 deserializer=None):
+    def __init__(self, obj: Any, m2m_data: dict[str, Any], deferred_fields: dict[Any, Any],
+                 path: str, line: int, saver: BatchSaver | None = None,
+                 deserializer: Deserializer | None = None) -> None:
         super().__init__(obj, m2m_data, deferred_fields)
         self.path = path
         self.line = line
         self.saver = saver
         self.deserializer = deserializer
 
-    def save(self, save_m2m=True, using=None, **kwargs):
+    def save(self, save_m2m: bool = True, using: str | None = None, **kwargs: Any) -> None:
         saver = self.saver
         if (
             saver is not None
@@ -425,14 +444,14 @@ class DumpedObject(base.DeserializedObject):
         else:
             self.save_one(save_m2m=save_m2m, using=using, **kwargs)
 
-    def save_one(self, save_m2m=True, using=None, **kwargs):
+    def save_one(self, save_m2m: bool = True, using: str | None = None, **kwargs: Any) -> None:
         """Save this row now, as Django's DeserializedObject does."""
         try:
             super().save(save_m2m=save_m2m, using=using, **kwargs)
         except Exception as exc:
             raise self.rejected(exc) from exc
 
-    def rejected(self, exc):
+    def rejected(self, exc: BaseException) -> DumpError:
         """The error for the database refusing this row with ``exc``."""
         older = ""
         if isinstance(exc, IntegrityError) and self.deserializer is not None:
@@ -446,7 +465,7 @@ class DumpedObject(base.DeserializedObject):
             kind=Kind.ROW_REJECTED,
         )
 
-    def save_deferred_fields(self, using=None):
+    def save_deferred_fields(self, using: str | None = None) -> None:
         try:
             super().save_deferred_fields(using=using)
         except DumpError:
@@ -461,7 +480,7 @@ class DumpedObject(base.DeserializedObject):
             ) from exc
 
 
-def _suspect_field(instance):
+def _suspect_field(instance: Any) -> str:
     """Name the field that fails Django's own validation, if one does."""
     for field in instance._meta.concrete_fields:
         if field.is_relation:
@@ -482,7 +501,7 @@ def _suspect_field(instance):
     return ""
 
 
-def _reason(exc):
+def _reason(exc: BaseException) -> str:
     if isinstance(exc, ValidationError):
         return "; ".join(exc.messages)
     return str(exc) or type(exc).__name__

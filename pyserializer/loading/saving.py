@@ -14,8 +14,9 @@ keep the dumped values.
 
 import functools
 import math
+from collections.abc import Callable, Iterable, Sequence
 from operator import itemgetter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import connections, models, transaction
@@ -25,10 +26,16 @@ from ..errors import DumpError, Kind
 from ..tables import every_row, keys_of
 from ..values.dbvalues import db_values
 
+if TYPE_CHECKING:
+    from .deserializer import DumpedObject
+
 BATCH_SIZE = 500
 
+# The SQL around one parameter: "%s", or a function of the value that makes it.
+Placeholder = str | Callable[[Any], str]
 
-def batchable(model):
+
+def batchable(model: type[models.Model]) -> bool:
     """Whether rows of ``model`` may be saved in batches."""
     many_to_many = model._meta.local_many_to_many
     if getattr(settings, "PYSERIALIZER_EXACT_SIGNAL_ORDER", False) and (
@@ -55,13 +62,13 @@ class BatchSaver:
     look (see ``_save_one_by_one``).
     """
 
-    def __init__(self, using, empty_tables=()):
+    def __init__(self, using: str, empty_tables: Iterable[str] = ()) -> None:
         self.using = using
         self.empty_tables = frozenset(empty_tables)
-        self.pending: list[Any] = []
+        self.pending: list["DumpedObject"] = []
         self.model: Any = None
 
-    def add(self, dumped):
+    def add(self, dumped: "DumpedObject") -> None:
         model = type(dumped.object)
         if model is not self.model:
             self.flush()
@@ -70,7 +77,7 @@ class BatchSaver:
         if len(self.pending) >= BATCH_SIZE:
             self.flush()
 
-    def flush(self):
+    def flush(self) -> None:
         pending, self.pending = self.pending, []
         if not pending:
             return
@@ -95,7 +102,7 @@ class BatchSaver:
         if new:
             self._save(model, new)
 
-    def _save(self, model, batch):
+    def _save(self, model: type[models.Model], batch: list["DumpedObject"]) -> None:
         """pre_save for each row, one INSERT, post_save for each row, the links."""
         objects = [dumped.object for dumped in batch]
         self._send(signals.pre_save, objects, update_fields=None)
@@ -111,7 +118,7 @@ class BatchSaver:
         self._send(signals.post_save, objects, created=True, update_fields=None)
         self._save_links(model, batch)
 
-    def _send(self, signal, objects, **kwargs):
+    def _send(self, signal: Any, objects: Iterable[Any], **kwargs: Any) -> None:
         """Send ``signal`` for each object, as Model.save_base does."""
         sender = self.model
         if sender._meta.concrete_model._meta.auto_created or not signal.has_listeners(sender):
@@ -119,7 +126,7 @@ class BatchSaver:
         for obj in objects:
             signal.send(sender=sender, instance=obj, raw=True, using=self.using, **kwargs)
 
-    def _save_one_by_one(self, model, batch):
+    def _save_one_by_one(self, model: type[models.Model], batch: list["DumpedObject"]) -> None:
         """After the database rejected a batch's INSERT: save each row as
         loaddata does (an UPDATE, else an INSERT), but for the pre_save it had.
         A row that is there already (made during the load by a receiver, or
@@ -138,7 +145,7 @@ class BatchSaver:
                 getattr(obj, name).set(keys)
             dumped.m2m_data = None
 
-    def _save_links(self, model, batch):
+    def _save_links(self, model: type[models.Model], batch: list["DumpedObject"]) -> None:
         """Insert the links of each many-to-many field, between the rows'
         m2m_changed "pre_add" and "post_add" (as the field's manager does)."""
         names = dict.fromkeys(name for dumped in batch for name in (dumped.m2m_data or ()))
@@ -179,7 +186,9 @@ class BatchSaver:
         for dumped in batch:
             dumped.m2m_data = None
 
-    def _send_m2m_changed(self, action, field, added):
+    def _send_m2m_changed(
+        self, action: str, field: Any, added: Iterable[tuple[Any, Any]],
+    ) -> None:
         for obj, pk_set in added:
             signals.m2m_changed.send(
                 sender=field.remote_field.through, action=action, instance=obj, reverse=False,
@@ -187,7 +196,9 @@ class BatchSaver:
             )
 
 
-def _insert_rows(model, fields, objects, using):
+def _insert_rows(
+    model: type[models.Model], fields: Sequence[Any], objects: Sequence[Any], using: str,
+) -> None:
     """INSERT the objects' raw values through the backend's bulk path.
 
     PostgreSQL with psycopg 3 gets one ``COPY ... FROM STDIN``: Django binds
@@ -198,7 +209,7 @@ def _insert_rows(model, fields, objects, using):
     INSERTs built here.
     """
     connection = connections[using]
-    placeholders = [_placeholder(field, connection) for field in fields]
+    placeholders: list[Any] = [_placeholder(field, connection) for field in fields]
     if None in placeholders:
         size = max(1, connection.ops.bulk_batch_size(fields, objects))
         rows = every_row(model, using)
@@ -232,10 +243,14 @@ def _insert_rows(model, fields, objects, using):
 STATEMENT_BYTES = 1000000
 
 
-def _multi_row_inserts(cursor, insert, placeholders, rows):
+def _multi_row_inserts(
+    cursor: Any, insert: str, placeholders: Sequence[Any], rows: Iterable[Sequence[Any]],
+) -> None:
     """INSERT the rows a few hundred kilobytes at a time, each value inside the
     SQL its field puts around it."""
-    values, params, size = [], [], 0
+    values: list[str] = []
+    params: list[Any] = []
+    size = 0
     for row in rows:
         values.append("(%s)" % ", ".join([
             placeholder if type(placeholder) is str else placeholder(value)
@@ -250,12 +265,12 @@ def _multi_row_inserts(cursor, insert, placeholders, rows):
         cursor.execute(insert + ", ".join(values), params)
 
 
-def _copies(connection):
+def _copies(connection: Any) -> bool:
     """Whether rows go to ``connection`` by COPY (PostgreSQL through psycopg 3)."""
     return connection.vendor == "postgresql" and hasattr(connection.connection, "adapters")
 
 
-def _placeholder(field, connection):
+def _placeholder(field: Any, connection: Any) -> Placeholder | None:
     """The SQL around a field's parameter: "%s", a function of the value for
     Django's BinaryField (MySQL's ``_binary %s``, but "%s" for NULL), or None
     for a field of another kind that wants SQL of its own (GIS geometries)."""
@@ -268,7 +283,7 @@ def _placeholder(field, connection):
     return None
 
 
-def write_negative_zero(connection):
+def write_negative_zero(connection: Any) -> None:
     """Have ``connection`` write -0.0 to PostgreSQL as -0.0.
 
     Django binds parameters client-side on psycopg 3: a float becomes an SQL
@@ -285,11 +300,11 @@ def write_negative_zero(connection):
 
 
 @functools.cache
-def _float_dumper():
+def _float_dumper() -> type:
     from psycopg.types.numeric import FloatDumper
 
     class NegativeZeroFloatDumper(FloatDumper):
-        def quote(self, obj):
+        def quote(self, obj: float) -> bytes:
             if obj == 0 and math.copysign(1.0, obj) < 0:
                 return b"'-0.0'::float8"
             return super().quote(obj)

@@ -12,13 +12,19 @@ setting::
 or pass ``transforms={"shop.product": function}`` to the deserializer.
 """
 
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
 from django.conf import settings
 from django.utils.module_loading import import_string
 
 from ..errors import DumpError
 
+# A row transform: (label, row as a dict) -> (label, row) pairs.
+Transform = Callable[[str, dict[str, Any]], Iterable[tuple[str, dict[str, Any]]]]
 
-def configured_transforms(extra=None):
+
+def configured_transforms(extra: Mapping[str, Transform] | None = None) -> dict[str, Transform]:
     """{label: function} from the setting, updated with ``extra``."""
     found = {}
     for label, function in getattr(settings, "PYSERIALIZER_TRANSFORMS", {}).items():
@@ -28,7 +34,10 @@ def configured_transforms(extra=None):
     return found
 
 
-def apply_transform(transform, label, field_names, values, reader, line):
+def apply_transform(
+    transform: Transform, label: str, field_names: Sequence[str], values: Sequence[Any],
+    reader: Any, line: int,
+) -> list[tuple[str, dict[str, Any]]]:
     """Run ``transform`` on one row (one value per field name, as the reader
     checked); check and return its (label, row) pairs."""
     try:

@@ -9,13 +9,15 @@ the dump was taken at, when it would be restored through migrations), and
 every row a row refers to must be in the dump (``references.MissingRows``).
 """
 
+import os
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS
 
 from ..cli.progress import chunk_files, counted, counted_files
 from ..dumping.wholesite import describe_left_out
+from ..files.manifest import Manifest
 from ..loading.deserializer import Deserializer
 from .migrating import states
 from .plan import RestorePlan, loading_models, plan_restore, refuse_unknown_models
@@ -27,12 +29,12 @@ class CheckReport:
     """What ``check_dump`` read."""
 
     objects: int
-    models: list
+    models: list[str]
     files: int
     size: int
     plan: RestorePlan
 
-    def describe(self):
+    def describe(self) -> str:
         dump, plan = self.plan.dump, self.plan
         if plan.through_migrations:
             restore_would = (
@@ -59,7 +61,9 @@ class CheckReport:
         return "\n".join(lines)
 
 
-def check_dump(manifest_path, using=DEFAULT_DB_ALIAS, excludes=()):
+def check_dump(
+    manifest_path: str | os.PathLike[str], using: str = DEFAULT_DB_ALIAS, excludes: Iterable[str] = (),
+) -> CheckReport:
     """Read every row of the dump as a restore would, saving nothing; return a CheckReport.
 
     Raises DumpError (file and line) or NotRestorable on the first problem,
@@ -86,7 +90,7 @@ def check_dump(manifest_path, using=DEFAULT_DB_ALIAS, excludes=()):
     return CheckReport(objects, models, len(entries), sum(e.size for e in entries), plan)
 
 
-def list_dump(dump):
+def list_dump(dump: Manifest) -> str:
     """The text of ``restore_dump --list``: origin, migrations, models, files."""
     lines = [
         "Dump %s (format %d)" % (dump.directory, dump.format),

@@ -8,7 +8,7 @@ can be rebuilt after it.
 
 from django.conf import settings
 
-from ..errors import Kind
+from ..errors import DumpError, Kind
 
 # {app label: the command that rebuilds its data}; PYSERIALIZER_REBUILDABLE adds to it.
 REBUILDABLE = {
@@ -22,11 +22,11 @@ REBUILDABLE = {
 LEAVING_OUT_HELPS = frozenset({Kind.UNKNOWN_MODEL, Kind.ROW_REJECTED})
 
 
-def rebuildable_apps():
+def rebuildable_apps() -> dict[str, str]:
     return {**REBUILDABLE, **getattr(settings, "PYSERIALIZER_REBUILDABLE", {})}
 
 
-def leave_out(label, manifest_path=None):
+def leave_out(label: str, manifest_path: str | None = None) -> str:
     """How to restore without the rows of model ``label``."""
     app_label = label.partition(".")[0]
     how = (
@@ -43,7 +43,7 @@ def leave_out(label, manifest_path=None):
     return how + "."
 
 
-def with_restore_hint(error, manifest_path):
+def with_restore_hint(error: DumpError, manifest_path: str) -> DumpError:
     """``error`` (a DumpError) with how to leave its model out, when that gets
     past it: the model is unknown, or the database rejected its rows."""
     if error.model and not error.advised and error.kind in LEAVING_OUT_HELPS:

@@ -17,17 +17,20 @@ apps are resolved through the current models.
 """
 
 import re
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from django.apps import apps as global_apps
 from django.db import transaction
 from django.db.migrations.executor import MigrationExecutor
 
-from ..loading.transforms import configured_transforms
+from ..loading.transforms import Transform, configured_transforms
 from ..values.codec import codec_for
 
 
-def migrate_to(connection, targets, empty):
+def migrate_to(
+    connection: Any, targets: list[tuple[str, str | None]], empty: Callable[[], Any],
+) -> None:
     """Migrate the database to exactly ``targets``, backwards or forwards.
 
     Before going backwards ``empty()`` empties the tables: their rows are
@@ -46,7 +49,7 @@ def migrate_to(connection, targets, empty):
     executor.migrate(targets)
 
 
-def forward_plan(connection):
+def forward_plan(connection: Any) -> list[Any]:
     """The migrations ``migrate`` would apply now, in order."""
     executor = MigrationExecutor(connection)
     return [migration for migration, backwards in
@@ -57,17 +60,17 @@ class LoadingModels:
     """The models rows are loaded into: as they were at the dump's migration
     state for the apps whose migrations changed since, current ones for the rest."""
 
-    def __init__(self, historical, changed):
+    def __init__(self, historical: Any, changed: Iterable[str]) -> None:
         self.historical = historical
         self.changed = set(changed)
 
-    def get_model(self, app_label, model_name=None):
+    def get_model(self, app_label: str, model_name: str | None = None) -> Any:
         if model_name is None:
             app_label, model_name = app_label.split(".")
         registry = self.historical if app_label in self.changed else global_apps
         return registry.get_model(app_label, model_name)
 
-    def get_models(self, include_auto_created=False):
+    def get_models(self, include_auto_created: bool = False) -> list[Any]:
         return [
             model for model in self.historical.get_models(include_auto_created=include_auto_created)
             if model._meta.app_label in self.changed
@@ -77,7 +80,7 @@ class LoadingModels:
         ]
 
 
-def natural_key_transforms(registry, using):
+def natural_key_transforms(registry: LoadingModels, using: str) -> dict[str, Transform] | None:
     """Row transforms (see pyserializer.loading.transforms) that replace, in rows of the
     historical models, natural keys of rows of unchanged apps by primary keys,
     looked up with the current models. The project's own transforms run first."""
@@ -92,7 +95,7 @@ def natural_key_transforms(registry, using):
         return None
     projects = configured_transforms()
 
-    def transform(label, row):
+    def transform(label: str, row: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
         produced = projects[label](label, row) if label in projects else [(label, row)]
         for new_label, new_row in produced:
             for name, (current, field) in resolvers.get(new_label.lower(), {}).items():
@@ -103,7 +106,7 @@ def natural_key_transforms(registry, using):
     return {label: transform for label in set(resolvers) | set(projects)}
 
 
-def _natural_key_fields(model, changed):
+def _natural_key_fields(model: Any, changed: Collection[str]) -> dict[str, tuple[Any, Any]]:
     """{field name: (current related model, field)} for the relations of a
     historical model to models of unchanged apps that have natural keys."""
     fields = {}
@@ -121,12 +124,12 @@ def _natural_key_fields(model, changed):
     return fields
 
 
-def _resolved(current, field, value, using):
+def _resolved(current: Any, field: Any, value: Any, using: str) -> Any:
     """``value`` with each natural key (a list) replaced by the key it stands for."""
     codec = codec_for(field.target_field)
     manager = current._default_manager.db_manager(using)
 
-    def key_of(natural_key):
+    def key_of(natural_key: Sequence[Any]) -> Any:
         obj = manager.get_by_natural_key(*natural_key)
         key = getattr(obj, field.target_field.attname if field.many_to_many
                       else field.remote_field.field_name)
@@ -141,13 +144,13 @@ def _resolved(current, field, value, using):
     return key_of(value) if isinstance(value, list) else value
 
 
-def states(changed, which):
+def states(changed: Mapping[str, tuple[str, str]], which: int) -> str:
     """E.g. "migrapp 0003, shop zero" from {app: (dump's last, code's last)}."""
     return ", ".join("%s %s" % (app_label, _short(names[which]))
                      for app_label, names in sorted(changed.items()))
 
 
-def migration_ranges(migrations):
+def migration_ranges(migrations: Iterable[Any]) -> str:
     """E.g. "migrapp 0004-0005, shop 0001" for migrations in plan order."""
     by_app: dict[str, Any] = {}
     for migration in migrations:
@@ -160,7 +163,7 @@ def migration_ranges(migrations):
     )
 
 
-def _short(name):
+def _short(name: str) -> str:
     """A migration's number when it has one ("0003_split_name" -> "0003",
     "0001_squashed_0021_file_hash" -> "0001_squashed_0021")."""
     match = re.match(r"(\d+_squashed_\d+|\d+)_", name)

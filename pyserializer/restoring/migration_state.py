@@ -11,10 +11,13 @@ replaced migrations were deleted since, reads the same as the unsquashed
 history did.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.migrations.loader import MigrationLoader
+
+from ..files.manifest import Manifest
 
 
 @dataclass
@@ -22,11 +25,11 @@ class ProjectMigrations:
     """The project's migration graph, as ``migrate`` uses it for a new database."""
 
     graph: Any  # django.db.migrations.graph.MigrationGraph
-    squashes: dict  # {squash key: set of the keys it replaces}
-    on_disk: set  # every migration file's key, replaced ones included
+    squashes: dict[tuple[str, str], set[tuple[str, str]]]  # {squash key: set of the keys it replaces}
+    on_disk: set[tuple[str, str]]  # every migration file's key, replaced ones included
 
     @classmethod
-    def load(cls):
+    def load(cls) -> "ProjectMigrations":
         loader = MigrationLoader(None, ignore_no_migrations=True, replace_migrations=True)
         squashes = {
             key: set(migration.replaces)
@@ -35,11 +38,11 @@ class ProjectMigrations:
         }
         return cls(loader.graph, squashes, set(loader.disk_migrations))
 
-    def current_state(self):
+    def current_state(self) -> dict[str, set[str]]:
         """{app_label: set of migration names} the current code is at."""
         return _by_app(self.graph.nodes)
 
-    def leaf(self, app_label, names):
+    def leaf(self, app_label: str, names: Iterable[str]) -> tuple[str, str] | None:
         """The last of ``names`` (migrations of ``app_label`` in the graph): the
         one no other of them comes after; None when there is none."""
         keys = {(app_label, name) for name in names if (app_label, name) in self.graph.nodes}
@@ -56,11 +59,13 @@ class ProjectMigrations:
 class DumpState:
     """A dump's recorded migrations, read against the project's graph."""
 
-    applied: dict  # {app_label: set of names}: graph nodes applied when it was taken
-    missing: list = field(default_factory=list)  # recorded, but no migration file has them
-    inside_squashes: dict = field(default_factory=dict)  # {squash: recorded part of what it replaces}
+    applied: dict[str, set[str]]  # {app_label: set of names}: graph nodes applied when it was taken
+    # recorded, but no migration file has them
+    missing: list[tuple[str, str]] = field(default_factory=list)
+    # {squash: recorded part of what it replaces}
+    inside_squashes: dict[tuple[str, str], list[tuple[str, str]]] = field(default_factory=dict)
 
-    def targets(self, project):
+    def targets(self, project: ProjectMigrations) -> list[tuple[str, str]]:
         """[(app_label, last migration applied)] per app of the dump, sorted by app."""
         return [
             leaf for leaf in (
@@ -68,7 +73,7 @@ class DumpState:
             ) if leaf is not None
         ]
 
-    def differing_apps(self, project):
+    def differing_apps(self, project: ProjectMigrations) -> dict[str, tuple[str, str]]:
         """{app_label: (dump's last migration, code's last migration)} where they differ."""
         current = project.current_state()
         differing = {}
@@ -80,7 +85,7 @@ class DumpState:
         return differing
 
 
-def read_dump_state(dump, project):
+def read_dump_state(dump: Manifest, project: ProjectMigrations) -> DumpState:
     """Where the dump's recorded migrations stand in the project's graph.
 
     Apps the dump records migrations of but that have no migrations in the
@@ -91,8 +96,8 @@ def read_dump_state(dump, project):
     with_rows = {entry.model.partition(".")[0] for entry in dump.files}
     in_project = {app_label for app_label, _ in project.on_disk}
     recorded = {
-        tuple(key) for key in dump.migrations
-        if key[0] in in_project or key[0] in with_rows
+        (app_label, name) for app_label, name in dump.migrations
+        if app_label in in_project or app_label in with_rows
     }
     for squash, replaced in project.squashes.items():
         if squash in recorded:
@@ -110,7 +115,7 @@ def read_dump_state(dump, project):
     return DumpState(_by_app(applied), missing, inside_squashes)
 
 
-def migration_differences(dump):
+def migration_differences(dump: Manifest) -> tuple[str, list[tuple[str, str]]]:
     """(A short text of how the dump's migration state differs, or ''; the
     migrations it records that the project's graph cannot bring a database
     to: missing ones, or part of what a squash replaces). When the second is
@@ -126,14 +131,14 @@ def migration_differences(dump):
     return text, unreachable
 
 
-def _by_app(keys):
+def _by_app(keys: Iterable[tuple[str, str]]) -> dict[str, set[str]]:
     state: dict[str, set[str]] = {}
     for app_label, name in keys:
         state.setdefault(app_label, set()).add(name)
     return state
 
 
-def _last_name(project, app_label, names):
+def _last_name(project: ProjectMigrations, app_label: str, names: set[str]) -> str:
     if not names:
         return "zero"
     leaf = project.leaf(app_label, names)

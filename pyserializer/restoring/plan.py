@@ -8,8 +8,10 @@ refusal here leaves the database as it was; ``pyserializer.restoring.run``
 carries the plan out.
 """
 
+import os
 from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import IO, Any
 
 from django.apps import apps as global_apps
 from django.core.management.base import CommandError
@@ -21,7 +23,7 @@ from ..cli.refusals import agreed
 from ..dumping.wholesite import REBUILT_BY_MIGRATE, is_excluded, matched_by_natural_key
 from ..errors import DumpError, Kind
 from ..files import manifest
-from ..loading.transforms import configured_transforms
+from ..loading.transforms import Transform, configured_transforms
 from . import hints, references
 from .migrating import LoadingModels, natural_key_transforms, states
 from .migration_state import ProjectMigrations, read_dump_state
@@ -35,7 +37,7 @@ class NotRestorable(CommandError):
 class Cancelled(CommandError):
     """The user answered no: nothing was changed."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__("Cancelled; nothing was changed.")
 
 
@@ -45,19 +47,21 @@ class RestorePlan:
 
     manifest_path: str
     dump: manifest.Manifest
-    changed: dict  # {app_label: (dump's last migration, code's last migration)}
-    targets: list  # [(app_label, migration name, or None for zero)]: the dump's state
-    excludes: frozenset = frozenset()  # app labels and model labels left out, lowercase
+    # {app_label: (dump's last migration, code's last migration)}
+    changed: dict[str, tuple[str, str]]
+    # [(app_label, migration name, or None for zero)]: the dump's state
+    targets: list[tuple[str, str | None]]
+    excludes: frozenset[str] = frozenset()  # app labels and model labels left out, lowercase
     # Models migrate fills whose rows are kept and matched by natural key (wholesite).
-    natural_keyed: frozenset = frozenset()
-    unmigrated: list = field(default_factory=list)  # labels of the apps without migrations
+    natural_keyed: frozenset[str] = frozenset()
+    unmigrated: list[str] = field(default_factory=list)  # labels of the apps without migrations
 
     @property
-    def through_migrations(self):
+    def through_migrations(self) -> bool:
         return bool(self.changed)
 
     @property
-    def matched_by_target(self):
+    def matched_by_target(self) -> frozenset[str]:
         """Labels of the models whose rows the target database keeps, the dump's
         being matched to them by natural key: those ``natural_keyed`` that are
         loaded into their current models (an app restored through migrations
@@ -65,13 +69,13 @@ class RestorePlan:
         return frozenset(label for label in self.natural_keyed
                          if label.partition(".")[0] not in self.changed)
 
-    def excluded(self, label):
+    def excluded(self, label: str) -> bool:
         return is_excluded(label, self.excludes)
 
-    def rows_to_load(self):
+    def rows_to_load(self) -> int:
         return sum(entry.rows for entry in self.dump.files if not self.excluded(entry.model))
 
-    def describe(self, connection):
+    def describe(self, connection: Any) -> str:
         """What the user is asked to confirm."""
         dump = self.dump
         lines = [
@@ -102,7 +106,7 @@ class RestorePlan:
         return "\n".join(lines)
 
 
-def plan_restore(manifest_path, excludes=()):
+def plan_restore(manifest_path: str | os.PathLike[str], excludes: Iterable[str] = ()) -> RestorePlan:
     """Read the dump's manifest and decide how to restore it.
 
     Raises NotRestorable, naming what is missing, when the dump was taken at
@@ -122,13 +126,14 @@ def plan_restore(manifest_path, excludes=()):
     if state.inside_squashes:
         raise NotRestorable(_inside_squash_message(manifest_path, state.inside_squashes))
     unknown_then = sorted(set(project.current_state()) - set(state.applied))
-    targets = state.targets(project) + [(app_label, None) for app_label in unknown_then]
+    targets: list[tuple[str, str | None]] = state.targets(project) + [
+        (app_label, None) for app_label in unknown_then]
     return refuse_dangling_excludes(_refuse_leaving_out_rows_kept_by_id(RestorePlan(
         manifest_path, dump, state.differing_apps(project), targets, excluded, natural_keyed,
         unmigrated_apps())))
 
 
-def parse_excludes(excludes, dump):
+def parse_excludes(excludes: Iterable[str], dump: manifest.Manifest) -> frozenset[str]:
     """``app_label`` or ``app_label.ModelName`` labels, as for ``loaddata -e``.
 
     A label may name an app or model of the project, or one the dump holds
@@ -148,7 +153,7 @@ def parse_excludes(excludes, dump):
     return frozenset(parsed)
 
 
-def _refuse_leaving_out_rows_kept_by_id(plan):
+def _refuse_leaving_out_rows_kept_by_id(plan: RestorePlan) -> RestorePlan:
     """``plan``, unless it leaves out content types or permissions that the dump
     holds with their ids: rows refer to them by id, and the ones created in
     their place would be numbered otherwise."""
@@ -162,7 +167,7 @@ def _refuse_leaving_out_rows_kept_by_id(plan):
     return plan
 
 
-def refuse_dangling_excludes(plan):
+def refuse_dangling_excludes(plan: RestorePlan) -> RestorePlan:
     """Return ``plan``, unless a model it leaves out is one that rows it loads
     refer to (see pyserializer.restoring.references): then raise DanglingReferences."""
     if plan.excludes:
@@ -172,7 +177,7 @@ def refuse_dangling_excludes(plan):
     return plan
 
 
-def models_at_dump_state(plan):
+def models_at_dump_state(plan: RestorePlan) -> Any:
     """The registry the rows of the dump are loaded into: the current models, or
     for a dump taken at other migrations the models as they were at its state."""
     if not plan.through_migrations:
@@ -183,7 +188,7 @@ def models_at_dump_state(plan):
     return LoadingModels(historical, plan.changed)
 
 
-def loading_models(plan, using):
+def loading_models(plan: RestorePlan, using: str) -> tuple[Any, dict[str, Transform] | None]:
     """(registry, row transforms) that the rows of the dump are loaded into."""
     registry = models_at_dump_state(plan)
     if registry is global_apps:
@@ -191,7 +196,7 @@ def loading_models(plan, using):
     return registry, natural_key_transforms(registry, using)
 
 
-def refuse_unknown_models(plan, registry, ignorenonexistent=False):
+def refuse_unknown_models(plan: RestorePlan, registry: Any, ignorenonexistent: bool = False) -> None:
     """Before anything changes: every model the dump holds (but those left
     out) must be one the rows can be loaded into, or the load would fail
     after the migrations."""
@@ -212,7 +217,9 @@ def refuse_unknown_models(plan, registry, ignorenonexistent=False):
             ).advise(hints.leave_out(entry.model, plan.manifest_path), " ")
 
 
-def refuse_missing_tables(plan, connection, registry, nothing_changed=""):
+def refuse_missing_tables(
+    plan: RestorePlan, connection: Any, registry: Any, nothing_changed: str = "",
+) -> None:
     """Every model with rows in the dump (but those left out) must have its
     table in the database. ``migrate`` makes the tables of managed models;
     an unmanaged model's table is made by a migration's SQL or by another
@@ -240,7 +247,10 @@ def refuse_missing_tables(plan, connection, registry, nothing_changed=""):
                     nothing_changed, hints.leave_out(label, plan.manifest_path)))
 
 
-def confirm(plan, connection, interactive=True, verbosity=1, stdout=None, ask=input):
+def confirm(
+    plan: RestorePlan, connection: Any, interactive: bool = True, verbosity: int = 1,
+    stdout: IO[str] | None = None, ask: Callable[[str], str] = input,
+) -> None:
     """Say what carrying out ``plan`` on ``connection`` replaces and, when
     ``interactive``, ask; raise Cancelled unless the answer is yes."""
     if stdout is not None and (interactive or verbosity >= 1):
@@ -249,7 +259,7 @@ def confirm(plan, connection, interactive=True, verbosity=1, stdout=None, ask=in
         raise Cancelled()
 
 
-def refuse_unreachable_targets(plan, executor):
+def refuse_unreachable_targets(plan: RestorePlan, executor: Any) -> None:
     """The dump's state must be one this database's migration graph can reach."""
     graph = executor.loader.graph
     unknown = [target for target in plan.targets
@@ -264,7 +274,9 @@ def refuse_unreachable_targets(plan, executor):
                plan.manifest_path))
 
 
-def _missing_message(manifest_path, missing, project):
+def _missing_message(
+    manifest_path: str, missing: list[tuple[str, str]], project: ProjectMigrations,
+) -> str:
     known_apps = {app_label for app_label, _ in project.on_disk}
     names = []
     for app_label, name in missing:
@@ -282,7 +294,9 @@ def _missing_message(manifest_path, missing, project):
     )
 
 
-def _inside_squash_message(manifest_path, inside_squashes):
+def _inside_squash_message(
+    manifest_path: str, inside_squashes: dict[tuple[str, str], list[tuple[str, str]]],
+) -> str:
     parts = [
         "%s.%s, of whose replaced migrations the dump records only %s" % (
             squash[0], squash[1], ", ".join(name for _, name in recorded))
@@ -297,7 +311,7 @@ def _inside_squash_message(manifest_path, inside_squashes):
     )
 
 
-def describe_database(connection):
+def describe_database(connection: Any) -> str:
     """E.g. "database 'default' (postgresql: shop on db.example.org:5432)"."""
     settings_dict = connection.settings_dict
     where = str(settings_dict.get("NAME") or "")

@@ -24,14 +24,17 @@ id of a deleted row). Leaving out the whole model it points at is refused
 all the same: then every one of its references would point at nothing.
 """
 
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from django.apps import apps as global_apps
 from django.core.management.base import CommandError
+from django.db.models import Model
 
 from ..dumping.wholesite import excluded_labels, natural_key_labels
-from ..loading.deserializer import Deserializer
+from ..files.manifest import Manifest
+from ..loading.deserializer import Deserializer, DumpedObject
 from ..tables import every_row
 
 
@@ -43,7 +46,7 @@ class Relation:
     field: str
     target: str
 
-    def __str__(self):
+    def __str__(self) -> str:
         return "%s.%s -> %s" % (self.model, self.field, self.target)
 
 
@@ -51,7 +54,7 @@ class DanglingReferences(CommandError):
     """Models left out, or rows missing, that rows kept refer to; nothing was changed."""
 
 
-def outgoing(model):
+def outgoing(model: type[Model]) -> Iterator[tuple[Any, type[Model]]]:
     """(field, target model) of each reference that rows of ``model`` carry in a dump:
     foreign and one-to-one keys, and many-to-many links stored with the row (an
     explicit through model's keys are its own rows' foreign keys)."""
@@ -64,7 +67,7 @@ def outgoing(model):
             yield field, field.related_model
 
 
-def generic_foreign_keys(model):
+def generic_foreign_keys(model: type[Model]) -> list[Any]:
     """The GenericForeignKeys of ``model`` (historical models have none)."""
     return [
         field for field in model._meta.private_fields
@@ -72,7 +75,10 @@ def generic_foreign_keys(model):
     ]
 
 
-def references_to_excluded(kept, excluded, generic_targets=None, matched=frozenset()):
+def references_to_excluded(
+    kept: Iterable[type[Model]], excluded: Callable[[str], bool],
+    generic_targets: Callable[[Any, Any], set[Any]] | None = None, matched: Collection[str] = frozenset(),
+) -> list[Relation]:
     """Every Relation from a model of ``kept`` to a model that ``excluded(label_lower)``
     says is left out, but to the models ``matched`` (labels), whose rows the
     target database keeps and the dump refers to by natural key.
@@ -94,12 +100,12 @@ def references_to_excluded(kept, excluded, generic_targets=None, matched=frozens
     return list(dict.fromkeys(found))
 
 
-def _left_out(target, excluded, matched):
+def _left_out(target: type[Model], excluded: Callable[[str], bool], matched: Collection[str]) -> bool:
     label = target._meta.concrete_model._meta.label_lower
     return excluded(label) and label not in matched
 
 
-def refuse_excluded_targets(relations, nothing_done):
+def refuse_excluded_targets(relations: list[Relation], nothing_done: str) -> None:
     """Raise DanglingReferences naming ``relations`` and what to leave out too.
 
     ``nothing_done`` says what was not done ("Nothing was written.").
@@ -117,7 +123,7 @@ def refuse_excluded_targets(relations, nothing_done):
             "it" if len(targets) == 1 else "them"))
 
 
-def refuse_dump_without(kept, excludes, using):
+def refuse_dump_without(kept: list[type[Model]], excludes: Iterable[str], using: str) -> None:
     """``dump2py -e``, ``dumpdata -e`` of a whole site: before anything is written,
     refuse to leave out models that the ``kept`` models refer to."""
     if not excludes:
@@ -131,12 +137,12 @@ def refuse_dump_without(kept, excludes, using):
         "Nothing was written.")
 
 
-def generic_targets_in_database(using):
+def generic_targets_in_database(using: str) -> Callable[[Any, Any], set[Any]]:
     """``generic_targets`` for ``references_to_excluded``: the models of the content
     types that the rows of database ``using`` actually use."""
     from django.contrib.contenttypes.models import ContentType
 
-    def targets(model, field):
+    def targets(model: type[Model], field: Any) -> set[Any]:
         content_type = model._meta.get_field(field.ct_field)
         ids = every_row(model, using).order_by().values_list(
             content_type.attname, flat=True).distinct()
@@ -147,8 +153,9 @@ def generic_targets_in_database(using):
     return targets
 
 
-def refuse_loading_without(dump, excluded, registry=global_apps, matched=frozenset(),
-                           nothing_done="Nothing was changed."):
+def refuse_loading_without(dump: Manifest, excluded: Callable[[str], bool],
+                           registry: Any = global_apps, matched: Collection[str] = frozenset(),
+                           nothing_done: str = "Nothing was changed.") -> None:
     """A restore or ``loaddata`` of the directory dump ``dump`` with models left out
     (``excluded(label_lower)``): before anything is changed, refuse to leave out
     models that the rows it loads (into the models of ``registry``) refer to."""
@@ -165,7 +172,9 @@ def refuse_loading_without(dump, excluded, registry=global_apps, matched=frozens
     refuse_excluded_targets(references_to_excluded(kept, excluded, generic, matched), nothing_done)
 
 
-def generic_targets_in_dump(dump, kept, registry):
+def generic_targets_in_dump(
+    dump: Manifest, kept: Iterable[type[Model]], registry: Any,
+) -> Callable[[Any, Any], set[Any]] | None:
     """``generic_targets`` for ``references_to_excluded``: the models of the content
     types that the dump's rows of the models of ``kept`` with GenericForeignKeys
     use. Reads the chunks of these models only (and of the content types, when
@@ -188,7 +197,7 @@ def generic_targets_in_dump(dump, kept, registry):
             used.setdefault((type(obj), field.name), set()).add(
                 tuple(value) if isinstance(value, list) else value)
 
-    def targets(model, field):
+    def targets(model: type[Model], field: Any) -> set[Any]:
         found = set()
         for value in used.get((model, field.name), ()):
             natural_key: Any = value if isinstance(value, tuple) else content_types.get(value)
@@ -212,16 +221,20 @@ class MissingRows:
     looked up by a restore, not here.
     """
 
-    def __init__(self, registry=global_apps, matched=frozenset()):
+    def __init__(self, registry: Any = global_apps, matched: Collection[str] = frozenset()) -> None:
         self.matched = matched
-        self.present = {}  # (target model label, attname): {value, ...}
-        self.wanted = {}  # (target model label, attname): {value: [first Dangling, count]}
-        self._references = {}  # model: [(field, target key, many)]
+        # (target model label, attname): {value, ...}
+        self.present: dict[tuple[str, str], set[Any]] = {}
+        # (target model label, attname): {value: [first Dangling, count]}
+        self.wanted: dict[tuple[str, str], dict[Any, list[Any]]] = {}
+        # model: [(field, target key, many)]
+        self._references: dict[type[Model], list[tuple[Any, tuple[str, str], bool]]] = {}
         for model in registry.get_models():
             self._references_of(model)
-        self._targeted = {}  # model: the keys that references point at in its rows
+        # model: the keys that references point at in its rows
+        self._targeted: dict[type[Model], list[tuple[str, str]]] = {}
 
-    def add(self, dumped):
+    def add(self, dumped: DumpedObject) -> None:
         obj = dumped.object
         model = type(obj)
         if model not in self._targeted:
@@ -243,7 +256,7 @@ class MissingRows:
                                          dumped.path, dumped.line)
                 wanted[1] += 1
 
-    def dangling(self):
+    def dangling(self) -> list[tuple["Dangling", int]]:
         """[(Dangling, how many rows refer to the same missing value)]."""
         found: list[Any] = []
         for key, wanted in self.wanted.items():
@@ -251,7 +264,7 @@ class MissingRows:
             found.extend(tuple(item) for value, item in wanted.items() if value not in present)
         return found
 
-    def _references_of(self, model):
+    def _references_of(self, model: type[Model]) -> list[tuple[Any, tuple[str, str], bool]]:
         if model not in self._references:
             references = []
             for field, target in outgoing(model):
@@ -280,13 +293,13 @@ class Dangling:
     path: str | None = None
     line: int | None = None
 
-    def __str__(self):
+    def __str__(self) -> str:
         where = "%s, line %d: " % (self.path, self.line) if self.path and self.line else ""
         return "%s%s pk %r, field %s: no %s %r" % (
             where, self.model, self.pk, self.field, self.target, self.value)
 
 
-def refuse_missing_rows(dangling, manifest_path):
+def refuse_missing_rows(dangling: list[tuple[Dangling, int]], manifest_path: str) -> None:
     """Raise DanglingReferences naming every reference to a row the dump lacks."""
     if not dangling:
         return
@@ -302,13 +315,13 @@ def refuse_missing_rows(dangling, manifest_path):
             "\n".join(lines), manifest_path))
 
 
-def _replaced(model, matched):
+def _replaced(model: type[Model], matched: Collection[str]) -> bool:
     """Whether a restore fills ``model``'s table from the dump alone."""
     opts = model._meta
     return opts.managed and not opts.proxy and opts.label_lower not in matched
 
 
-def first_invalid_reference(models, using):
+def first_invalid_reference(models: Iterable[type[Model]], using: str) -> Dangling | None:
     """After the database rejected a load: a Dangling for one row of ``models`` (or of
     their many-to-many tables) whose enforced reference points at nothing, or None.
 
@@ -328,7 +341,7 @@ def first_invalid_reference(models, using):
     return None
 
 
-def _first_missing(model, field, using):
+def _first_missing(model: type[Model], field: Any, using: str) -> Dangling | None:
     attname, target_field = field.attname, field.target_field
     target = every_row(target_field.model, using).values(target_field.attname)
     row = (
@@ -342,7 +355,7 @@ def _first_missing(model, field, using):
     return Dangling(model._meta.label, row[0], field.name, target_field.model._meta.label, row[1])
 
 
-def _first_missing_link(model, field, using):
+def _first_missing_link(model: type[Model], field: Any, using: str) -> Dangling | None:
     through = field.remote_field.through
     source = through._meta.get_field(field.m2m_field_name()).attname
     linked = through._meta.get_field(field.m2m_reverse_field_name())

@@ -16,13 +16,17 @@ in two steps as ``migrate`` does: first a plan, then its execution.
 """
 
 import io
+import os
 import time
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
+from typing import IO, Any
 
 from django.apps import apps as global_apps
 from django.core.management import call_command
 from django.core.management.color import no_style
 from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections, router, transaction
+from django.db.models import Model
 from django.db.migrations.executor import MigrationExecutor
 from django.db.migrations.recorder import MigrationRecorder
 
@@ -31,10 +35,11 @@ from ..dumping.wholesite import complete_rebuilt_rows
 from ..errors import DumpError, Kind
 from ..files import manifest
 from ..loading.deserializer import Deserializer
+from ..loading.transforms import Transform
 from . import hints, references
 from .migrating import forward_plan, migrate_to, migration_ranges, states
 from .plan import (
-    confirm, describe_database, loading_models, plan_restore, refuse_missing_tables,
+    RestorePlan, confirm, describe_database, loading_models, plan_restore, refuse_missing_tables,
     refuse_unknown_models, refuse_unreachable_targets,
 )
 from .steps import Interrupted, RestoreFailed, Step, Steps  # noqa: F401 (raised from here)
@@ -46,19 +51,20 @@ class RestoreReport:
     """What a restore did."""
 
     objects: int
-    models: list
+    models: list[type[Model]]
     text: str  # e.g. "dump taken at migrapp 0001, restored 6 objects of 3 models, ..."
     seconds: float = 0.0
-    forward: list = field(default_factory=list)
+    forward: list[Any] = field(default_factory=list)  # the Migrations migrated forward through
 
 
-def _pending_migrations(connection):
+def _pending_migrations(connection: Any) -> bool:
     executor = MigrationExecutor(connection)
     return bool(executor.migration_plan(executor.loader.graph.leaf_nodes()))
 
 
-def run_restore(plan, using=DEFAULT_DB_ALIAS, ignorenonexistent=False, stdout=None, verbosity=1,
-                progress=None):
+def run_restore(plan: RestorePlan, using: str = DEFAULT_DB_ALIAS, ignorenonexistent: bool = False,
+                stdout: IO[str] | None = None, verbosity: int = 1,
+                progress: RestoreProgress | None = None) -> RestoreReport:
     """Carry out ``plan`` on database ``using``; return a RestoreReport.
 
     ``stdout`` (optional) is told about each step as it starts; ``progress``
@@ -67,7 +73,7 @@ def run_restore(plan, using=DEFAULT_DB_ALIAS, ignorenonexistent=False, stdout=No
     started = time.monotonic()
     connection = connections[using]
 
-    def say(text):
+    def say(text: str) -> None:
         if stdout is not None and verbosity >= 1:
             stdout.write(text + "\n")
 
@@ -112,8 +118,11 @@ def run_restore(plan, using=DEFAULT_DB_ALIAS, ignorenonexistent=False, stdout=No
     return report
 
 
-def restore(manifest_path, using=DEFAULT_DB_ALIAS, interactive=True, verbosity=1,
-            ignorenonexistent=False, excludes=(), stdout=None, ask=input, bar_stream=None):
+def restore(manifest_path: str | os.PathLike[str], using: str = DEFAULT_DB_ALIAS,
+            interactive: bool = True, verbosity: int = 1, ignorenonexistent: bool = False,
+            excludes: Iterable[str] = (),
+            stdout: IO[str] | None = None, ask: Callable[[str], str] = input,
+            bar_stream: IO[str] | None = None) -> RestoreReport:
     """Plan, ask (unless ``interactive`` is false), run; return the RestoreReport.
 
     The core of ``python DIR/restore.py`` and ``manage.py restore_dump``.
@@ -126,7 +135,8 @@ def restore(manifest_path, using=DEFAULT_DB_ALIAS, interactive=True, verbosity=1
         return run_restore(plan, using, ignorenonexistent, stdout, verbosity, progress)
 
 
-def tables_to_replace(connection, registry, matched=frozenset(), dumped=frozenset()):
+def tables_to_replace(connection: Any, registry: Any, matched: Collection[str] = frozenset(),
+                      dumped: Collection[str] = frozenset()) -> list[str]:
     """The tables a restore empties before it loads: every existing table
     (never a view) of the models rows are loaded into (and of the current
     models), but the migration history, and the tables of the models
@@ -159,8 +169,9 @@ def tables_to_replace(connection, registry, matched=frozenset(), dumped=frozense
     return tables
 
 
-def replace_rows(plan, connection, registry=None, transforms=None, ignorenonexistent=False,
-                 progress=None):
+def replace_rows(plan: RestorePlan, connection: Any, registry: Any = None,
+                 transforms: dict[str, Transform] | None = None, ignorenonexistent: bool = False,
+                 progress: RestoreProgress | None = None) -> tuple[int, list[type[Model]]]:
     """Empty the tables and load the dump, in one transaction; return (objects, models).
 
     Into the current models, the content types and permissions the dump lacks
@@ -181,8 +192,11 @@ def replace_rows(plan, connection, registry=None, transforms=None, ignorenonexis
         return loaded
 
 
-def load_dump(manifest_path, connection, registry=None, transforms=None,
-              ignorenonexistent=False, excludes=(), progress=None, empty_tables=(), dump=None):
+def load_dump(manifest_path: str, connection: Any, registry: Any = None,
+              transforms: dict[str, Transform] | None = None, ignorenonexistent: bool = False,
+              excludes: Collection[str] = (), progress: RestoreProgress | None = None,
+              empty_tables: Collection[str] = (), dump: manifest.Manifest | None = None,
+              ) -> tuple[int, list[type[Model]]]:
     """Save every row of the dump as ``loaddata`` does; return (objects, models).
 
     Call it inside a transaction: rows are saved with constraint checks off,
@@ -231,7 +245,7 @@ def load_dump(manifest_path, connection, registry=None, transforms=None,
     return objects, models
 
 
-def check_references(connection, models, manifest_path):
+def check_references(connection: Any, models: list[type[Model]], manifest_path: str) -> None:
     """Check the constraints of the loaded tables and of their many-to-many tables
     before the transaction commits. A reference the database rejects is named by
     model, primary key, field and value, found with a query while the
@@ -257,7 +271,7 @@ def check_references(connection, models, manifest_path):
             manifest_path, kind=Kind.DANGLING_REFERENCE) from exc
 
 
-def _empty(connection, tables):
+def _empty(connection: Any, tables: list[str]) -> None:
     """Delete every row of ``tables`` inside the caller's transaction.
 
     MariaDB/MySQL's TRUNCATE would commit the transaction, so there the rows
@@ -274,21 +288,21 @@ def _empty(connection, tables):
     connection.ops.execute_sql_flush(statements)
 
 
-def _existing_tables(connection):
+def _existing_tables(connection: Any) -> list[str]:
     """Every table of the project but the migration history (before going backwards)."""
     keep = MigrationRecorder.Migration._meta.db_table
     return [table for table in connection.introspection.django_table_names(
         only_existing=True, include_views=False) if table != keep]
 
 
-def _migrate_to_code(connection, verbosity, stdout):
+def _migrate_to_code(connection: Any, verbosity: int, stdout: IO[str] | None) -> None:
     """Migrate a new (or older) database; DDL stays outside the load's transaction."""
     call_command("migrate", database=connection.alias, interactive=False,
                  verbosity=verbosity if stdout is not None else 0,
                  stdout=stdout or io.StringIO())
 
 
-def _migrate_forward(connection, unmigrated, say):
+def _migrate_forward(connection: Any, unmigrated: list[str], say: Callable[[str], None]) -> list[Any]:
     """From the dump's state to the code's; return the migrations applied."""
     forward = forward_plan(connection)
     say("Migrating forward through %s." % migration_ranges(forward))
@@ -298,7 +312,9 @@ def _migrate_forward(connection, unmigrated, say):
     return forward
 
 
-def _create_unmigrated_tables(connection, unmigrated, say):
+def _create_unmigrated_tables(
+    connection: Any, unmigrated: list[str], say: Callable[[str], None],
+) -> None:
     """After the migrations: the foreign keys of these tables need the migrated ones."""
     created = create_missing_tables(connection, unmigrated)
     if created:
@@ -306,7 +322,7 @@ def _create_unmigrated_tables(connection, unmigrated, say):
             "does): %s." % ", ".join(created))
 
 
-def clear_content_type_cache():
+def clear_content_type_cache() -> None:
     """Content type ids cached before the restore (or a rollback) are wrong after it."""
     if global_apps.is_installed("django.contrib.contenttypes"):
         from django.contrib.contenttypes.models import ContentType

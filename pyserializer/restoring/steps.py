@@ -7,6 +7,8 @@ text and advice, so that rewording one changes nothing else.
 """
 
 import enum
+from collections.abc import Callable
+from typing import Any
 
 from django.core.management.base import CommandError
 
@@ -20,7 +22,7 @@ class RestoreFailed(CommandError):
     ``failure`` is the message without the advice after it.
     """
 
-    def __init__(self, message, failure=None):
+    def __init__(self, message: str, failure: str | None = None) -> None:
         super().__init__(message)
         self.failure = message if failure is None else failure
 
@@ -67,7 +69,7 @@ class Step(enum.Enum):
         "the dump was restored and migrated forward.",
     )
 
-    def __init__(self, doing, after_failure, after_ending):
+    def __init__(self, doing: str, after_failure: str, after_ending: str | None) -> None:
         self.doing = doing
         self.after_failure = after_failure
         self.after_ending = after_ending
@@ -77,12 +79,12 @@ class Steps:
     """Runs the steps of a restore that change the database, one by one, and
     knows what is true when one fails or a signal stops the restore."""
 
-    def __init__(self):
-        self.current = None  # the Step under way, or the last one run
+    def __init__(self) -> None:
+        self.current: Step | None = None  # the Step under way, or the last one run
         self.finished = False  # whether self.current ran to its end
         self.runs = 0
 
-    def __call__(self, step, function, *args, **kwargs):
+    def __call__(self, step: Step, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         self.current, self.finished = step, False
         self.runs += 1
         try:
@@ -96,7 +98,7 @@ class Steps:
         self.finished = True
         return result
 
-    def interrupted(self, exc):
+    def interrupted(self, exc: BaseException) -> Interrupted:
         """The Interrupted error to raise for KeyboardInterrupt ``exc``."""
         step = self.current
         if step is None or (step is Step.INTO_CURRENT and not self.finished and self.runs == 1):

@@ -8,12 +8,16 @@ migrated apps then find these tables (``--run-syncdb`` creates them before
 migrating, which PostgreSQL and MariaDB refuse for such a key).
 """
 
+from collections.abc import Iterable
+from typing import Any
+
 from django.apps import apps
 from django.db import router
+from django.db.models import Model
 from django.db.migrations.loader import MigrationLoader
 
 
-def unmigrated_apps():
+def unmigrated_apps() -> list[str]:
     """Labels of the installed apps that have models but no migrations, sorted."""
     loader = MigrationLoader(None, ignore_no_migrations=True)
     return sorted(
@@ -22,7 +26,7 @@ def unmigrated_apps():
     )
 
 
-def models_without_table(connection, app_labels):
+def models_without_table(connection: Any, app_labels: Iterable[str]) -> list[type[Model]]:
     """The models of ``app_labels`` whose table ``migrate --run-syncdb`` would
     create in ``connection``'s database: it lets them in, and they have none yet."""
     existing = _tables(connection)
@@ -30,7 +34,7 @@ def models_without_table(connection, app_labels):
             if model._meta.db_table not in existing]
 
 
-def create_missing_tables(connection, app_labels):
+def create_missing_tables(connection: Any, app_labels: Iterable[str]) -> list[str]:
     """Create the missing tables of ``app_labels`` (with their many-to-many
     tables) whose foreign keys find the tables they refer to; return their names.
 
@@ -45,7 +49,7 @@ def create_missing_tables(connection, app_labels):
     return [model._meta.db_table for model in ready]
 
 
-def _models(connection, app_labels):
+def _models(connection: Any, app_labels: Iterable[str]) -> list[type[Model]]:
     """The models of ``app_labels`` that ``migrate`` would give a table in this database."""
     return [
         model
@@ -55,11 +59,13 @@ def _models(connection, app_labels):
     ]
 
 
-def _tables(connection):
+def _tables(connection: Any) -> set[str]:
     return set(connection.introspection.table_names())
 
 
-def _with_their_targets(connection, models):
+def _with_their_targets(
+    connection: Any, models: Iterable[type[Model]],
+) -> list[type[Model]]:
     """The ``models`` whose foreign keys and many-to-many fields refer to
     tables that exist or are among them (and can be created)."""
     existing = _tables(connection)

@@ -31,10 +31,11 @@ import secrets
 import shutil
 import tempfile
 import time
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from itertools import zip_longest
-from typing import Any
+from typing import IO, Any
 
 from django.apps import apps as global_apps
 from django.core.management.base import CommandError
@@ -55,7 +56,7 @@ from ..loading.transforms import configured_transforms
 from ..tables import every_row
 from ..values.codec import codec_for
 from .migrating import states
-from .plan import confirm, plan_restore
+from .plan import RestorePlan, confirm, plan_restore
 from .run import clear_content_type_cache, run_restore
 from .steps import RestoreFailed
 
@@ -69,7 +70,8 @@ _MYSQL_ACCESS_DENIED = {1044, 1045, 1227}
 class VerifyFailed(CommandError):
     """The trial restore did not give back the dump; the message names the first difference."""
 
-    def __init__(self, problem, path=None, line=None, model=None, pk=None, field=None):
+    def __init__(self, problem: str, path: str | None = None, line: int | None = None,
+                 model: str | None = None, pk: Any = None, field: str | None = None) -> None:
         self.problem, self.path, self.line = problem, path, line
         self.model, self.pk, self.field = model, pk, field
         place = describe_place(path, line, model)
@@ -90,13 +92,13 @@ class VerifyReport:
 
     directory: str
     objects: int
-    models: list  # the labels of the models with rows compared
+    models: list[str]  # the labels of the models with rows compared
     seconds: float
     scratch: str  # e.g. "a scratch database", "database 'scratch'"
-    not_compared: dict = field(default_factory=dict)  # {label or app: why}
-    made_by_migrate: dict = field(default_factory=dict)  # {label: rows only migrate made}
+    not_compared: dict[str, str] = field(default_factory=dict)  # {label or app: why}
+    made_by_migrate: dict[str, int] = field(default_factory=dict)  # {label: rows only migrate made}
 
-    def describe(self):
+    def describe(self) -> str:
         lines = ["Verified %s: restored into %s and dumped again, the same %s (%.1f seconds)." % (
             self.directory, self.scratch, counted(self.objects, len(self.models)), self.seconds)]
         if self.made_by_migrate:
@@ -109,12 +111,14 @@ class VerifyReport:
         return "\n".join(lines)
 
 
-def _rows_text(rows):
+def _rows_text(rows: int) -> str:
     return "{:,} row{}".format(rows, "" if rows == 1 else "s")
 
 
-def verify(manifest_path, using=DEFAULT_DB_ALIAS, into=None, excludes=(), ignorenonexistent=False,
-           interactive=True, ask=input, stdout=None, verbosity=1):
+def verify(manifest_path: str | os.PathLike[str], using: str = DEFAULT_DB_ALIAS,
+           into: str | None = None, excludes: Iterable[str] = (), ignorenonexistent: bool = False,
+           interactive: bool = True, ask: Callable[[str], str] = input,
+           stdout: IO[str] | None = None, verbosity: int = 1) -> VerifyReport:
     """Restore the dump into a scratch database, dump that again, compare; return a VerifyReport.
 
     The database ``using`` is only read for its settings. With ``into`` (an
@@ -153,7 +157,7 @@ def verify(manifest_path, using=DEFAULT_DB_ALIAS, into=None, excludes=(), ignore
                         time.monotonic() - started, where, not_compared, made_by_migrate)
 
 
-def _refuse_scratch_alias(into, using):
+def _refuse_scratch_alias(into: str, using: str) -> None:
     """Before anything changes: ``into`` must be another database of the settings."""
     if into not in connections:
         raise CommandError("Unknown database alias for --verify-into: %s" % into)
@@ -166,7 +170,7 @@ def _refuse_scratch_alias(into, using):
 
 
 @contextmanager
-def scratch_database(using, directory):
+def scratch_database(using: str, directory: str) -> Iterator[str]:
     """A new, empty database standing in for ``using`` inside the block; gone afterwards.
 
     SQLite: a file in ``directory``. Other backends: a database on the same
@@ -198,7 +202,7 @@ def scratch_database(using, directory):
                 scratch.creation._destroy_test_db(name, verbosity=0)
 
 
-def _create_database(scratch, using):
+def _create_database(scratch: Any, using: str) -> None:
     """CREATE DATABASE as the test runner does (its charset and collation from
     the settings' TEST), but with an error of ours: one line if the user may not.
     (The backends' own ``_execute_create_test_db`` exits the process on errors.)"""
@@ -218,7 +222,7 @@ def _create_database(scratch, using):
         ) from exc
 
 
-def _permission_denied(exc):
+def _permission_denied(exc: DatabaseError) -> bool:
     cause = exc.__cause__
     sqlstate = getattr(cause, "sqlstate", None) or getattr(cause, "pgcode", None)
     if sqlstate == _PERMISSION_DENIED_SQLSTATE:
@@ -227,7 +231,7 @@ def _permission_denied(exc):
     return bool(args) and args[0] in _MYSQL_ACCESS_DENIED
 
 
-def comparable_models(plan):
+def comparable_models(plan: RestorePlan) -> tuple[list[str], dict[str, str]]:
     """(labels to compare, {label or app: why not}) of the models of the dump.
 
     The rows of an app migrated forward, of a transformed model, or of a
@@ -254,14 +258,15 @@ def comparable_models(plan):
     return compared, not_compared
 
 
-def _model(label):
+def _model(label: str) -> Any:
     try:
         return global_apps.get_model(label)
     except (LookupError, ValueError):
         return None
 
 
-def dump_again(alias, labels, directory, natural_keyed=frozenset()):
+def dump_again(alias: str, labels: Iterable[str], directory: str,
+               natural_keyed: frozenset[str] = frozenset()) -> manifests.Manifest:
     """Dump the models ``labels`` of database ``alias`` as ``dump2py`` does; return
     its Manifest. The models ``natural_keyed`` (labels) are written by natural key,
     as the dump wrote them."""
@@ -280,7 +285,9 @@ def dump_again(alias, labels, directory, natural_keyed=frozenset()):
         return manifests.read(stream, manifest_file.name)
 
 
-def compare_dumps(dump, second, labels):
+def compare_dumps(
+    dump: manifests.Manifest, second: manifests.Manifest, labels: Iterable[str],
+) -> tuple[dict[str, int], dict[str, int]]:
     """Compare the rows of ``labels`` in two Manifests; return ({label: rows
     compared}, {label: rows found only in the second dump} for the models
     ``migrate`` fills).
@@ -324,12 +331,12 @@ def compare_dumps(dump, second, labels):
 class _Row:
     path: str
     line: int
-    values: dict  # {field name: JSON value}
+    values: dict[str, Any]  # {field name: JSON value}
     key: str  # the primary key, or the whole row, as canonical JSON
     shown_key: object  # the primary key as the message shows it, or None
 
 
-def _rows(dump, label):
+def _rows(dump: manifests.Manifest, label: str) -> Iterator[_Row]:
     """Every row of model ``label`` in a Manifest's chunks, read by the reader."""
     pk_name = global_apps.get_model(label)._meta.pk.name
     for entry in dump.files:
@@ -347,7 +354,7 @@ def _rows(dump, label):
                         yield _Row(path, line, row, _canonical(row), None)
 
 
-def _compare_rows(model, dumped, restored):
+def _compare_rows(model: Any, dumped: _Row, restored: _Row) -> None:
     for name in list(dumped.values) + [n for n in restored.values if n not in dumped.values]:
         if name not in dumped.values or name not in restored.values:
             raise VerifyFailed(
@@ -360,7 +367,7 @@ def _compare_rows(model, dumped, restored):
                 dumped.path, dumped.line, model._meta.label_lower, dumped.shown_key, name)
 
 
-def _same_value(model, name, one, two):
+def _same_value(model: Any, name: str, one: Any, two: Any) -> bool:
     """The same JSON value, or two texts the field's codec decodes to the same value."""
     if _canonical(one) == _canonical(two):
         return True
@@ -373,9 +380,9 @@ def _same_value(model, name, one, two):
         return False
 
 
-def _canonical(value):
+def _canonical(value: Any) -> str:
     return json.dumps(value, sort_keys=True, ensure_ascii=False)
 
 
-def _short(value):
+def _short(value: Any) -> str:
     return shorten(_canonical(value))
