@@ -9,13 +9,18 @@ disagree about the rows per chunk file or the compression.
 """
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from django.conf import settings
 
 from ..errors import DumpError, DumpWriteError
 from ..files.compression import check_available
+
+if TYPE_CHECKING:
+    from .rows import Block
+    from .writer import ChunkWriter, WrittenChunk
 
 DEFAULT_MAX_ROW_COUNT = 50000
 
@@ -30,13 +35,13 @@ class DumpObserver:
     ``on_block_error`` gets no ``end_block``.
     """
 
-    def start_block(self, block):
+    def start_block(self, block: "Block") -> None:
         pass
 
-    def rows_read(self, block, count):
+    def rows_read(self, block: "Block", count: int) -> None:
         pass
 
-    def end_block(self, block, files):
+    def end_block(self, block: "Block", files: "list[WrittenChunk]") -> None:
         pass
 
 
@@ -44,7 +49,7 @@ class UnusableOption(DumpWriteError):
     """An option the dump cannot work with, refused before a row is read.
     ``option`` is its keyword (``max_row_count``, ``compress``)."""
 
-    def __init__(self, option, problem):
+    def __init__(self, option: str, problem: str) -> None:
         super().__init__("%s %s" % (option, problem))
         self.option = option
         self.problem = problem
@@ -73,13 +78,13 @@ class DumpOptions:
     fields: Any = None
     natural_foreign: Any = False
     natural_primary: bool = False
-    natural_keys: Optional[Callable] = None
-    on_block_error: Optional[Callable] = None
+    natural_keys: Optional[Callable[[Any], tuple[Any, bool]]] = None
+    on_block_error: Optional[Callable[["Block", BaseException], bool]] = None
     observer: DumpObserver = field(default_factory=DumpObserver)
-    writer: Any = None
-    left_out: tuple = ()
+    writer: "ChunkWriter | None" = None
+    left_out: Sequence[Sequence[str]] = ()
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if self.max_row_count < 1:
             raise UnusableOption("max_row_count", "must be at least 1")
         try:
@@ -89,7 +94,9 @@ class DumpOptions:
         object.__setattr__(self, "left_out", tuple(tuple(entry) for entry in self.left_out))
 
     @classmethod
-    def resolve(cls, max_row_count=None, compress=None, **options):
+    def resolve(
+        cls, max_row_count: int | None = None, compress: str | None = None, **options: Any
+    ) -> "DumpOptions":
         """The options of a directory dump: a ``max_row_count`` or ``compress``
         left out (None) comes from its setting, else its default; the word
         "none" (dump2py's ``--compress none``, the setting) means no compression."""
@@ -102,7 +109,7 @@ class DumpOptions:
         return cls(max_row_count=max_row_count, compress=compress, **options)
 
     @classmethod
-    def from_keywords(cls, keywords, directory):
+    def from_keywords(cls, keywords: dict[str, Any], directory: bool) -> "DumpOptions":
         """The options named in ``keywords`` (what ``serializers.serialize``
         passes on; others, such as ``indent``, are not a dump's). Only a
         directory dump has chunk files to size and compress."""
@@ -113,7 +120,7 @@ class DumpOptions:
         known.pop("compress", None)
         return cls(**known)
 
-    def natural_for(self, model):
+    def natural_for(self, model: Any) -> tuple[Any, bool]:
         """(natural_foreign, natural_primary) for the rows of ``model``."""
         if self.natural_keys is not None:
             return self.natural_keys(model)

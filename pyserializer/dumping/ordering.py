@@ -1,9 +1,10 @@
 """Loading order: models that others refer to come before those referring to them."""
 
+from collections.abc import Iterable
 from typing import Any
 
 
-def dependencies(model):
+def dependencies(model: Any) -> list[Any]:
     """Models whose rows ``model``'s rows point to (parents, foreign keys, m2m)."""
     opts = model._meta.concrete_model._meta
     found = []
@@ -15,7 +16,7 @@ def dependencies(model):
     return found
 
 
-def loading_order(models):
+def loading_order(models: Iterable[Any]) -> list[Any]:
     """Sort ``models`` so that every model comes after the models it refers to.
 
     Only models that refer to each other in a cycle (a strongly connected
@@ -43,12 +44,15 @@ def loading_order(models):
     return ordered
 
 
-def _components_in_dependency_order(models, refers_to, position):
+def _components_in_dependency_order(
+    models: list[Any], refers_to: dict[Any, list[Any]], position: dict[Any, int]
+) -> list[list[Any]]:
     """Strongly connected components, each after the components it refers to."""
     component_of: dict[Any, int] = {}
     components: list[list[Any]] = []
     for component in _strongly_connected_components(models, refers_to):
-        component = sorted(component, key=position.get)
+        # Every model has a position.
+        component = sorted(component, key=position.get)  # type: ignore[arg-type]
         for model in component:
             component_of[model] = len(components)
         components.append(component)
@@ -69,7 +73,9 @@ def _components_in_dependency_order(models, refers_to, position):
     return ordered
 
 
-def _strongly_connected_components(models, refers_to):
+def _strongly_connected_components(
+    models: list[Any], refers_to: dict[Any, list[Any]]
+) -> list[list[Any]]:
     """Tarjan's algorithm, without recursion (a long chain of models is fine)."""
     index_of: dict[Any, int] = {}
     low: dict[Any, int] = {}
@@ -111,7 +117,7 @@ def _strongly_connected_components(models, refers_to):
     return found
 
 
-def _order_inside_cycle(component, refers_to):
+def _order_inside_cycle(component: list[Any], refers_to: dict[Any, list[Any]]) -> list[Any]:
     """Members of one cycle: those whose references are placed first, where possible."""
     members = set(component)
     remaining = list(component)

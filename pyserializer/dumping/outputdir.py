@@ -18,6 +18,8 @@ import fcntl
 import os
 import shutil
 import stat
+from collections.abc import Callable
+from types import TracebackType
 from typing import Any
 
 from django.core.management.base import CommandError
@@ -28,7 +30,7 @@ from ..files.grammar import MANIFEST_NAME
 LOCK_NAME = ".dump2py.lock"
 
 
-def check_target(path, overwrite, confirm):
+def check_target(path: str, overwrite: bool, confirm: Callable[[str], bool] | None) -> None:
     """Refuse an existing ``path`` unless ``overwrite``; ask ``confirm`` before
     replacing a non-empty directory (``confirm`` is None with --noinput)."""
     if not os.path.lexists(path):
@@ -49,7 +51,7 @@ def check_target(path, overwrite, confirm):
             raise CommandError("Cancelled; nothing was changed.")
 
 
-def _refuse_to_replace_more_than_a_dump(path):
+def _refuse_to_replace_more_than_a_dump(path: str) -> None:
     """--overwrite replaces the whole directory: make sure it is not the project."""
     real = os.path.realpath(path)
     here = os.path.realpath(os.getcwd())
@@ -73,44 +75,49 @@ class StagingDirectory:
     written so far; ``publish()`` moves the finished dump into place.
     """
 
-    def __init__(self, target):
+    def __init__(self, target: str) -> None:
         self.target = os.path.abspath(target)
         parent = os.path.dirname(self.target)
         safefiles.make_private_parents(parent)
         self.removed = remove_abandoned_staging(parent)
         self.path = safefiles.make_staging_directory(self.target)
         self.manifest: Any = None
-        self._lock = None
+        self._lock: int | None = None
         try:
             self._lock = _hold_lock(self.path)
         except BaseException:
             self.discard()
             raise
 
-    def __enter__(self):
+    def __enter__(self) -> "StagingDirectory":
         return self
 
-    def __exit__(self, exc_type, exc, traceback):
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
         if exc_type is not None:
             self.discard()
 
-    def manifest_file(self):
+    def manifest_file(self) -> safefiles.AtomicFile:
         """The stream the Serializer writes ``restore.py`` to."""
         self.manifest = safefiles.AtomicFile(os.path.join(self.path, MANIFEST_NAME))
         return self.manifest
 
-    def discard(self):
+    def discard(self) -> None:
         if self.manifest is not None:
             self.manifest.discard()
         shutil.rmtree(self.path, ignore_errors=True)
         self._release_lock()
 
-    def _release_lock(self):
+    def _release_lock(self) -> None:
         if self._lock is not None:
             os.close(self._lock)
             self._lock = None
 
-    def publish(self):
+    def publish(self) -> None:
         """Make the finished dump ``target``; replace an older one only now.
 
         The lock file goes first, while its lock is still held: a dump never
@@ -125,7 +132,7 @@ class StagingDirectory:
             self._release_lock()
 
 
-def _hold_lock(directory):
+def _hold_lock(directory: str) -> int:
     """Create the staging directory's lock file, locked before it gets its name."""
     temporary = safefiles.partial_path(os.path.join(directory, LOCK_NAME))
     fd = safefiles.create_private(temporary)
@@ -134,7 +141,7 @@ def _hold_lock(directory):
     return fd
 
 
-def remove_abandoned_staging(parent):
+def remove_abandoned_staging(parent: str) -> list[str]:
     """Remove the staging directories in ``parent`` that no running dump holds.
 
     One is recognised by its name (``.NAME.XXXX.partial``, a directory, not a
@@ -142,7 +149,7 @@ def remove_abandoned_staging(parent):
     gone. A directory without the lock file is not touched. Returns the paths
     removed.
     """
-    removed = []
+    removed: list[str] = []
     for entry in safefiles.staging_directories(parent):
         try:
             fd = os.open(os.path.join(entry.path, LOCK_NAME), os.O_RDONLY | os.O_NOFOLLOW)

@@ -28,9 +28,11 @@ manifest entries in the same order.
 import multiprocessing
 import signal
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import replace
-from multiprocessing.connection import wait
-from typing import Any, NamedTuple
+from multiprocessing.connection import Connection, wait
+from multiprocessing.process import BaseProcess
+from typing import IO, Any, NamedTuple
 
 from django.db import DatabaseError, connections
 from django.db.models import F, Window
@@ -39,13 +41,14 @@ from tqdm import tqdm
 
 from ..errors import DumpWriteError, one_line
 from ..tables import key_attnames, keys_of, unused_name
-from .dumpoptions import DumpObserver
+from .dumpoptions import DumpObserver, DumpOptions
+from .rows import Block
 from .serializer import UnreadableTable, UnwritableTable, Written, blocks_of, write_blocks
 from .snapshot import export_snapshot, imported_snapshot
-from .writer import SharedChunkWriter
+from .writer import ChunkWriter, SharedChunkWriter, WrittenChunk
 
 
-def reason_not_to_split(using):
+def reason_not_to_split(using: str) -> str | None:
     """Why database ``using`` cannot be dumped by several processes, or None."""
     connection = connections[using]
     if connection.vendor != "postgresql":
@@ -84,11 +87,13 @@ class ParallelTables:
     worker processes write their chunks; whole querysets of one PostgreSQL
     database only. A Serializer's ``write_tables``."""
 
-    def __init__(self, jobs, bar_stream=None):
+    def __init__(self, jobs: int, bar_stream: IO[str] | None = None) -> None:
         self.jobs = jobs
         self.bar_stream = bar_stream
 
-    def __call__(self, blocks, writer, options):
+    def __call__(
+        self, blocks: Iterable[Block], writer: ChunkWriter, options: DumpOptions
+    ) -> Written:
         """Plan the chunks, have the workers write them, adopt their files."""
         if not isinstance(writer, SharedChunkWriter):
             raise ValueError("a parallel dump writes a directory dump")
@@ -111,11 +116,11 @@ class ParallelTables:
             options.observer.end_block(block, files)
         return Written([block.model for block in blocks], [], using)
 
-    def _plan(self, blocks, writer):
+    def _plan(self, blocks: list[Block], writer: SharedChunkWriter) -> list[Chunk]:
         """Every chunk of every model, full ones first: no worker should be
         left alone with a long chunk at the end."""
         size = writer.max_row_count
-        chunks = []
+        chunks: list[Chunk] = []
         for index, block in enumerate(blocks):
             stem = writer.stem_of(block.label, block.model._meta.db_table)
             starts = chunk_starts(block.queryset, size)
@@ -125,7 +130,14 @@ class ParallelTables:
         chunks.sort(key=lambda chunk: chunk.end is None)
         return chunks
 
-    def _run_workers(self, chunks, blocks, writer, options, snapshot_id):
+    def _run_workers(
+        self,
+        chunks: list[Chunk],
+        blocks: list[Block],
+        writer: SharedChunkWriter,
+        options: DumpOptions,
+        snapshot_id: str,
+    ) -> None:
         context = multiprocessing.get_context("fork")
         to_do = deque(chunks)
         busy: dict[Any, Any] = {}  # a worker's end of its pipe -> (its process, the chunk it writes)
@@ -174,7 +186,7 @@ class ParallelTables:
         _check_chunks_join_up(writer, blocks, chunks)
 
 
-def _result(pipe, process, block):
+def _result(pipe: Connection, process: BaseProcess, block: Block) -> list[WrittenChunk]:
     """The files a worker wrote for its chunk; its failure as a TableError."""
     try:
         outcome, *details = pipe.recv()
@@ -187,7 +199,14 @@ def _result(pipe, process, block):
     return details[0]
 
 
-def _work(pipe, parent_ends, blocks, options, snapshot_id, parent_writer):
+def _work(
+    pipe: Connection,
+    parent_ends: list[Connection],
+    blocks: list[Block],
+    options: DumpOptions,
+    snapshot_id: str,
+    parent_writer: SharedChunkWriter,
+) -> None:
     """A worker process: write the chunks the parent sends, until None. It
     tells nobody but the parent of its rows: the observer is the parent's."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops the workers
@@ -209,7 +228,9 @@ def _work(pipe, parent_ends, blocks, options, snapshot_id, parent_writer):
         connections.close_all()
 
 
-def _write_chunk(chunk, blocks, options, parent_writer):
+def _write_chunk(
+    chunk: Chunk, blocks: list[Block], options: DumpOptions, parent_writer: SharedChunkWriter
+) -> list[WrittenChunk]:
     """Write one chunk file with the one-process code, ``write_blocks``, and
     a writer of the dump started at the chunk's part."""
     queryset = blocks[chunk.model_index].queryset
@@ -228,7 +249,7 @@ def _write_chunk(chunk, blocks, options, parent_writer):
     return writer.written()
 
 
-def chunk_starts(queryset, size):
+def chunk_starts(queryset: Any, size: int) -> list[Any]:
     """The primary keys that begin the 2nd, 3rd... chunk of ``size`` rows of
     ``queryset`` in primary key order: one pass over the table's key. The
     row number and its phase get names that no field of the model has."""
@@ -244,7 +265,7 @@ def chunk_starts(queryset, size):
     ))
 
 
-def _leave_inherited_connections():
+def _leave_inherited_connections() -> None:
     """Give this worker its own connections, leaving the parent's untouched."""
     for alias in connections:
         inherited = connections[alias]
@@ -252,10 +273,12 @@ def _leave_inherited_connections():
         connections[alias] = type(inherited)(dict(inherited.settings_dict), alias)
 
 
-def _check_chunks_join_up(writer, blocks, chunks):
+def _check_chunks_join_up(
+    writer: SharedChunkWriter, blocks: list[Block], chunks: list[Chunk]
+) -> None:
     """Each model's chunks must follow one another with every one but the last
     full, as a one-process dump writes them; in one snapshot they always do."""
-    planned: dict[Any, Any] = {}
+    planned: dict[str, int] = {}
     for chunk in chunks:
         label = blocks[chunk.model_index].label
         planned[label] = planned.get(label, 0) + 1

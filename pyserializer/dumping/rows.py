@@ -12,6 +12,7 @@ natural keys of related objects, and for instances whether a JSONField's
 codec.
 """
 
+from collections.abc import Callable, Collection, Container, Iterable, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from itertools import groupby, islice
@@ -26,6 +27,13 @@ from ..values.codec import JSON_NULL, codec_for
 
 BATCH_SIZE = 1000
 
+Row = tuple[Any, ...]
+"""One row of JSON values, a value per column."""
+ColumnFunction = Callable[[Sequence[Any]], Sequence[Any]]
+"""The values of one column of a batch -> those values converted or encoded."""
+Records = Iterator[tuple[Any, list[Any]]]
+"""(compiler, records) for each batch of records the driver returns."""
+
 
 @dataclass
 class Block:
@@ -33,17 +41,19 @@ class Block:
     is the whole table the rows are read from; None for instances."""
 
     model: type[models.Model]
-    columns: list
-    batches: Iterator[list]
+    columns: list[Any]  # Django fields
+    batches: Iterator[list[Row]]
     using: str
     queryset: Any = None
 
     @property
-    def label(self):
+    def label(self) -> str:
         return self.model._meta.label_lower
 
 
-def columns_of(model, selected_fields=None, natural_primary=False):
+def columns_of(
+    model: Any, selected_fields: Container[str] | None = None, natural_primary: bool = False
+) -> list[Any]:
     """The fields a dump writes for ``model``: its key first, many-to-many last.
 
     Mirrors Django's serializers: a model's own concrete fields (parents of a
@@ -70,19 +80,24 @@ def columns_of(model, selected_fields=None, natural_primary=False):
     return columns
 
 
-def _selected(field, selected_fields):
+def _selected(field: Any, selected_fields: Container[str] | None) -> bool:
     return selected_fields is None or field.name in selected_fields or (
         field.attname in selected_fields
     )
 
 
-def _has_natural_key(model):
+def _has_natural_key(model: Any) -> bool:
     return hasattr(model, "natural_key") and hasattr(
         model._default_manager, "get_by_natural_key"
     )
 
 
-def blocks_from_objects(objects, selected_fields=None, natural_foreign=False, natural_primary=False):
+def blocks_from_objects(
+    objects: Iterable[Any],
+    selected_fields: Container[str] | None = None,
+    natural_foreign: bool | AbstractSet[str] = False,
+    natural_primary: bool = False,
+) -> Iterator[Block]:
     """Blocks from an iterable of model instances, grouped as they come."""
     for model, instances in groupby(objects, key=type):
         first = next(instances)
@@ -95,7 +110,12 @@ def blocks_from_objects(objects, selected_fields=None, natural_foreign=False, na
         )
 
 
-def blocks_from_queryset(queryset, selected_fields=None, natural_foreign=False, natural_primary=False):
+def blocks_from_queryset(
+    queryset: Any,
+    selected_fields: Container[str] | None = None,
+    natural_foreign: bool | AbstractSet[str] = False,
+    natural_primary: bool = False,
+) -> Block:
     """One block read straight from the driver in primary key order."""
     columns = columns_of(queryset.model, selected_fields, natural_primary)
     return Block(
@@ -107,7 +127,9 @@ def blocks_from_queryset(queryset, selected_fields=None, natural_foreign=False, 
     )
 
 
-def natural_columns_of(columns, natural_foreign):
+def natural_columns_of(
+    columns: list[Any], natural_foreign: bool | AbstractSet[str]
+) -> frozenset[int]:
     """Indexes of the columns written as natural keys of related objects.
 
     ``natural_foreign`` is True (every relation to a model with natural
@@ -125,11 +147,17 @@ def natural_columns_of(columns, natural_foreign):
     )
 
 
-def _label(model):
+def _label(model: Any) -> str:
     return model._meta.concrete_model._meta.label_lower
 
 
-def _instance_batches(model, columns, first, instances, natural_foreign):
+def _instance_batches(
+    model: Any,
+    columns: list[Any],
+    first: Any,
+    instances: Iterator[Any],
+    natural_foreign: bool | AbstractSet[str],
+) -> Iterator[list[Row]]:
     attnames = [None if field.many_to_many else field.attname for field in columns]
     encode = _Encoder(model, columns, natural_foreign)
     batch = [first]
@@ -140,14 +168,16 @@ def _instance_batches(model, columns, first, instances, natural_foreign):
         batch = list(islice(instances, BATCH_SIZE))
 
 
-def _attribute_values(instances, attname):
+def _attribute_values(instances: list[Any], attname: str) -> list[Any]:
     try:
         return [instance.__dict__[attname] for instance in instances]
     except KeyError:  # a deferred field
         return [getattr(instance, attname) for instance in instances]
 
 
-def _queryset_batches(queryset, columns, natural_foreign):
+def _queryset_batches(
+    queryset: Any, columns: list[Any], natural_foreign: bool | AbstractSet[str]
+) -> Iterator[list[Row]]:
     """Batches of rows as the driver returns them, each column read through
     Django's converters where it has some (see _column_reader), then encoded."""
     model, using = queryset.model, queryset.db
@@ -168,14 +198,14 @@ def _queryset_batches(queryset, columns, natural_foreign):
                 for index in range(width)
                 if (reader := _column_reader(compiler, index, columns[index]))
             ]
-        by_column = list(zip(*records))
+        by_column: list[Any] = list(zip(*records))
         pks = read_keys(by_column)
         for index, read in readers:
             by_column[index] = _each_column(model, columns[index], read, by_column[index], pks)
         yield encode(by_column[:width] + padding, pks, using, json_nulls_known=True)
 
 
-def _reader_for(connection):
+def _reader_for(connection: Any) -> Callable[[Any, str, list[int]], Records]:
     """One cursor over the table where the driver streams it while other
     queries run on the connection (PostgreSQL's server-side cursors, SQLite);
     pages of keys elsewhere: MySQL's unbuffered cursors block every other query
@@ -188,7 +218,9 @@ def _reader_for(connection):
     return _pages
 
 
-def _key_reader(compiler, key_positions):
+def _key_reader(
+    compiler: Any, key_positions: list[int]
+) -> Callable[[Sequence[Any]], Sequence[Any]]:
     """Columns of records -> the primary key of each record, as ``instance.pk``
     gives it: the value of its one key column, or a tuple of several."""
     readers = [(position, _converter(compiler, position) or list) for position in key_positions]
@@ -198,7 +230,7 @@ def _key_reader(compiler, key_positions):
     return lambda by_column: list(zip(*[read(by_column[position]) for position, read in readers]))
 
 
-def _stream(values, using, key_positions):
+def _stream(values: Any, using: str, key_positions: list[int]) -> Records:
     compiler = values.query.get_compiler(using=using)
     cursor = compiler.execute_sql(CURSOR, chunked_fetch=True)
     if cursor is None:
@@ -219,7 +251,7 @@ def _stream(values, using, key_positions):
     cursor.close()
 
 
-def _pages(values, using, key_positions):
+def _pages(values: Any, using: str, key_positions: list[int]) -> Records:
     page = values
     while True:
         compiler = page[:BATCH_SIZE].query.get_compiler(using=using)
@@ -239,7 +271,7 @@ def _pages(values, using, key_positions):
         page = values.filter(pk__gt=last)
 
 
-def _converter(compiler, position):
+def _converter(compiler: Any, position: int) -> ColumnFunction | None:
     """The driver's values of one column -> what values_list returns, or None
     when Django has no converter for it and takes them as they come."""
     converters = compiler.get_converters([compiler.select[position][0]])
@@ -251,7 +283,7 @@ def _converter(compiler, position):
         convert = functions[0]
         return lambda values: [convert(value, expression, connection) for value in values]
 
-    def read(values):
+    def read(values: Sequence[Any]) -> Sequence[Any]:
         for convert in functions:
             values = [convert(value, expression, connection) for value in values]
         return values
@@ -259,7 +291,7 @@ def _converter(compiler, position):
     return read
 
 
-def _column_reader(compiler, position, field):
+def _column_reader(compiler: Any, position: int, field: Any) -> ColumnFunction | None:
     """``_converter``, telling JSON null from SQL NULL in a JSONField: SQL NULL
     reads as None, JSON null as the text "null" that converts to None."""
     read = _converter(compiler, position)
@@ -276,7 +308,9 @@ class _Encoder:
     values: the one encoding of both sources. ``natural_foreign`` says which
     relations are written as natural keys (see ``natural_columns_of``)."""
 
-    def __init__(self, model, columns, natural_foreign):
+    def __init__(
+        self, model: Any, columns: list[Any], natural_foreign: bool | AbstractSet[str]
+    ) -> None:
         self.model = model
         self.columns = columns
         self.natural = natural_columns_of(columns, natural_foreign)
@@ -286,7 +320,9 @@ class _Encoder:
             if codec.encode is not None and index not in self.natural
         ]
 
-    def __call__(self, by_column, pks, using, json_nulls_known=False):
+    def __call__(
+        self, by_column: list[Any], pks: Sequence[Any], using: str, json_nulls_known: bool = False
+    ) -> list[Row]:
         """``json_nulls_known`` says that the values already tell JSON null from
         SQL NULL (the driver's values do, model instances do not)."""
         _complete(self.model, self.columns, by_column, pks, using, self.natural, json_nulls_known)
@@ -299,12 +335,14 @@ class _Encoder:
         return list(zip(*by_column))
 
 
-def _column_encoder(encode):
+def _column_encoder(encode: Callable[[Any], Any]) -> ColumnFunction:
     """A codec's encode for a whole column; the codec never sees None."""
     return lambda values: [None if value is None else encode(value) for value in values]
 
 
-def _each_column(model, field, function, values, pks):
+def _each_column(
+    model: Any, field: Any, function: ColumnFunction, values: Sequence[Any], pks: Sequence[Any]
+) -> Sequence[Any]:
     """One column of a batch through ``function``; a failure names its row."""
     try:
         return function(values)
@@ -320,7 +358,15 @@ def _each_column(model, field, function, values, pks):
         raise
 
 
-def _complete(model, columns, by_column, pks, using, natural, json_nulls_known):
+def _complete(
+    model: Any,
+    columns: list[Any],
+    by_column: list[Any],
+    pks: Sequence[Any],
+    using: str,
+    natural: AbstractSet[int],
+    json_nulls_known: bool,
+) -> None:
     """Fill in, for one batch, what its columns need from other queries.
     ``natural`` holds the indexes of the columns written as natural keys."""
     for index, column in enumerate(columns):
@@ -332,7 +378,9 @@ def _complete(model, columns, by_column, pks, using, natural, json_nulls_known):
             by_column[index] = _natural_foreign_keys(model, column, by_column[index], pks, using)
 
 
-def _many_to_many_keys(field, pks, using, natural):
+def _many_to_many_keys(
+    field: Any, pks: Sequence[Any], using: str, natural: bool | dict[Any, list[Any]]
+) -> list[list[Any]]:
     through = field.remote_field.through
     source = through._meta.get_field(field.m2m_field_name()).attname
     target = through._meta.get_field(field.m2m_reverse_field_name()).attname
@@ -356,7 +404,9 @@ def _many_to_many_keys(field, pks, using, natural):
     return [keys_by_source.get(pk, []) for pk in pks]
 
 
-def _with_json_nulls(model, field, values, pks, using):
+def _with_json_nulls(
+    model: Any, field: Any, values: Sequence[Any], pks: Sequence[Any], using: str
+) -> Sequence[Any]:
     """An instance's None in a JSONField is SQL NULL or JSON null: ask the table."""
     missing = [pk for value, pk in zip(values, pks) if value is None]
     if not missing:
@@ -370,7 +420,9 @@ def _with_json_nulls(model, field, values, pks, using):
     return [JSON_NULL if pk in json_nulls else value for value, pk in zip(values, pks)]
 
 
-def _natural_foreign_keys(model, field, values, pks, using):
+def _natural_foreign_keys(
+    model: Any, field: Any, values: Sequence[Any], pks: Sequence[Any], using: str
+) -> list[Any]:
     natural = _natural_keys(
         field.related_model, field.target_field.name, {v for v in values if v is not None}, using
     )
@@ -389,14 +441,16 @@ def _natural_foreign_keys(model, field, values, pks, using):
     return keys
 
 
-def _natural_keys(model, key_name, keys, using):
+def _natural_keys(
+    model: Any, key_name: str, keys: Collection[Any], using: str
+) -> dict[Any, list[Any]]:
     """{key value: natural key} for the objects of ``model`` with those keys."""
     if not keys:
         return {}
     attname = model._meta.get_field(key_name).attname
     max_params = connections[using].features.max_query_params or BATCH_SIZE
     keys = sorted(keys, key=repr)
-    found = {}
+    found: dict[Any, list[Any]] = {}
     for start in range(0, len(keys), max_params):
         for obj in every_row(model, using).filter(
             **{key_name + "__in": keys[start : start + max_params]}

@@ -7,11 +7,14 @@ plain value tuples, as ``dump2py`` passes them), it writes either one file
 as the manifest, written last.
 """
 
+from __future__ import annotations
+
 import datetime
 import os
 from dataclasses import replace
+from collections.abc import Callable, Iterable, Iterator
 from itertools import chain
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import django
 from django.core.serializers import base
@@ -26,8 +29,10 @@ from ..files.grammar import json_value
 from ..files.safefiles import make_private
 from .dumpoptions import DumpObserver, DumpOptions
 from .ordering import loading_order
-from .rows import blocks_from_objects, blocks_from_queryset
-from .writer import DirectoryWriter, SingleFileWriter, utf8_writer
+from .rows import Block, Row, blocks_from_objects, blocks_from_queryset
+from .writer import ChunkWriter, DirectoryWriter, SingleFileWriter, WrittenChunk, utf8_writer
+
+WriteTables = Callable[[Iterable[Block], ChunkWriter, DumpOptions], "Written"]
 
 
 class Serializer(base.Serializer):
@@ -41,22 +46,22 @@ class Serializer(base.Serializer):
 
     internal_use_only = False
 
-    def __init__(self, write_tables=None):
+    def __init__(self, write_tables: WriteTables | None = None) -> None:
         self.write_tables = write_tables or write_blocks
 
     def serialize(
         self,
-        queryset,
+        queryset: Any,
         *,
-        stream=None,
-        fields=None,
-        use_natural_foreign_keys=False,
-        use_natural_primary_keys=False,
-        progress_output=None,
-        object_count=0,
-        dump_options=None,
-        **options,
-    ):
+        stream: Any = None,
+        fields: Any = None,
+        use_natural_foreign_keys: Any = False,
+        use_natural_primary_keys: bool = False,
+        progress_output: Any = None,
+        object_count: int = 0,
+        dump_options: DumpOptions | None = None,
+        **options: Any,
+    ) -> Any:
         """Write ``queryset`` (instances, a queryset, or an iterable of querysets).
 
         ``dump_options`` (DumpOptions) says how; without it, the options are
@@ -91,7 +96,7 @@ class Serializer(base.Serializer):
             )
         return self.getvalue()
 
-    def _write_directory(self, blocks, options):
+    def _write_directory(self, blocks: Iterable[Block], options: DumpOptions) -> None:
         directory = os.path.dirname(os.path.abspath(self.stream.name))
         make_private(self.stream, own_file=True)
         writer = DirectoryWriter(directory, options.max_row_count, options.compress)
@@ -111,7 +116,7 @@ class Serializer(base.Serializer):
             writer.abort()
             raise
 
-    def getvalue(self):
+    def getvalue(self) -> Any:
         if callable(getattr(self.stream, "getvalue", None)):
             return self.stream.getvalue()
 
@@ -120,21 +125,21 @@ class Written(NamedTuple):
     """What a dump wrote: the models, in the order met; the models skipped
     (``on_block_error``) as [label, table, reason]; the database read last."""
 
-    models: list
-    skipped: list
-    using: object
+    models: list[Any]
+    skipped: list[list[str]]
+    using: str | None
 
 
 class TableError(Exception):
     """A table that stopped the dump, named by the dump itself: ``block`` is
     the block of its model."""
 
-    def __init__(self, block, message):
+    def __init__(self, block: Block, message: str) -> None:
         super().__init__(message)
         self.block = block
 
     @property
-    def table(self):
+    def table(self) -> str:
         """E.g. "table shop_order (model shop.order)"."""
         return "table %s (model %s)" % (self.block.model._meta.db_table, self.block.label)
 
@@ -147,12 +152,12 @@ class UnwritableTable(TableError):
     """The rows of a table could not be written (``dump2py --jobs``: by a worker)."""
 
 
-def blocks_of(source, options):
+def blocks_of(source: Any, options: DumpOptions) -> Iterator[Block]:
     """The blocks of instances, a queryset, or an iterable of querysets. A
     sliced queryset holds chosen rows in its own order: it is read as the
     objects it holds, as ``json`` reads it."""
 
-    def of_queryset(queryset):
+    def of_queryset(queryset: Any) -> Iterable[Block]:
         natural = options.natural_for(queryset.model)
         if queryset.query.is_sliced:
             return blocks_from_objects(queryset, options.fields, *natural)
@@ -171,11 +176,13 @@ def blocks_of(source, options):
     )
 
 
-def write_blocks(blocks, writer, options):
+def write_blocks(blocks: Iterable[Block], writer: ChunkWriter, options: DumpOptions) -> Written:
     """Write every block through ``writer``, one after another; return what
     was Written. A table the database refuses stops the dump as an
     UnreadableTable, unless ``options.on_block_error`` skips it."""
-    models, skipped, using = [], [], None
+    models: list[Any] = []
+    skipped: list[list[str]] = []
+    using: str | None = None
     observer = options.observer
     for block in blocks:
         using = block.using
@@ -201,7 +208,7 @@ def write_blocks(blocks, writer, options):
     return Written(models, skipped, using)
 
 
-def _lines(block, rows):
+def _lines(block: Block, rows: list[Row]) -> list[str]:
     """Rows of JSON values -> the lines of a chunk."""
     try:
         return [json_value(row) + ",\n" for row in rows]
@@ -220,31 +227,31 @@ class _ProgressBar(DumpObserver):
     """Django's progress bar (``dumpdata`` on a terminal), moved on as the rows
     are read, ahead of the dump's own ``observer``."""
 
-    def __init__(self, bar, observer):
+    def __init__(self, bar: Any, observer: DumpObserver) -> None:
         self.bar = bar
         self.observer = observer
         self.count = 0
 
-    def start_block(self, block):
+    def start_block(self, block: Block) -> None:
         self.observer.start_block(block)
 
-    def rows_read(self, block, count):
+    def rows_read(self, block: Block, count: int) -> None:
         self.count += count
         self.bar.update(self.count)
         self.observer.rows_read(block, count)
 
-    def end_block(self, block, files):
+    def end_block(self, block: Block, files: list[WrittenChunk]) -> None:
         self.observer.end_block(block, files)
 
 
-def _fsync(stream):
+def _fsync(stream: Any) -> None:
     try:
         os.fsync(stream.fileno())
     except (AttributeError, OSError, ValueError):
         pass
 
 
-def dump_origin(using):
+def dump_origin(using: str | None) -> manifest.Manifest:
     """A Manifest saying where and when the data was taken, without files yet."""
     connection = connections[using or "default"]
     recorder = MigrationRecorder(connection)

@@ -9,16 +9,22 @@ snapshot in WAL mode, and holds writers back in rollback-journal mode).
 """
 
 import re
+from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from django.db import DatabaseError, connections, transaction
+
+from .dumpoptions import DumpObserver
+from .rows import Block
+from .writer import WrittenChunk
 
 # Django 6.1 renamed transaction.savepoint() to savepoint_create().
 _create_savepoint = getattr(transaction, "savepoint_create", None) or transaction.savepoint
 
 
 @contextmanager
-def read_snapshot(using):
+def read_snapshot(using: str) -> Iterator[None]:
     """Run the body inside one read-only transaction with snapshot isolation.
 
     When the connection is already inside a transaction (a caller's
@@ -53,7 +59,7 @@ def read_snapshot(using):
                 cursor.execute("PRAGMA query_only = OFF")
 
 
-def export_snapshot(using):
+def export_snapshot(using: str) -> str:
     """The id of the snapshot that ``read_snapshot`` holds, for other
     connections to read the same moment (PostgreSQL only; see parallel.py).
     It stays valid while that transaction is open."""
@@ -63,7 +69,7 @@ def export_snapshot(using):
 
 
 @contextmanager
-def imported_snapshot(using, snapshot_id):
+def imported_snapshot(using: str, snapshot_id: str) -> Iterator[None]:
     """Like ``read_snapshot``, but reading the moment that another connection
     exported with ``export_snapshot``, as the workers of ``pg_dump -j`` do."""
     # SET takes no query parameters (with server-side binding): the id, made
@@ -85,24 +91,24 @@ class ModelSavepoints:
     same snapshot. Used as the Serializer's observer and error callback.
     """
 
-    def __init__(self, using, next_observer):
+    def __init__(self, using: str, next_observer: DumpObserver) -> None:
         self.using = using
         self.next_observer = next_observer
-        self._savepoint = None
+        self._savepoint: Any = None
 
-    def start_block(self, block):
+    def start_block(self, block: Block) -> None:
         self._savepoint = _create_savepoint(using=self.using)
         self.next_observer.start_block(block)
 
-    def rows_read(self, block, count):
+    def rows_read(self, block: Block, count: int) -> None:
         self.next_observer.rows_read(block, count)
 
-    def end_block(self, block, files):
+    def end_block(self, block: Block, files: list[WrittenChunk]) -> None:
         transaction.savepoint_commit(self._savepoint, using=self.using)
         self._savepoint = None
         self.next_observer.end_block(block, files)
 
-    def on_block_error(self, block, exc):
+    def on_block_error(self, block: Block, exc: BaseException) -> bool:
         """Skip the model when its rows cannot be read; re-raise anything else."""
         if not isinstance(exc, DatabaseError):
             return False

@@ -15,20 +15,24 @@ written by natural key and matched on restore to the rows that are there.
 """
 
 import os
+from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
+from typing import Any
 
 from django.apps import apps
 from django.conf import settings
 from django.core.management.base import CommandError
 from django.db import connections, router
 
+from ..files.manifest import Manifest
 from ..files.reader import DumpReader, open_chunk
 
 # Models whose rows ``migrate`` creates, with ids that differ between databases.
 REBUILT_BY_MIGRATE = ("contenttypes.contenttype", "auth.permission")
 
 
-def natural_key_labels(dumped=None):
+def natural_key_labels(dumped: Iterable[Any] | None = None) -> set[str]:
     """Labels of the models keyed naturally: those of the setting
     ``PYSERIALIZER_NATURAL_KEY_MODELS`` (default: none), and the models
     ``migrate`` rebuilds that are not among the models ``dumped``: a
@@ -40,14 +44,14 @@ def natural_key_labels(dumped=None):
     return labels
 
 
-def is_excluded(label, excludes):
+def is_excluded(label: str, excludes: AbstractSet[str]) -> bool:
     """Whether ``-e`` leaves out the model ``label``: ``excludes`` holds app
     labels and lowercase model labels, and leaving out an app leaves out
     each of its models. The one rule for dumps, loads and restores."""
     return label in excludes or label.lower() in excludes or label.partition(".")[0] in excludes
 
 
-def excluded_labels(excludes):
+def excluded_labels(excludes: Iterable[str]) -> Callable[[str], bool]:
     """The ``-e`` labels of ``dumpdata``/``dump2py`` as a test of a model label
     (``is_excluded``); an unknown label is a CommandError."""
     excluded_apps, excluded_models = _parse_excludes(excludes)
@@ -56,7 +60,7 @@ def excluded_labels(excludes):
     return lambda label: is_excluded(label, labels)
 
 
-def models_to_dump(using, excludes=()):
+def models_to_dump(using: str, excludes: Iterable[str] = ()) -> list[Any]:
     """Every model whose rows database ``using`` holds in a table, by label."""
     return choose_models(using, excludes).models
 
@@ -65,11 +69,11 @@ def models_to_dump(using, excludes=()):
 class WholeSite:
     """The models a whole-site dump holds, and every model it leaves out."""
 
-    models: list
-    left_out: list  # [[label, why]], by label
+    models: list[Any]
+    left_out: list[list[str]]  # [[label, why]], by label
 
 
-def choose_models(using, excludes=()):
+def choose_models(using: str, excludes: Iterable[str] = ()) -> WholeSite:
     """Choose the models of a whole-site dump of database ``using``.
 
     Like ``dumpdata`` without app labels: every model with rows in a table
@@ -87,7 +91,8 @@ def choose_models(using, excludes=()):
     # A table's rows are dumped once: through its managed model when it has one.
     candidates.sort(key=lambda model: (not model._meta.managed, model._meta.label_lower))
     dumped_tables: dict[str, str] = {}  # db_table: the label of the model whose rows it dumps
-    models, left_out = [], []
+    models: list[Any] = []
+    left_out: list[list[str]] = []
     for model in candidates:
         opts = model._meta
         reason = _reason_to_leave_out(model, using, table_type_of, excluded_apps, excluded_models)
@@ -102,7 +107,7 @@ def choose_models(using, excludes=()):
     return WholeSite(sorted(models, key=lambda model: model._meta.label_lower), sorted(left_out))
 
 
-def describe_left_out(left_out):
+def describe_left_out(left_out: Sequence[Sequence[str]]) -> list[str]:
     """The lines that name every model left out of a dump, and why."""
     if not left_out:
         return []
@@ -112,7 +117,13 @@ def describe_left_out(left_out):
     return lines
 
 
-def _reason_to_leave_out(model, using, table_type_of, excluded_apps, excluded_models):
+def _reason_to_leave_out(
+    model: Any,
+    using: str,
+    table_type_of: Callable[[str], str | None],
+    excluded_apps: set[Any],
+    excluded_models: set[Any],
+) -> str | None:
     opts = model._meta
     if opts.app_config in excluded_apps:
         return "excluded with -e %s" % opts.app_label
@@ -131,7 +142,7 @@ def _reason_to_leave_out(model, using, table_type_of, excluded_apps, excluded_mo
     return None
 
 
-def _table_types(connection):
+def _table_types(connection: Any) -> Callable[[str], str | None]:
     """A function: table name -> "t" (a table), "v" (a view) or None (neither)."""
     introspection = connection.introspection
     with connection.cursor() as cursor:
@@ -139,8 +150,9 @@ def _table_types(connection):
     return lambda table: types.get(introspection.identifier_converter(table))
 
 
-def _parse_excludes(excludes):
-    excluded_apps, excluded_models = set(), set()
+def _parse_excludes(excludes: Iterable[str]) -> tuple[set[Any], set[Any]]:
+    excluded_apps: set[Any] = set()
+    excluded_models: set[Any] = set()
     for exclude in excludes:
         if "." in exclude:
             try:
@@ -155,7 +167,9 @@ def _parse_excludes(excludes):
     return excluded_apps, excluded_models
 
 
-def natural_keys_for(model, labels=None):
+def natural_keys_for(
+    model: Any, labels: AbstractSet[str] | None = None
+) -> tuple[frozenset[str], bool]:
     """(natural_foreign, natural_primary) for the rows of ``model``.
 
     ``natural_foreign`` is the set of labels of the models in ``labels``
@@ -179,7 +193,7 @@ def natural_keys_for(model, labels=None):
     return foreign, primary
 
 
-def matched_by_natural_key(dump):
+def matched_by_natural_key(dump: Manifest) -> frozenset[str]:
     """Labels of the models whose rows ``migrate`` (or the project) makes that
     a restore of ``dump`` keeps, matching the dump's references to them by
     natural key: those the dump writes without their primary key (content
@@ -191,7 +205,7 @@ def matched_by_natural_key(dump):
     return frozenset(label for label in labels if not _dumped_with_ids(dump, label))
 
 
-def _dumped_with_ids(dump, label):
+def _dumped_with_ids(dump: Manifest, label: str) -> bool:
     """Whether the first block of ``label`` in ``dump`` writes the model's primary key."""
     entry = next((entry for entry in dump.files if entry.model == label and entry.rows), None)
     if entry is None:
@@ -207,7 +221,7 @@ def _dumped_with_ids(dump, label):
     return False
 
 
-def complete_rebuilt_rows(using):
+def complete_rebuilt_rows(using: str) -> None:
     """Create the content types and permissions that the code has and the
     restored rows lack, as ``migrate``'s post_migrate handlers do: for the
     models added since the dump, or left out of it."""

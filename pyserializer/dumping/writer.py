@@ -9,10 +9,14 @@ complete. Every writer is a ``ChunkWriter``, the interface the Serializer
 writes to.
 """
 
+from __future__ import annotations
+
 import contextlib
 import itertools
 import os
 import time
+from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
@@ -28,19 +32,19 @@ class ChunkWriter(Protocol):
     """What the Serializer calls on the writer it writes a dump to:
     SingleFileWriter, DirectoryWriter, or NoOutput (``dump2py --simulate``)."""
 
-    def start_model(self, label, table, columns):
+    def start_model(self, label: str, table: str, columns: list[str]) -> None:
         """Begin the rows of model ``label`` (table ``table``, fields ``columns``)."""
 
-    def write_rows(self, lines):
+    def write_rows(self, lines: list[str]) -> None:
         """Write rows already encoded, one line each."""
 
-    def discard_model(self):
+    def discard_model(self) -> None:
         """Leave out the model begun, whose rows could not be read (``--tolerate``)."""
 
-    def end_model(self):
+    def end_model(self) -> list[WrittenChunk]:
         """End the model begun; return the chunk files it went to (WrittenChunk)."""
 
-    def abort(self):
+    def abort(self) -> None:
         """Remove whatever the dump wrote that was not published."""
 
 
@@ -52,20 +56,22 @@ class SharedChunkWriter(ChunkWriter, Protocol):
 
     max_row_count: int
 
-    def stem_of(self, label, table):
+    def stem_of(self, label: str, table: str) -> str:
         """The file stem of ``label``'s chunks."""
 
-    def for_chunk(self, label, stem, part, first_row):
+    def for_chunk(self, label: str, stem: str, part: int, first_row: int) -> SharedChunkWriter:
         """A new writer of the same dump whose next model begins at chunk ``part``."""
 
-    def written(self):
+    def written(self) -> list[WrittenChunk]:
         """Every chunk closed so far, as WrittenChunks."""
 
-    def adopt(self, chunks):
+    def adopt(self, chunks: Iterable[WrittenChunk]) -> None:
         """Take the WrittenChunks another writer of this dump wrote."""
 
 
-def _model_header(label, table, columns, part, first_row):
+def _model_header(
+    label: str, table: str, columns: list[str], part: int | None, first_row: int
+) -> str:
     comment = "# %s (table %s)" % (label, table)
     if part:
         comment += ", part %d, from row %d" % (part, first_row)
@@ -78,7 +84,7 @@ def _model_header(label, table, columns, part, first_row):
     )
 
 
-def _file_header():
+def _file_header() -> str:
     return "%s\n%s\n%s" % (
         grammar.data_only_note(),
         grammar.IMPORT_LINE,
@@ -86,44 +92,44 @@ def _file_header():
     )
 
 
-def _block_end(rows):
+def _block_end(rows: int) -> str:
     return "%s# %d row(s)\n" % (grammar.BLOCK_END, rows)
 
 
 class SingleFileWriter:
     """All models, one block after another, into one text or binary stream."""
 
-    def __init__(self, stream):
+    def __init__(self, stream: Any) -> None:
         safefiles.make_private(stream)
         self._write = utf8_writer(stream)
         self._write(_file_header())
         self._rows = 0
 
-    def start_model(self, label, table, columns):
+    def start_model(self, label: str, table: str, columns: list[str]) -> None:
         self._rows = 0
         self._write("\n" + _model_header(label, table, columns, None, 1))
 
-    def write_rows(self, lines):
+    def write_rows(self, lines: list[str]) -> None:
         self._rows += len(lines)
         self._write("".join(lines))
 
-    def end_model(self):
+    def end_model(self) -> list[WrittenChunk]:
         """End the model's block; no file of its own: return no files."""
         self._write(_block_end(self._rows))
         return []
 
-    def discard_model(self):
+    def discard_model(self) -> None:
         """A stream cannot take back the rows it was given: refuse."""
         raise DumpWriteError(
             "a dump to one file cannot leave out a model whose rows it has begun "
             "to write; dump to a directory (restore.py) to skip tables"
         )
 
-    def abort(self):
+    def abort(self) -> None:
         pass
 
 
-def utf8_writer(stream):
+def utf8_writer(stream: Any) -> Callable[[str], Any]:
     """Write text as UTF-8 whatever the stream's own encoding is."""
     buffer = getattr(stream, "buffer", None)
     if buffer is not None:
@@ -146,19 +152,19 @@ class WrittenChunk:
     label: str
     part: int
     first_row: int
-    compress: str
+    compress: str | None
     rows: int
     size: int
     sha256: str
     partial_path: str
     seconds: float  # the time its rows took to read, encode and write
 
-    def publish(self, name):
+    def publish(self, name: str) -> FileEntry:
         """Give the chunk its final name and return its entry."""
         os.replace(self.partial_path, os.path.join(self.directory, name))
         return FileEntry(name, self.label, self.rows, self.size, self.sha256)
 
-    def discard(self):
+    def discard(self) -> None:
         if os.path.lexists(self.partial_path):
             os.remove(self.partial_path)
 
@@ -167,8 +173,9 @@ class _ChunkFile:
     """One chunk being written, plain or through a compressor; its size and
     SHA-256 are those of the bytes stored on disk."""
 
-    def __init__(self, directory, stem, label, table, columns, part, first_row, compress=None,
-                 started=None):
+    def __init__(self, directory: str, stem: str, label: str, table: str, columns: list[str],
+                 part: int, first_row: int, compress: str | None = None,
+                 started: float | None = None) -> None:
         self.started = time.monotonic() if started is None else started
         self.directory = directory
         self.stem = stem
@@ -188,13 +195,13 @@ class _ChunkFile:
         self.write(_file_header() + _model_header(label, table, columns, part, first_row))
 
     @property
-    def size(self):
+    def size(self) -> int:
         return self._stored.size
 
-    def write(self, text):
+    def write(self, text: str) -> None:
         self._out.write(text.encode("utf-8"))
 
-    def close(self):
+    def close(self) -> WrittenChunk:
         """Finish the file; return it as a WrittenChunk."""
         self.write(_block_end(self.rows))
         self._end_compression()
@@ -207,14 +214,14 @@ class _ChunkFile:
             time.monotonic() - self.started,
         )
 
-    def _end_compression(self):
+    def _end_compression(self) -> None:
         """Finish the compressed stream and let the compressor go: a dump keeps
         every chunk until it publishes them, but not their compressors' memory."""
         if self._out is not self._stored:
             out, self._out = self._out, self._stored
             out.close()  # type: ignore[attr-defined]  # a compressor, never Counted
 
-    def discard(self):
+    def discard(self) -> None:
         with contextlib.suppress(OSError, ValueError):
             self._end_compression()
         self._file.close()
@@ -222,13 +229,15 @@ class _ChunkFile:
             os.remove(self.partial_path)
 
 
-def _unique_name(chunk, only_part, label, taken):
+def _unique_name(  # type: ignore[return]  # _stems_to_try never ends
+    chunk: WrittenChunk, only_part: bool, label: str, taken: AbstractSet[str]
+) -> str:
     """``<stem>.py`` or ``<stem>_N.py`` (then ``.gz`` or ``.zst`` when compressed),
     made unique when another table's chunk has taken it: ``<stem>_<label>``,
     then that with a number."""
-    suffix = ".py" + SUFFIXES.get(chunk.compress, "")
+    suffix = ".py" + SUFFIXES.get(chunk.compress, "")  # type: ignore[arg-type]  # None: ""
 
-    def named(stem):
+    def named(stem: str) -> str:
         return stem + suffix if only_part else "%s_%d%s" % (stem, chunk.part, suffix)
 
     labelled = grammar.safe_file_stem("%s_%s" % (chunk.stem, label))
@@ -237,7 +246,7 @@ def _unique_name(chunk, only_part, label, taken):
             return named(stem)
 
 
-def _stems_to_try(stem, fallback):
+def _stems_to_try(stem: str, fallback: str) -> Iterator[str]:
     """``stem``, then ``fallback``, then ``fallback_2``, ``fallback_3``...: the
     stems a model's files may take, in order, until one is free."""
     yield stem
@@ -256,27 +265,27 @@ class DirectoryWriter:
     a DirectoryWriter is a SharedChunkWriter.
     """
 
-    def __init__(self, directory, max_row_count, compress=None):
+    def __init__(self, directory: str, max_row_count: int, compress: str | None = None) -> None:
         if max_row_count < 1:
             raise ValueError("the chunk size must be at least one row")
         self.directory = directory
         self.max_row_count = max_row_count
         self.compress = compress
-        self._chunks = {}
-        self._stems = {MANIFEST_STEM: None}  # stem -> the label whose chunks have it
-        self._first_chunk = {}
+        self._chunks: dict[str, list[_ChunkFile | WrittenChunk]] = {}
+        self._stems: dict[str, str | None] = {MANIFEST_STEM: None}  # stem -> the label whose chunks have it
+        self._first_chunk: dict[str, tuple[str, int, int]] = {}
         self._current = None
         self._model: Any = None
         self._open: Any = None
-        self._clock = None  # when the rows of the next chunk began to be read
+        self._clock: float | None = None  # when the rows of the next chunk began to be read
 
-    def start_model(self, label, table, columns):
+    def start_model(self, label: str, table: str, columns: list[str]) -> None:
         self._model = (label, table, columns)
         self._chunks.setdefault(label, [])
         self._open = None
         self._clock = time.monotonic()
 
-    def stem_of(self, label, table):
+    def stem_of(self, label: str, table: str) -> str:  # type: ignore[return]  # never ends
         """The file stem of ``label``'s chunks: its table's name, unless another
         model took that first; then ``<table>_<label>``, numbered if need be.
         No two models share a stem, so their chunks' temporary names differ,
@@ -287,7 +296,7 @@ class DirectoryWriter:
             if self._stems.setdefault(stem, label) == label:
                 return stem
 
-    def for_chunk(self, label, stem, part, first_row):
+    def for_chunk(self, label: str, stem: str, part: int, first_row: int) -> DirectoryWriter:
         """A new writer of this dump whose next model ``label`` begins with
         chunk ``part``, holding its row ``first_row``, named after ``stem``:
         one chunk of a model whose other chunks other writers write."""
@@ -295,14 +304,14 @@ class DirectoryWriter:
         writer._first_chunk[label] = (stem, part, first_row)
         return writer
 
-    def _new_chunk(self):
+    def _new_chunk(self) -> _ChunkFile:
         label, table, columns = self._model
         chunks = self._chunks[label]
         if chunks:
             last = chunks[-1]
             stem, part, first_row = last.stem, last.part + 1, last.first_row + last.rows
         else:
-            stem, part, first_row = self._first_chunk.pop(label, None) or (
+            stem, part, first_row = self._first_chunk.pop(label, None) or (  # type: ignore[arg-type]
                 self.stem_of(label, table), 1, 1)
         chunk = _ChunkFile(
             self.directory, stem, label, table, columns, part, first_row, self.compress,
@@ -311,13 +320,13 @@ class DirectoryWriter:
         chunks.append(chunk)
         return chunk
 
-    def _close_open_chunk(self):
+    def _close_open_chunk(self) -> None:
         chunks = self._chunks[self._model[0]]
         chunks[-1] = self._open.close()  # the open chunk is always its model's last
         self._open = None
         self._clock = time.monotonic()
 
-    def write_rows(self, lines):
+    def write_rows(self, lines: list[str]) -> None:
         start = 0
         while start < len(lines):
             chunk = self._open
@@ -331,28 +340,28 @@ class DirectoryWriter:
             chunk.rows += len(part)
             start += len(part)
 
-    def discard_model(self):
+    def discard_model(self) -> None:
         """Forget the chunks of the model being written (its rows could not be read)."""
         label = self._model[0]
         for chunk in self._chunks.pop(label, []):
             chunk.discard()
         self._open = None
 
-    def end_model(self):
+    def end_model(self) -> list[WrittenChunk]:
         """Close the model's last chunk; return its chunks written here (WrittenChunks)."""
         label = self._model[0]
         if self._open is None and not self._chunks[label]:
             self._open = self._new_chunk()
         if self._open is not None:
             self._close_open_chunk()
-        return list(self._chunks[label])
+        return list(self._chunks[label])  # type: ignore[arg-type]  # every chunk is closed now
 
-    def written(self):
+    def written(self) -> list[WrittenChunk]:
         """Every chunk closed so far, as WrittenChunks to ``adopt`` elsewhere."""
         return [chunk for chunks in self._chunks.values() for chunk in chunks
                 if isinstance(chunk, WrittenChunk)]
 
-    def adopt(self, chunks):
+    def adopt(self, chunks: Iterable[WrittenChunk]) -> None:
         """Publish with this dump's chunks written by other writers (``dump2py
         --jobs``), in whatever order they finished."""
         for chunk in chunks:
@@ -360,23 +369,24 @@ class DirectoryWriter:
         for model_chunks in self._chunks.values():
             model_chunks.sort(key=lambda written: written.part)
 
-    def publish(self, order):
+    def publish(self, order: Iterable[str]) -> list[FileEntry]:
         """Rename every finished chunk to its final name; return manifest entries.
 
         ``order`` lists model labels in the order the loader should read them.
         """
-        entries = []
+        entries: list[FileEntry] = []
         taken: set[str] = set()
         for label in order:
             chunks = self._chunks.get(label, [])
             for chunk in chunks:
-                name = _unique_name(chunk, len(chunks) == 1, label, taken)
+                # Published after end_model: every chunk is a WrittenChunk.
+                name = _unique_name(chunk, len(chunks) == 1, label, taken)  # type: ignore[arg-type]
                 taken.add(name)
-                entries.append(chunk.publish(name))
+                entries.append(chunk.publish(name))  # type: ignore[union-attr]
         safefiles.fsync_directory(self.directory)
         return entries
 
-    def abort(self):
+    def abort(self) -> None:
         """Remove every chunk of this dump that was not published."""
         for chunks in self._chunks.values():
             for chunk in chunks:
@@ -387,20 +397,20 @@ class NoOutput:
     """The writer of ``dump2py --simulate``: every row is read and encoded as
     for a real dump, and then dropped; only its size is counted."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.size = 0
 
-    def start_model(self, label, table, columns):
+    def start_model(self, label: str, table: str, columns: list[str]) -> None:
         pass
 
-    def write_rows(self, lines):
+    def write_rows(self, lines: list[str]) -> None:
         self.size += sum(len(line.encode("utf-8")) for line in lines)
 
-    def discard_model(self):
+    def discard_model(self) -> None:
         pass
 
-    def end_model(self):
+    def end_model(self) -> list[WrittenChunk]:
         return []
 
-    def abort(self):
+    def abort(self) -> None:
         pass

@@ -125,7 +125,7 @@ class Command(OneVoice, BaseCommand):
                     self.simulate(querysets, using, dump_options, progress, started)
                 else:
                     outputdir.check_target(
-                        target, options["overwrite"],
+                        target, options["overwrite"],  # type: ignore[arg-type]  # set without --simulate
                         self.confirm if options["interactive"] else None,
                     )
                     serializer = Serializer(ParallelTables(jobs, bars) if jobs > 1 else None)
