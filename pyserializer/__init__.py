@@ -16,7 +16,7 @@ restore.py, literals.py and foreign.py stay at the top: every dump imports them.
 __version__ = "0.2.0.dev0"
 
 
-def __getattr__(name):
+def __getattr__(name: str) -> type:
     """Django looks up Serializer and Deserializer here; import them lazily so
     that listing the package in INSTALLED_APPS stays cheap."""
     if name == "Serializer":

@@ -83,7 +83,7 @@ def imported_snapshot(using: str, snapshot_id: str) -> Iterator[None]:
         yield
 
 
-class ModelSavepoints:
+class ModelSavepoints(DumpObserver):
     """A savepoint around each model's rows, for ``dump2py --tolerate``.
 
     On PostgreSQL a failed query aborts the whole transaction; rolling back to

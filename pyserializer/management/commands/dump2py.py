@@ -12,17 +12,20 @@ import os
 import sys
 import time
 from dataclasses import replace
+from typing import Any, Sequence
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.core.serializers.base import SerializationError
 from django.db import DEFAULT_DB_ALIAS, DatabaseError
+from django.db.models import QuerySet
 
 from pyserializer.cli.interrupts import terminate_as_interrupt
 from pyserializer.cli.progress import DumpProgress, bar_stream, chunk_files, human_size
 from pyserializer.cli.refusals import ARE_YOU_SURE, OneVoice, add_database_argument, agreed, stopped_by
 from pyserializer.dumping import outputdir, wholesite
-from pyserializer.dumping.dumpoptions import DumpOptions, UnusableOption
+from pyserializer.dumping.dumpoptions import DumpObserver, DumpOptions, UnusableOption
 from pyserializer.dumping.parallel import ParallelTables, reason_not_to_split
+from pyserializer.dumping.rows import Block
 from pyserializer.dumping.serializer import Serializer, UnreadableTable, UnwritableTable
 from pyserializer.dumping.snapshot import ModelSavepoints, read_snapshot
 from pyserializer.dumping.writer import NoOutput
@@ -41,7 +44,7 @@ class Command(OneVoice, BaseCommand):
         "does the same but runs the file as Python, for your own dumps only."
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "output_dir", nargs="?",
             help="The directory where to write the dump; it must not exist yet "
@@ -93,7 +96,7 @@ class Command(OneVoice, BaseCommand):
             "(use multiple --exclude to exclude multiple apps/models).",
         )
 
-    def handle(self, output_dir=None, **options):
+    def handle(self, output_dir: str | None = None, **options: Any) -> None:
         started = time.monotonic()
         if output_dir is None and not options["simulate"]:
             raise CommandError(
@@ -124,8 +127,9 @@ class Command(OneVoice, BaseCommand):
                 if options["simulate"]:
                     self.simulate(querysets, using, dump_options, progress, started)
                 else:
+                    assert target is not None  # handle() refused a dump without OUTPUT_DIR
                     outputdir.check_target(
-                        target, options["overwrite"],  # type: ignore[arg-type]  # set without --simulate
+                        target, options["overwrite"],
                         self.confirm if options["interactive"] else None,
                     )
                     serializer = Serializer(ParallelTables(jobs, bars) if jobs > 1 else None)
@@ -156,7 +160,7 @@ class Command(OneVoice, BaseCommand):
         if progress.skipped:
             raise CommandError(self.incomplete(progress.skipped, target, options["simulate"]))
 
-    def check_jobs(self, jobs, using, options):
+    def check_jobs(self, jobs: int, using: str, options: dict[str, Any]) -> None:
         """Refuse a --jobs that would not give the same, consistent dump."""
         if jobs < 1:
             raise CommandError("--jobs must be at least 1.")
@@ -174,16 +178,18 @@ class Command(OneVoice, BaseCommand):
                 "dump it with one process (leave out --jobs)." % (using, jobs, reason)
             )
 
-    def dump_options(self, dump_options, using, site, progress, tolerate):
+    def dump_options(self, dump_options: DumpOptions, using: str, site: wholesite.WholeSite,
+                     progress: DumpProgress, tolerate: bool) -> DumpOptions:
         """``dump_options`` (chunk size, compression) with what else the
         Serializer is told: natural keys per model, progress, the models left
         out, and with --tolerate a savepoint per model to fall back to."""
         labels = wholesite.natural_key_labels(site.models)
-        observer, on_block_error = progress, None
+        observer: DumpObserver = progress
+        on_block_error = None
         if tolerate:
             observer = savepoints = ModelSavepoints(using, progress)
 
-            def on_block_error(block, exc):
+            def on_block_error(block: Block, exc: BaseException) -> bool:
                 if not savepoints.on_block_error(block, exc):
                     return False
                 progress.block_skipped(block, exc)
@@ -195,7 +201,8 @@ class Command(OneVoice, BaseCommand):
             observer=observer, on_block_error=on_block_error, left_out=site.left_out,
         )
 
-    def incomplete(self, skipped, target, simulated):
+    def incomplete(self, skipped: dict[str, tuple[str, BaseException]], target: str | None,
+                   simulated: bool) -> str:
         """The message of a dump that skipped tables (--tolerate)."""
         tables = "\n".join(
             "  %s (model %s): %s" % (table, label, one_line(exc))
@@ -209,7 +216,8 @@ class Command(OneVoice, BaseCommand):
             "(listed as SKIPPED in restore.py):\n%s" % (target, len(skipped), tables)
         )
 
-    def dump(self, serializer, querysets, using, target, dump_options, progress, started):
+    def dump(self, serializer: Serializer, querysets: list[QuerySet], using: str, target: str,
+             dump_options: DumpOptions, progress: DumpProgress, started: float) -> None:
         with outputdir.StagingDirectory(target) as staging:
             if self.verbosity >= 1:
                 for path in staging.removed:
@@ -232,7 +240,8 @@ class Command(OneVoice, BaseCommand):
             )
             self.say_left_out(dump_options.left_out)
 
-    def simulate(self, querysets, using, dump_options, progress, started):
+    def simulate(self, querysets: list[QuerySet], using: str, dump_options: DumpOptions,
+                 progress: DumpProgress, started: float) -> None:
         output = NoOutput()
         with read_snapshot(using):
             Serializer().serialize(querysets, dump_options=replace(dump_options, writer=output))
@@ -246,15 +255,15 @@ class Command(OneVoice, BaseCommand):
             )
             self.say_left_out(dump_options.left_out)
 
-    def say_left_out(self, left_out):
+    def say_left_out(self, left_out: Sequence[Sequence[str]]) -> None:
         for line in wholesite.describe_left_out(left_out):
             self.stdout.write(line)
 
-    def confirm(self, message):
+    def confirm(self, message: str) -> bool:
         return agreed(input, "%s\n%s" % (message, ARE_YOU_SURE))
 
 
-def _nothing_written(target, existed, options):
+def _nothing_written(target: str | None, existed: bool, options: dict[str, Any]) -> str:
     if options["simulate"]:
         return "Nothing was written."
     if existed:
@@ -263,6 +272,5 @@ def _nothing_written(target, existed, options):
 
 
 
-
-def _count(number):
+def _count(number: int) -> str:
     return "{:,}".format(number)

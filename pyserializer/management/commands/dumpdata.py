@@ -13,6 +13,7 @@ line (``pyserializer.cli.refusals``). Everything else is Django's.
 """
 
 import os
+from typing import Any
 
 from django.apps import apps
 from django.core.management.base import CommandError
@@ -28,7 +29,7 @@ from pyserializer.restoring import references
 
 
 class Command(OneVoice, dumpdata.Command):
-    def handle(self, *app_labels, **options):
+    def handle(self, *app_labels: str, **options: Any) -> None:
         ours = is_our_format(options.get("format"))
         if ours and not app_labels:
             refuse_whole_site_excludes(options.get("exclude") or [], options["database"])
@@ -55,7 +56,7 @@ class Command(OneVoice, dumpdata.Command):
         manifest.commit()
 
 
-def refuse_whole_site_excludes(excludes, using):
+def refuse_whole_site_excludes(excludes: list[str], using: str) -> None:
     """A whole-site dump (no app labels) must not leave out a model that the
     models it dumps refer to (pyserializer.restoring.references)."""
     if not excludes:

@@ -11,6 +11,7 @@ rolls the load back and says so. Everything else is Django's.
 """
 
 import sys
+from typing import Any
 
 from django.core.management.commands import loaddata
 
@@ -27,11 +28,11 @@ class Command(OneVoice, loaddata.Command):
     progress = None
     excludes = ()
 
-    def handle(self, *fixture_labels, **options):
+    def handle(self, *fixture_labels: str, **options: Any) -> None:
         self.excludes = options.get("exclude") or ()
         return super().handle(*fixture_labels, **options)
 
-    def load_label(self, fixture_label):
+    def load_label(self, fixture_label: str) -> None:
         if self.excludes and manifest.is_manifest_path(fixture_label):
             self.refuse_dangling_excludes(fixture_label)
         stream = bar_stream(sys.stderr, 1) if self.verbosity == 2 else None
@@ -48,7 +49,7 @@ class Command(OneVoice, loaddata.Command):
             finally:
                 self.progress = None
 
-    def refuse_dangling_excludes(self, fixture_label):
+    def refuse_dangling_excludes(self, fixture_label: str) -> None:
         """Before a row of the directory dump is loaded: refuse to leave out a
         model that the rows loaded refer to (pyserializer.restoring.references)."""
         with open_dump_file(fixture_label) as source:
@@ -57,7 +58,7 @@ class Command(OneVoice, loaddata.Command):
             dump, wholesite.excluded_labels(self.excludes),
             matched=wholesite.matched_by_natural_key(dump), nothing_done="Nothing was loaded.")
 
-    def save_obj(self, obj):
+    def save_obj(self, obj: Any) -> bool:
         saved = super().save_obj(obj)
         if self.progress is not None:
             self.loaded += 1

@@ -3,7 +3,9 @@
 A thin wrapper over ``pyserializer.files.resealing``: it only reports.
 """
 
-from django.core.management.base import BaseCommand, CommandError
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from pyserializer.cli.refusals import OneVoice
 from pyserializer.errors import DumpError, DumpWriteError
@@ -18,10 +20,10 @@ class Command(OneVoice, BaseCommand):
         "row counts into restore.py."
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("manifest", help="The dump: its directory, or its restore.py.")
 
-    def handle(self, manifest, **options):
+    def handle(self, manifest: str, **options: Any) -> None:
         manifest = manifest_path_of(manifest)
         try:
             changed = reseal(manifest)

@@ -8,7 +8,9 @@ dump older than the code is restored through the project's migrations.
 and compares a second dump of that with it (``pyserializer.restoring.verifying``).
 """
 
-from django.core.management.base import BaseCommand, CommandError
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DEFAULT_DB_ALIAS
 
 from pyserializer.cli.interrupts import terminate_as_interrupt
@@ -35,7 +37,7 @@ class Command(OneVoice, BaseCommand):
         "forward to the current code. With --list or --check, only look at the dump."
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("manifest", help="The dump: its directory, or its restore.py.")
         parser.add_argument(
             "--noinput", "--no-input", action="store_false", dest="interactive",
@@ -71,7 +73,8 @@ class Command(OneVoice, BaseCommand):
             "database user who may not create databases.",
         )
 
-    def handle(self, manifest, interactive, database, verbosity, **options):
+    def handle(self, manifest: str, interactive: bool, database: str, verbosity: int,
+               **options: Any) -> None:
         manifest = manifests.manifest_path_of(manifest)
         verifying = options["verify"] or options["verify_into"]
         try:
@@ -99,7 +102,8 @@ class Command(OneVoice, BaseCommand):
                     else "List failed" if options["list"] else "Restore failed")
             raise CommandError(refusal_text(exc, what)) from exc
 
-    def verify(self, manifest, database, interactive, verbosity, options):
+    def verify(self, manifest: str, database: str, interactive: bool, verbosity: int,
+               options: dict[str, Any]) -> None:
         """--verify: report in one line, or fail naming the first difference."""
         try:
             with terminate_as_interrupt():
