@@ -11,7 +11,6 @@ import line names).
 
 import os
 from types import FrameType
-from typing import Any
 
 from django.core.management.base import CommandError
 
@@ -42,9 +41,9 @@ def refuse_fixture_run(frame: FrameType) -> None:
     if not _run_by_loaddata(frame):
         return
     path = os.path.abspath(frame.f_globals.get("__file__") or "?")
-    directory = os.path.dirname(path)
-    if not os.path.exists(os.path.join(directory, MANIFEST_NAME)):
-        directory = None  # type: ignore[assignment]
+    directory: str | None = os.path.dirname(path)
+    if not os.path.exists(os.path.join(os.path.dirname(path), MANIFEST_NAME)):
+        directory = None
     raise CommandError(
         "%s is %s, data to parse, not a fixture to run: the \"py\" loader that ran it "
         "is not pyserializer's, and would have loaded nothing. %s" % (

@@ -32,7 +32,8 @@ from test_roundtrip import (
     example_transaction,
 )
 from pyserializer.errors import DumpError
-from pyserializer.files.reader import DumpReader, open_chunk
+from pyserializer.files.reader import DumpReader
+from pyserializer.files.safefiles import open_chunk
 from testapp.models import Country, Everything
 
 # Keys up to each column's maximum: MariaDB's counters need setting back after.

@@ -26,7 +26,8 @@ from django.core.management.base import CommandError
 from django.db import connections, router
 
 from ..files.manifest import Manifest
-from ..files.reader import DumpReader, open_chunk
+from ..files.reader import DumpReader
+from ..files.safefiles import open_chunk
 
 # Models whose rows ``migrate`` creates, with ids that differ between databases.
 REBUILT_BY_MIGRATE = ("contenttypes.contenttype", "auth.permission")

@@ -10,7 +10,6 @@ needs the ``zstandard`` package (``pip install django-pyserializer[zstd]``).
 import gzip
 import hashlib
 import zlib
-from types import TracebackType
 from typing import Any
 
 from ..errors import DumpError, Kind

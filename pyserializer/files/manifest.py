@@ -18,8 +18,8 @@ from typing import IO, Any
 
 from . import grammar
 from .compression import compression_of
-from .reader import DumpReader, open_dump_file
-from .safefiles import is_staging_directory
+from .reader import DumpReader
+from .safefiles import is_staging_directory, open_dump_file
 
 # The largest row count or size a FILES entry may give (a signed 64-bit integer).
 MAX_COUNT = (1 << 63) - 1

@@ -35,15 +35,14 @@ import hashlib
 import io
 import json
 import json.scanner
-import os
 import re
-import stat
 from collections.abc import Callable, Iterator
 from typing import IO, Any
 
 from ..errors import DumpError, Kind, shorten
-from .compression import DecompressingReader, compression_of
+from .compression import DecompressingReader
 from .grammar import IMPORT_LINE, SCRIPT_TRAILER_START, format_problem
+from .safefiles import check_regular_file
 
 READ_BLOCK_SIZE = 1 << 20
 # Python refuses to turn an int of more than 4300 digits into text; stay below.
@@ -406,71 +405,6 @@ def _literal(node: ast.AST) -> Any:
         if isinstance(operand, (int, float)) and not isinstance(operand, bool):
             return -operand if isinstance(node.op, ast.USub) else operand
     raise ValueError("only literal values are allowed in a dump, not code")
-
-
-
-def open_dump_file(path: Any) -> io.BufferedReader:
-    """Open a file of a dump for reading without following a link, and without
-    blocking on a FIFO; refuse anything but a regular file before reading it."""
-    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
-    try:
-        fd = os.open(path, flags)
-    except OSError as exc:
-        if os.path.islink(path):
-            raise _not_regular(path, "a symbolic link")
-        raise DumpError("cannot open this file: %s" % (exc.strerror or exc), path,
-                        kind=Kind.UNREADABLE)
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise _not_regular(path, _NOT_REGULAR)
-        os.set_blocking(fd, True)
-    except BaseException:
-        os.close(fd)
-        raise
-    # Opened again through the descriptor, so that the stream is named by its path.
-    return open(str(path), "rb", opener=lambda name, flags: fd)
-
-
-def open_chunk(path: Any) -> io.BufferedReader | DecompressingReader:
-    """Open a chunk file as ``open_dump_file`` does; a ``.py.gz`` or ``.py.zst``
-    one is read through its decompressor."""
-    file = open_dump_file(path)
-    kind = compression_of(path)
-    if kind is None:
-        return file
-    try:
-        return DecompressingReader(file, kind, path)
-    except BaseException:
-        file.close()
-        raise
-
-
-def check_regular_file(source: Any, path: Any) -> None:
-    """Refuse a dump file that is a link, FIFO, device or directory, looking at
-    the open file, before a byte is read. A stream that is no file of the file
-    system (a string, standard input) is read as it is."""
-    name: Any = getattr(source, "name", None)
-    try:
-        opened = os.fstat(source.fileno())
-        named = os.lstat(name)
-    except (AttributeError, TypeError, ValueError, OSError, io.UnsupportedOperation):
-        return
-    if stat.S_ISLNK(named.st_mode):
-        raise _not_regular(path, "a symbolic link")
-    if not stat.S_ISREG(opened.st_mode):
-        raise _not_regular(path, _NOT_REGULAR)
-
-
-_NOT_REGULAR = "not a regular file (a FIFO, a device or a directory)"
-
-
-def _not_regular(path: Any, what: str) -> DumpError:
-    return DumpError(
-        "this file is %s; pyserializer reads only regular files, never through a link"
-        % what,
-        path,
-        kind=Kind.UNREADABLE,
-    )
 
 
 def _numbered_lines(source: Any) -> Iterator[tuple[int, bytes]]:

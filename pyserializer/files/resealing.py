@@ -18,7 +18,8 @@ from typing import Any
 
 from ..errors import DumpError, Kind
 from . import manifest
-from .reader import DumpReader, open_chunk
+from .reader import DumpReader
+from .safefiles import open_chunk
 from .safefiles import AtomicFile
 
 

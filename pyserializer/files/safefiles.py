@@ -1,4 +1,5 @@
-"""Safe files: every file and folder a dump writes is made here.
+"""Safe files: every file and folder a dump writes is made here, and every
+file a loader reads is opened here.
 
 The model is ``tempfile.mkstemp``: a file is created new (``O_EXCL``), never
 through a link (``O_NOFOLLOW``), readable by its owner only whatever the
@@ -6,9 +7,12 @@ umask. A file is written under a hidden temporary name (``.NAME.partial``)
 and renamed into place when complete, after an ``fsync``, so that a file
 with its final name is always whole. A dump is written into a staging
 folder (``.NAME.XXXX.partial``) that takes the place of ``NAME`` only when
-finished; a folder named so is never a dump, whatever it holds.
+finished; a folder named so is never a dump, whatever it holds. A file is
+read only when it is a regular file, opened without following a link and
+checked on the open descriptor, never by its name alone.
 """
 
+import io
 import os
 import shutil
 import stat
@@ -16,7 +20,8 @@ import tempfile
 from collections.abc import Iterator
 from typing import IO, Any
 
-from ..errors import DumpWriteError
+from ..errors import DumpError, DumpWriteError, Kind
+from .compression import DecompressingReader, compression_of
 
 PRIVATE_FILE_MODE = 0o600
 PRIVATE_DIRECTORY_MODE = 0o700
@@ -193,3 +198,67 @@ def replace_directory(source: str, target: str) -> None:
         raise
     fsync_directory(parent)
     shutil.rmtree(old_holder, ignore_errors=True)
+
+
+def open_dump_file(path: Any) -> io.BufferedReader:
+    """Open a file of a dump for reading without following a link, and without
+    blocking on a FIFO; refuse anything but a regular file before reading it."""
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        if os.path.islink(path):
+            raise _not_regular(path, "a symbolic link")
+        raise DumpError("cannot open this file: %s" % (exc.strerror or exc), path,
+                        kind=Kind.UNREADABLE)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise _not_regular(path, _NOT_REGULAR)
+        os.set_blocking(fd, True)
+    except BaseException:
+        os.close(fd)
+        raise
+    # Opened again through the descriptor, so that the stream is named by its path.
+    return open(str(path), "rb", opener=lambda name, flags: fd)
+
+
+def open_chunk(path: Any) -> io.BufferedReader | DecompressingReader:
+    """Open a chunk file as ``open_dump_file`` does; a ``.py.gz`` or ``.py.zst``
+    one is read through its decompressor."""
+    file = open_dump_file(path)
+    kind = compression_of(path)
+    if kind is None:
+        return file
+    try:
+        return DecompressingReader(file, kind, path)
+    except BaseException:
+        file.close()
+        raise
+
+
+def check_regular_file(source: Any, path: Any) -> None:
+    """Refuse a dump file that is a link, FIFO, device or directory, looking at
+    the open file, before a byte is read. A stream that is no file of the file
+    system (a string, standard input) is read as it is."""
+    name: Any = getattr(source, "name", None)
+    try:
+        opened = os.fstat(source.fileno())
+        named = os.lstat(name)
+    except (AttributeError, TypeError, ValueError, OSError, io.UnsupportedOperation):
+        return
+    if stat.S_ISLNK(named.st_mode):
+        raise _not_regular(path, "a symbolic link")
+    if not stat.S_ISREG(opened.st_mode):
+        raise _not_regular(path, _NOT_REGULAR)
+
+
+_NOT_REGULAR = "not a regular file (a FIFO, a device or a directory)"
+
+
+def _not_regular(path: Any, what: str) -> DumpError:
+    return DumpError(
+        "this file is %s; pyserializer reads only regular files, never through a link"
+        % what,
+        path,
+        kind=Kind.UNREADABLE,
+    )

@@ -14,7 +14,7 @@ from typing import Any
 from django.apps import apps as global_apps
 from django.core.exceptions import FieldDoesNotExist, ObjectDoesNotExist, ValidationError
 from django.core.serializers import base
-from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import signals
 from django.db.models.base import ModelState
 from django.db.models.fields.files import FileDescriptor, ImageFileDescriptor
@@ -23,11 +23,13 @@ from django.db.models.fields.related_descriptors import ForeignKeyDeferredAttrib
 from ..dumping.wholesite import is_excluded
 from ..errors import DumpError, Kind, shorten
 from ..files import grammar, manifest, resealing
-from ..files.reader import DumpReader, Section, open_chunk
+from ..files.reader import DumpReader, Section
+from ..files.safefiles import open_chunk
 from ..restoring import hints
 from ..restoring.migration_state import migration_differences
 from ..tables import key_attnames
 from ..values.codec import codec_for
+from .objects import DumpedObject, reason_of
 from .saving import BatchSaver, batchable, write_negative_zero
 from .transforms import Transform, apply_transform, configured_transforms
 
@@ -331,7 +333,7 @@ class RowPlan:
                     m2m_data[field.name] = keys
         except Exception as exc:
             raise self.error(
-                "invalid value %s: %s" % (shorten(repr(value)), _reason(exc)), line, field.name
+                "invalid value %s: %s" % (shorten(repr(value)), reason_of(exc)), line, field.name
             ) from exc
         if self.plain_attnames is not None:
             instance = self.model.__new__(self.model)
@@ -352,7 +354,7 @@ class RowPlan:
                     instance = base.build_instance(self.model, data, self.using)
                 except Exception as exc:  # natural_key() needs a field the row lacks
                     raise self.error(
-                        "cannot make this row's natural key: %s" % _reason(exc), line
+                        "cannot make this row's natural key: %s" % reason_of(exc), line
                     ) from exc
         return DumpedObject(instance, m2m_data, deferred, self.reader.path, line, self.saver,
                             self.deserializer)
@@ -410,99 +412,3 @@ def _natural_m2m_key(field: Any, natural_key: Sequence[Any], using: str, forward
         if forward:
             return base.DEFER_FIELD
         raise
-
-
-class DumpedObject(base.DeserializedObject):
-    """A DeserializedObject that knows the file and line it came from.
-
-    With a BatchSaver (when iterated by loaddata), save() may queue the row
-    for a multi-row INSERT; the deserializer writes the queue before it
-    moves to the next block and before it finishes.
-    """
-
-    def __init__(self, obj: Any, m2m_data: dict[str, Any], deferred_fields: dict[Any, Any],
-                 path: str, line: int, saver: BatchSaver | None = None,
-                 deserializer: Deserializer | None = None) -> None:
-        super().__init__(obj, m2m_data, deferred_fields)
-        self.path = path
-        self.line = line
-        self.saver = saver
-        self.deserializer = deserializer
-
-    def save(self, save_m2m: bool = True, using: str | None = None, **kwargs: Any) -> None:
-        saver = self.saver
-        if (
-            saver is not None
-            and save_m2m
-            and not kwargs
-            and not self.deferred_fields
-            and self.object.pk is not None
-            and (using or DEFAULT_DB_ALIAS) == saver.using
-        ):
-            self.saver = None
-            saver.add(self)
-        else:
-            self.save_one(save_m2m=save_m2m, using=using, **kwargs)
-
-    def save_one(self, save_m2m: bool = True, using: str | None = None, **kwargs: Any) -> None:
-        """Save this row now, as Django's DeserializedObject does."""
-        try:
-            super().save(save_m2m=save_m2m, using=using, **kwargs)
-        except Exception as exc:
-            raise self.rejected(exc) from exc
-
-    def rejected(self, exc: BaseException) -> DumpError:
-        """The error for the database refusing this row with ``exc``."""
-        older = ""
-        if isinstance(exc, IntegrityError) and self.deserializer is not None:
-            # Rows that newer migrations create clash with the dump's: say so.
-            older = self.deserializer.older_state_hint()
-        return DumpError(
-            "the database rejected this row: %s%s%s" % (exc, _suspect_field(self.object), older),
-            self.path,
-            self.line,
-            self.object._meta.label_lower,
-            kind=Kind.ROW_REJECTED,
-        )
-
-    def save_deferred_fields(self, using: str | None = None) -> None:
-        try:
-            super().save_deferred_fields(using=using)
-        except DumpError:
-            raise
-        except Exception as exc:
-            raise DumpError(
-                "a reference could not be resolved: %s" % exc,
-                self.path,
-                self.line,
-                self.object._meta.label_lower,
-                kind=Kind.DANGLING_REFERENCE,
-            ) from exc
-
-
-def _suspect_field(instance: Any) -> str:
-    """Name the field that fails Django's own validation, if one does."""
-    for field in instance._meta.concrete_fields:
-        if field.is_relation:
-            continue
-        value = getattr(instance, field.attname)
-        if hasattr(value, "resolve_expression"):
-            continue
-        try:
-            if value is None:
-                if not field.null:
-                    raise ValidationError("NULL is not allowed here")
-                continue
-            field.run_validators(field.to_python(value))
-        except ValidationError as exc:
-            return " (field %s: %s)" % (field.name, _reason(exc))
-        except Exception:
-            continue
-    return ""
-
-
-def _reason(exc: BaseException) -> str:
-    if isinstance(exc, ValidationError):
-        return "; ".join(exc.messages)
-    return str(exc) or type(exc).__name__
-

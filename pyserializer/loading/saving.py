@@ -27,7 +27,7 @@ from ..tables import every_row, keys_of
 from ..values.dbvalues import db_values
 
 if TYPE_CHECKING:
-    from .deserializer import DumpedObject
+    from .objects import DumpedObject
 
 BATCH_SIZE = 500
 

@@ -34,7 +34,8 @@ from django.db.models import Model
 
 from ..dumping.wholesite import excluded_labels, natural_key_labels
 from ..files.manifest import Manifest
-from ..loading.deserializer import Deserializer, DumpedObject
+from ..loading.deserializer import Deserializer
+from ..loading.objects import DumpedObject
 from ..tables import every_row
 
 

@@ -50,7 +50,8 @@ from ..dumping.wholesite import REBUILT_BY_MIGRATE, models_to_dump, natural_key_
 from ..errors import describe_place, shorten
 from ..files import manifest as manifests
 from ..files.grammar import MANIFEST_NAME
-from ..files.reader import DumpReader, open_chunk, open_dump_file
+from ..files.reader import DumpReader
+from ..files.safefiles import open_chunk, open_dump_file
 from ..files.safefiles import AtomicFile
 from ..loading.transforms import configured_transforms
 from ..tables import every_row

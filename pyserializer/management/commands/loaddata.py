@@ -19,7 +19,7 @@ from pyserializer.cli.progress import RestoreProgress, bar_stream
 from pyserializer.cli.refusals import NOTHING_CHANGED, OneVoice
 from pyserializer.dumping import wholesite
 from pyserializer.files import manifest
-from pyserializer.files.reader import open_dump_file
+from pyserializer.files.safefiles import open_dump_file
 from pyserializer.restoring import references
 
 

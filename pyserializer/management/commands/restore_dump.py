@@ -20,7 +20,7 @@ from pyserializer.cli.refusals import (
 )
 from pyserializer.errors import DumpError
 from pyserializer.files import manifest as manifests
-from pyserializer.files.reader import open_dump_file
+from pyserializer.files.safefiles import open_dump_file
 from pyserializer.restore import add_restore_arguments
 from pyserializer.restoring.checking import check_dump, list_dump
 from pyserializer.restoring.run import restore
