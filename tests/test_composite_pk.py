@@ -25,7 +25,7 @@ from paths import (  # noqa: E402
     IN_PROCESS, assert_jobs_write_the_same_files_and_restore,
     assert_the_script_restores_into_a_new_database, dump2py, postgresql_only, restore_dump,
 )
-from pyserializer import rows  # noqa: E402
+from pyserializer.dumping import rows  # noqa: E402
 
 def populate_composite():
     """Rows of every composite-key model, more than one chunk of 2 rows each:
