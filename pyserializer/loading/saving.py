@@ -304,7 +304,7 @@ def _float_dumper() -> type:
     from psycopg.types.numeric import FloatDumper
 
     class NegativeZeroFloatDumper(FloatDumper):
-        def quote(self, obj: float) -> bytes:
+        def quote(self, obj: float) -> bytes | bytearray | memoryview:
             if obj == 0 and math.copysign(1.0, obj) < 0:
                 return b"'-0.0'::float8"
             return super().quote(obj)
