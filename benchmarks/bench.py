@@ -185,11 +185,12 @@ def tail(path, lines=6):
 
 
 def size_of(path):
+    """Bytes of a file, or of every file under a directory (a dump's media/ included)."""
     if os.path.isdir(path):
         return sum(
-            os.path.getsize(os.path.join(path, name))
-            for name in os.listdir(path)
-            if os.path.isfile(os.path.join(path, name))
+            os.path.getsize(os.path.join(folder, name))
+            for folder, _, names in os.walk(path)
+            for name in names
         )
     return os.path.getsize(path) if os.path.exists(path) else None
 

@@ -1,5 +1,5 @@
-"""Benchmark on a real site: a Wagtail site restored by its dump2py dump against
-stock ``loaddata`` of its json dump.
+"""Benchmark on a real site: a Wagtail site restored, rows and uploaded files, by
+its ``dump2py --media`` dump against stock ``loaddata`` of its json dump.
 
     python benchmarks/wagtail_bench.py                        # SQLite, ~40,000 rows, 3 runs
     python benchmarks/wagtail_bench.py --database-url mysql://root@127.0.0.1:3306/pyser_bench_wagtail
@@ -12,20 +12,25 @@ test site's models, seeded), in ``<base>_src``. Then, round after round, each
 step runs as a whole process (bench.py's runner: wall time, CPU time, and the
 peak RSS that ``os.wait4`` reports for the child):
 
-- ``dump2py DIR`` and stock ``dumpdata --format json``, plain: the natural-key
+- ``dump2py --media DIR`` (the rows, and every image, rendition and document
+  file they name, copied into ``DIR/media``) and stock ``dumpdata --format
+  json``, plain, which holds rows only: the natural-key
   options Django advises for a backup (``--json natural``) make stock
   dumpdata fail on any Wagtail site that has deleted a page ("Unable to
   serialize database: Page matching query does not exist": the audit log
   keeps the ids of deleted pages, and Page has a natural key);
-- ``python DIR/restore.py --noinput``, ``loaddata DIR/restore.py`` and stock
-  ``loaddata dump.json``, each into a freshly migrated empty database copied
+- ``python DIR/restore.py --noinput`` (rows and files), ``loaddata
+  DIR/restore.py`` and stock ``loaddata dump.json`` (rows only: loaddata
+  restores no files), each into a freshly migrated empty database copied
   from a template outside the timing (SQLite: a file copy; PostgreSQL: CREATE
-  DATABASE ... TEMPLATE; MariaDB: the template's mysqldump replayed).
+  DATABASE ... TEMPLATE; MariaDB: the template's mysqldump replayed) and an
+  empty MEDIA_ROOT of its own.
 
 After the first run of each load the restored database is compared with the
 source: row counts per table, and a checksum of every column of every model
 (content types and permissions by natural key; a difference is named down to
-the field). The built site's page and collection trees are checked with
+the field); and the target's MEDIA_ROOT with the source's, file by file
+(size and SHA-256). The built site's page and collection trees are checked with
 treebeard's ``find_problems``. The report, with the target "restore at least
 3x faster than stock loaddata", goes to ``RESULTS/wagtail-<vendor>.md`` and
 ``.json`` (default benchmarks/results; ``--profile`` adds
@@ -42,6 +47,7 @@ else PyMySQL.
 
 import argparse
 import datetime
+import hashlib
 import json
 import os
 import shlex
@@ -67,13 +73,15 @@ JSON_OPTIONS = {
     "plain": [],
 }
 STEPS = [
-    Step("dump2py", "dump2py DIR", "dump"),
+    Step("dump2py", "dump2py --media DIR", "dump"),
     Step("dumpdata-json", "dumpdata --format json", "dump"),
     Step("restore-script", "python DIR/restore.py --noinput", "load", needs="dump2py"),
     Step("loaddata-dump2py", "loaddata DIR/restore.py", "load", needs="dump2py"),
     Step("loaddata-json", "loaddata dump.json (stock)", "load", needs="dumpdata-json"),
 ]
 OURS, STOCK = "restore-script", "loaddata-json"
+# The loads that put the dump's files back; loaddata restores rows only.
+FILES_RESTORED = {"restore-script"}
 
 
 class WagtailBench:
@@ -82,8 +90,9 @@ class WagtailBench:
         self.work = args.workdir
         self.out = os.path.join(self.work, "out")
         self.logs = os.path.join(self.work, "logs")
-        self.media = os.path.join(self.work, "media")
-        for directory in (self.out, self.logs, self.media):
+        # The source site's uploads, and the empty MEDIA_ROOT each load starts with.
+        self.media = {"src": os.path.join(self.work, "media-src"), "dst": os.path.join(self.work, "media-dst")}
+        for directory in (self.out, self.logs, *self.media.values()):
             os.makedirs(directory, exist_ok=True)
         url = args.database_url or "sqlite:///" + os.path.join(self.work, "pyser_bench_wagtail.sqlite3")
         self.db = databases.backend_for(url)
@@ -109,7 +118,7 @@ class WagtailBench:
             ),
             PYSER_BENCH_CODE=self.code,
             WAGTAILSITE_DATABASE_URL=self.db.url_for(role),
-            WAGTAILSITE_MEDIA_ROOT=self.media,
+            WAGTAILSITE_MEDIA_ROOT=self.media["src" if role == "src" else "dst"],
         )
         return env
 
@@ -128,7 +137,7 @@ class WagtailBench:
     def command(self, key):
         django = [self.python, "-m", "django"]
         if key == "dump2py":
-            return django + ["dump2py", "--noinput", self.path("dump")], "src"
+            return django + ["dump2py", "--noinput", "--media", self.path("dump")], "src"
         if key == "dumpdata-json":
             return django + ["dumpdata", "--format", "json"] + JSON_OPTIONS[self.args.json] + [
                 "-o", self.path("dump.json")], "src"
@@ -169,8 +178,10 @@ class WagtailBench:
             print("wagtail_bench: the built site's trees have problems: %s" % self.tree_problems, flush=True)
         self.checksums = json.loads(self.helper("src", "checksums"))
         self.models = {key for key in self.checksums if key.count(".") == 1}
-        print("wagtail_bench: %d rows in %d tables, built in %.1f s" % (
-            sum(self.counts.values()), len(self.counts), self.generation_s), flush=True)
+        self.source_media = media_files(self.media["src"])
+        print("wagtail_bench: %d rows in %d tables, %d media files (%s bytes), built in %.1f s" % (
+            sum(self.counts.values()), len(self.counts), len(self.source_media),
+            "{:,}".format(media_bytes(self.source_media)), self.generation_s), flush=True)
 
     def mysql_server(self):
         c = self.db.connection("tpl")
@@ -178,6 +189,8 @@ class WagtailBench:
         return server + (["-u", c["user"]] if c["user"] else [])
 
     def fresh_target(self):
+        remove(self.media["dst"])
+        os.makedirs(self.media["dst"])
         if self.db.has_templates:
             self.db.copy("tpl", "dst")
             return
@@ -195,16 +208,25 @@ class WagtailBench:
         wrong_counts = {t: (counts.get(t), n) for t, n in self.counts.items() if counts.get(t) != n}
         wrong = sorted(key for key, digest in self.checksums.items() if checksums.get(key) != digest)
         wrong_models = [key for key in wrong if key in self.models]
+        restored_media = media_files(self.media["dst"])
+        wrong_media = sorted(name for name in set(self.source_media) | set(restored_media)
+                             if restored_media.get(name) != self.source_media.get(name))
         self.checks[key] = {
             "counts_equal": not wrong_counts,
             "values_equal": not wrong,
             "wrong_counts": {t: {"loaded": got, "source": want} for t, (got, want) in wrong_counts.items()},
             "models_with_other_values": wrong_models,
             "fields_with_other_values": [key for key in wrong if key not in wrong_models],
+            "media_files": len(restored_media),
+            "media_equal": not wrong_media,
+            "media_differing": wrong_media,
         }
         if wrong_counts or wrong:
             print("wagtail_bench: %s: the loaded site differs: counts %s, values of %s" % (
                 key, wrong_counts or "equal", some(wrong)), flush=True)
+        if wrong_media and key in FILES_RESTORED:
+            print("wagtail_bench: %s: the restored media differ from the source's: %s" % (
+                key, some(wrong_media)), flush=True)
 
     # -- the run -------------------------------------------------------------
 
@@ -302,6 +324,7 @@ class WagtailBench:
             "json_dump": self.args.json,
             "site": {
                 "requested_rows": self.args.rows, "total_rows": total, "tables": self.counts,
+                "media": {"files": len(self.source_media), "bytes": media_bytes(self.source_media)},
                 "generated_s": self.generation_s, "generation_parts_s": self.generation_parts,
                 "migrate_s": self.migrate_s, "tree_problems": self.tree_problems,
             },
@@ -345,6 +368,50 @@ def wagtail_version():
     return wagtail.__version__
 
 
+def media_files(root):
+    """{name under `root`: [bytes, SHA-256]} of every file in a MEDIA_ROOT."""
+    files = {}
+    for folder, _, names in os.walk(root):
+        for name in names:
+            path = os.path.join(folder, name)
+            digest = hashlib.sha256()
+            with open(path, "rb") as stream:
+                for block in iter(lambda: stream.read(1 << 20), b""):
+                    digest.update(block)
+            files[os.path.relpath(path, root)] = [os.path.getsize(path), digest.hexdigest()]
+    return files
+
+
+def media_bytes(files):
+    return sum(size for size, _ in files.values())
+
+
+def media_verdict(key, check):
+    """What a load did with the files: a restore must bring back every one."""
+    if key not in FILES_RESTORED:
+        return "no files (loaddata restores rows only)" if not check["media_files"] else (
+            "%d media files, but loaddata restores none" % check["media_files"])
+    if check["media_equal"]:
+        return "%d media files equal" % check["media_files"]
+    return "MEDIA DIFFER: %s" % some(check["media_differing"])
+
+
+def media_note(summary):
+    """The closing note: the site's files, and what carrying them cost."""
+    media, steps = summary["site"]["media"], summary["steps"]
+    note = ("The site's MEDIA_ROOT held %s files, %s bytes (original images, renditions, "
+            "documents). " % ("{:,}".format(media["files"]), "{:,}".format(media["bytes"])))
+    timed = [(steps[key], what) for key, what in (
+        ("dump2py", "`dump2py --media` copied them into the dump"),
+        (OURS, "`python DIR/restore.py` put them back into an empty MEDIA_ROOT"),
+    ) if steps[key]["status"] == "ok"]
+    if timed:
+        note += ", and ".join("%s (%.2f s with the rows)" % (what, step["median_s"]) for step, what in timed)
+        note += ". "
+    return note + ("The json dump and both `loaddata` steps carry rows only: with them, the files "
+                   "are copied apart, and their times leave that out.")
+
+
 def some(names, shown=6):
     if not names:
         return "none"
@@ -377,16 +444,19 @@ def markdown(summary):
             "DIFFERS: counts %s; values of %d models, fields %s" % (
                 "equal" if check["counts_equal"] else "of " + ", ".join(check["wrong_counts"]),
                 len(check["models_with_other_values"]), some(check["fields_with_other_values"])))
+        if check is not None:
+            verdict += "; " + media_verdict(key, check)
         lines.append("| %s | %.2f | %.2f | %.0f | %s | %s | %s |" % (
             step["title"], step["median_s"], step["cpu_s"], step["peak_rss_mb"],
             fmt(step["output_bytes"] and step["output_bytes"] / 1e6, "%.1f MB"),
             ", ".join("%.2f" % load for load in step["load_average"]), verdict))
     lines += [
         "",
-        "Each load starts from a freshly migrated empty database. Check: after its first run, the "
-        "row count of every table and a checksum of every column of every model, compared with the "
-        "source (datetimes at full precision; Django's json keeps milliseconds only, so a json "
-        "round trip changes every datetime with microseconds).",
+        "Each load starts from a freshly migrated empty database and an empty MEDIA_ROOT. Check: after "
+        "its first run, the row count of every table and a checksum of every column of every model, "
+        "compared with the source (datetimes at full precision; Django's json keeps milliseconds only, "
+        "so a json round trip changes every datetime with microseconds), and every file of MEDIA_ROOT "
+        "(size and SHA-256). Output: the bytes on disk, the dump's media/ included.",
     ]
     lines += ["", "**Target**: `python DIR/restore.py` at least %gx faster than stock `loaddata dump.json`: " % (
         target["wanted"])]
@@ -425,6 +495,7 @@ def markdown(summary):
         "- startup of any step (`%s`): %.2f s, %.0f MB" % (
             startup["command"], startup["median_s"], startup["peak_rss_mb"]),
         "- the json dump: `%s`" % summary["steps"]["dumpdata-json"]["title"],
+        "", "## Media", "", media_note(summary),
     ]
     return "\n".join(lines) + "\n"
 

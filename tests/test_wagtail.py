@@ -1,6 +1,9 @@
 """A real third-party site: a small Wagtail site (tests/wagtailsite), built through
-Wagtail's own APIs, is dumped with dump2py, restored into a new database by the
-dump's restore.py, and compared with its source row by row, page by page.
+Wagtail's own APIs, is dumped with `dump2py --media`, restored into a new database
+and an empty MEDIA_ROOT by the dump's restore.py, and compared with its source row
+by row, page by page and file by file: every image, rendition and document file
+must come back with its SHA-256, before any page is served (a rendition Wagtail
+had to make again would be a file the dump lost).
 
 The site runs in subprocesses with its own settings (the rest of the suite uses
 testproject.settings), on databases the tests create and drop. The source is
@@ -10,6 +13,7 @@ test runs once.
 """
 
 import difflib
+import hashlib
 import json
 import os
 import subprocess
@@ -32,6 +36,12 @@ SITE_SETTINGS = "wagtailsite.settings"
 # Across backends it is left out at restore time; `update_index` rebuilds it.
 SEARCH_INDEX = "wagtailsearch"
 MAX_REPORTED = 40
+# The rows that name uploaded files, and their file field.
+MEDIA_FIELDS = {
+    "wagtailimages.image": "file",
+    "wagtailimages.rendition": "file",
+    "wagtaildocs.document": "file",
+}
 
 
 def run_vendor():
@@ -229,34 +239,92 @@ def row_count(snapshot):
     return sum(len(rows) for rows in snapshot["rows"].values())
 
 
+def files_on_disk(media_root: Path) -> dict[str, tuple[int, str]]:
+    """{storage name: (bytes, SHA-256)} of every file under `media_root`, as read from disk."""
+    files = {}
+    for path in sorted(media_root.rglob("*")):
+        if path.is_file():
+            data = path.read_bytes()
+            files[path.relative_to(media_root).as_posix()] = (len(data), hashlib.sha256(data).hexdigest())
+    return files
+
+
+def named_media(snapshot: dict) -> set[str]:
+    """The storage names of the image, rendition and document files the site's rows name."""
+    return {row[field] for label, field in MEDIA_FIELDS.items()
+            for row in snapshot["rows"][label] if row[field]}
+
+
+def renditions_not_shown(snapshot: dict) -> list[str]:
+    """Renditions that no live page shows: a page must show each, so that the HTML
+    comparison would see one that the restore lost or made again."""
+    html = "".join(snapshot["html"].values())
+    return [row["file"] for row in snapshot["rows"]["wagtailimages.rendition"]
+            if 'src="/media/%s"' % row["file"] not in html]
+
+
+def media_differences(names: set[str], source: dict[str, tuple[int, str]],
+                      restored: dict[str, tuple[int, str]],
+                      served: dict[str, tuple[int, str]]) -> list[str]:
+    """Every file of `names` must be in the target as in the source right after the
+    restore, and nothing else; serving the pages must then change nothing."""
+    lines = []
+    for name in sorted(names):
+        if name not in restored:
+            lines.append(f"media file {name}: missing in the target after the restore")
+        elif restored[name] != source[name]:
+            lines.append(f"media file {name}: source has {source[name]}, target {restored[name]} "
+                         "(bytes, SHA-256)")
+    lines += [f"media file {name}: in the target, but no row names it"
+              for name in sorted(set(restored) - names)]
+    lines += [f"media file {name}: made or changed while the target served its pages "
+              "(a rendition made again?)"
+              for name in sorted(served) if served[name] != restored.get(name)]
+    return lines
+
+
 def assert_round_trip(tmp_path, target_url, exclude=()):
-    """Build the site on SQLite, dump it, restore it into `target_url` (a new, empty
-    database) and compare both; print what was measured."""
-    media = tmp_path / "media"  # shared: a dump holds file names, not files
-    source = Site("sqlite:///%s" % (tmp_path / "source.sqlite3"), media)
+    """Build the site on SQLite with its own MEDIA_ROOT, dump it with its files,
+    restore it into `target_url` (a new, empty database) and an empty MEDIA_ROOT,
+    and compare both; print what was measured."""
+    source = Site("sqlite:///%s" % (tmp_path / "source.sqlite3"), tmp_path / "source-media")
     source.manage("build_site")
     source_snapshot = source.snapshot(tmp_path / "source.json")
     assert source_snapshot["fixtree"].count("No problems found") == 2, source_snapshot["fixtree"]
     assert "wagtailcore.pagelogentry" in source_snapshot["rows"]
     # Renumbered by build_site: a fresh migrate of the target numbers them from 1.
     assert min(row["pk"] for row in source_snapshot["rows"]["contenttypes.contenttype"]) > 500
+    media = named_media(source_snapshot)
+    source_files = files_on_disk(tmp_path / "source-media")
+    assert media <= set(source_files), sorted(media - set(source_files))
+    assert source_snapshot["rows"]["wagtailimages.rendition"], "no page made a rendition"
+    hidden = renditions_not_shown(source_snapshot)
+    assert not hidden, f"no live page shows these renditions: {hidden}"
 
     dump = tmp_path / "dump"
-    dumped, dump_time = source.manage("dump2py", "--noinput", str(dump), what="dump2py")
+    dumped, dump_time = source.manage("dump2py", "--noinput", "--media", str(dump),
+                                      what="dump2py --media")
 
-    target = Site(target_url, media)
+    target_media = tmp_path / "target-media"
+    target_media.mkdir()
+    target = Site(target_url, target_media)
     exclude_args = [arg for label in exclude for arg in ("-e", label)]
     restored, restore_time = target.run(
         sys.executable, str(dump / "restore.py"), "--noinput", *exclude_args,
         what="python DUMP/restore.py --noinput %s" % " ".join(exclude_args),
     )
+    restored_files = files_on_disk(target_media)  # before any page is served
     target_snapshot = target.snapshot(tmp_path / "target.json")
+    served_files = files_on_disk(target_media)
 
+    media_bytes = sum(source_files[name][0] for name in media)
     print(f"\nwagtail site, sqlite -> {vendor_of(target_url)}: "
-          f"{row_count(source_snapshot)} rows in {len(source_snapshot['rows'])} tables; "
-          f"dump2py {dump_time:.1f} s ({dumped.strip()}); "
+          f"{row_count(source_snapshot)} rows in {len(source_snapshot['rows'])} tables, "
+          f"{len(media)} media files ({media_bytes:,} bytes); "
+          f"dump2py --media {dump_time:.1f} s ({dumped.strip()}); "
           f"restore {restore_time:.1f} s ({restored.strip().splitlines()[-1]})")
-    differences = site_differences(source_snapshot, target_snapshot, exclude)
+    differences = (site_differences(source_snapshot, target_snapshot, exclude)
+                   + media_differences(media, source_files, restored_files, served_files))
     if differences:
         more = len(differences) - MAX_REPORTED
         pytest.fail(f"The restored site differs from its source in {len(differences)} ways "

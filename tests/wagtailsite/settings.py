@@ -3,8 +3,9 @@ pyserializer. The test runs it in subprocesses, so that it never mixes with the
 main suite's settings.
 
 WAGTAILSITE_DATABASE_URL says which database (default: a SQLite file in a
-temporary directory) and WAGTAILSITE_MEDIA_ROOT where uploads go; the source
-and the restored site share one MEDIA_ROOT, as a restore on the same server does.
+temporary directory) and WAGTAILSITE_MEDIA_ROOT where uploads go; the test gives
+the source and the restored site each their own, as two servers have, and the
+dump carries the files from one to the other (dump2py --media).
 """
 
 import os
