@@ -350,8 +350,10 @@ def test_a_failed_restore_leaves_storage_as_it_was(media_root, tmp_path):
     populate_media()
     manifest = dump2py(tmp_path / "backup", "--media")
     chunk = manifest.parent / "mediaapp_note.py"
-    number = line_number(chunk, lambda line: line.startswith("[2, 2, "))
-    replace_line(chunk, number, read_lines(chunk)[number - 1].replace("[2, 2, ", "[2, 999, "))
+    number = line_number(chunk, lambda line: "note_only" in line)
+    row = json.loads(read_lines(chunk)[number - 1].rstrip(","))
+    row[1] = 999999  # the note's item: a row the dump does not have
+    replace_line(chunk, number, json.dumps(row, ensure_ascii=False) + ",")
     call_command("reseal_dump", str(manifest), verbosity=0)
     target = new_media_root(tmp_path)
     (target / "images").mkdir()
