@@ -29,6 +29,7 @@ import pytest
 pytest.importorskip("wagtail")
 
 import backends  # noqa: E402  (tests/backends.py: how `make test` reaches the servers)
+from pyserializer.cli.progress import media_files  # noqa: E402
 
 TESTS_DIR = Path(__file__).resolve().parent
 SITE_SETTINGS = "wagtailsite.settings"
@@ -320,7 +321,7 @@ def assert_round_trip(tmp_path, target_url, exclude=()):
     media_bytes = sum(source_files[name][0] for name in media)
     print(f"\nwagtail site, sqlite -> {vendor_of(target_url)}: "
           f"{row_count(source_snapshot)} rows in {len(source_snapshot['rows'])} tables, "
-          f"{len(media)} media files ({media_bytes:,} bytes); "
+          f"{media_files(len(media), media_bytes)}; "
           f"dump2py --media {dump_time:.1f} s ({dumped.strip()}); "
           f"restore {restore_time:.1f} s ({restored.strip().splitlines()[-1]})")
     differences = (site_differences(source_snapshot, target_snapshot, exclude)
