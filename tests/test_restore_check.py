@@ -160,6 +160,36 @@ def test_check_works_against_a_new_empty_database(tmp_path, new_database_url):
 
 
 @pytest.mark.django_db
+def test_check_says_to_migrate_first_when_making_a_row_reads_a_database_without_its_tables(
+        tmp_path):
+    """Wagtail's pages look up their content type when they are made: on a new server,
+    before anything is migrated, --check cannot make them and says what to do."""
+    from django.db.models import signals
+
+    from testapp.models import Person
+
+    populate()
+    manifest = dump2py(tmp_path / "backup")
+
+    def read_a_missing_table(**kwargs):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1 FROM pyserializer_no_such_table")
+
+    signals.pre_init.connect(read_a_missing_table, sender=Person)
+    try:
+        with pytest.raises(CommandError) as refused:
+            restore_dump(manifest, "--check")
+    finally:
+        signals.pre_init.disconnect(read_a_missing_table, sender=Person)
+
+    message = str(refused.value)
+    assert message.startswith("Cannot check %s against database 'default': " % manifest)
+    assert "pyserializer_no_such_table" in message
+    assert "Migrate the database first (manage.py migrate" in message
+    assert "\n" not in message
+
+
+@pytest.mark.django_db
 def test_a_restore_refuses_a_model_it_cannot_load_before_migrating_anything(
         tmp_path, new_database_url):
     populate()

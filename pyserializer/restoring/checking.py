@@ -10,19 +10,21 @@ every row a row refers to must be in the dump (``references.MissingRows``).
 """
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from django.db import DEFAULT_DB_ALIAS
+from django.db import DEFAULT_DB_ALIAS, DatabaseError
 
 from ..cli.progress import chunk_files, counted, counted_files, counted_media
 from ..dumping.wholesite import describe_left_out
+from ..errors import one_line
 from ..files.grammar import MEDIA_FOLDER, json_value
 from ..files.manifest import Manifest
 from ..loading.deserializer import Deserializer
+from ..loading.objects import DumpedObject
 from .media import MediaPlan, check_media
 from .migrating import states
-from .plan import RestorePlan, loading_models, plan_restore, refuse_unknown_models
+from .plan import NotRestorable, RestorePlan, loading_models, plan_restore, refuse_unknown_models
 from .references import MissingRows, refuse_missing_rows
 
 
@@ -76,7 +78,8 @@ def check_dump(
     Raises DumpError (file and line) or NotRestorable on the first problem,
     DanglingReferences naming every reference to a row the dump lacks.
     No database is read either: natural keys are not looked up (a restore
-    empties the tables first, and the database may be new). The media
+    empties the tables first, and the database may be new); only a model's own
+    ``__init__`` may read it (``built_without_tables``). The media
     files are checked as a restore checks them before it changes anything,
     storages included (``replace_media`` as for a restore).
     """
@@ -86,10 +89,10 @@ def check_dump(
     media = check_media(plan.dump, plan.excluded, replace_media) if plan.dump.media else None
     objects, models = 0, []
     missing = MissingRows(registry, plan.matched_by_target)
-    for dumped in Deserializer(
+    for dumped in built_without_tables(Deserializer(
         plan.dump, using=using, handle_forward_references=True, apps=registry,
         excludes=plan.excludes, resolve_natural_keys=False,
-    ):
+    ), plan, using):
         objects += 1
         missing.add(dumped)
         label = dumped.object._meta.label_lower
@@ -98,6 +101,23 @@ def check_dump(
     refuse_missing_rows(missing.dangling(), plan.manifest_path)
     entries = [entry for entry in plan.dump.files if not plan.excluded(entry.model)]
     return CheckReport(objects, models, len(entries), sum(e.size for e in entries), plan, media)
+
+
+def built_without_tables(rows: Iterable[DumpedObject], plan: RestorePlan,
+                         using: str) -> Iterator[DumpedObject]:
+    """The rows of a check, as the loader makes them. A model whose ``__init__``
+    reads the database (a Wagtail page looks up its content type) cannot be made
+    where nothing is migrated yet, which is where a dump is checked before its
+    restore: say in one line to migrate first, instead of the database's traceback."""
+    try:
+        yield from rows
+    except DatabaseError as exc:
+        raise NotRestorable(
+            "Cannot check %s against database %r: making the objects of its rows read that "
+            "database, which failed (%s); some models read it when an object is made (Wagtail's "
+            "pages look up their content type). Migrate the database first (manage.py migrate; "
+            "a restore would migrate it too), then check again. Nothing was changed."
+            % (plan.manifest_path, using, one_line(exc))) from exc
 
 
 def list_dump(dump: Manifest) -> str:
