@@ -406,7 +406,8 @@ def media_note(summary):
         (OURS, "`python DIR/restore.py` put them back into an empty MEDIA_ROOT"),
     ) if steps[key]["status"] == "ok"]
     if timed:
-        note += ", and ".join("%s (%.2f s with the rows)" % (what, step["median_s"]) for step, what in timed)
+        note += ", and ".join("%s (%.2f s wall, %.2f s CPU, with the rows)" % (
+            what, step["median_s"], step["cpu_s"]) for step, what in timed)
         note += ". "
     return note + ("The json dump and both `loaddata` steps carry rows only: with them, the files "
                    "are copied apart, and their times leave that out.")
