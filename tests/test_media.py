@@ -555,3 +555,25 @@ def test_jobs_dump_the_same_media_as_one_process(media_root, tmp_path, transacti
     two = media_entries(dump2py(tmp_path / "two", "--media", "--jobs", "2"))
     assert one == two and len(one) == 5
     assert tree(tmp_path / "one" / "media") == tree(tmp_path / "two" / "media")
+
+
+def test_a_restore_stopped_by_a_signal_leaves_storage_as_it_was(media_root, tmp_path,
+                                                                monkeypatch):
+    from pyserializer.restoring import run
+    from pyserializer.restoring.steps import Interrupted
+
+    populate_media()
+    manifest = dump2py(tmp_path / "backup", "--media")
+    target = new_media_root(tmp_path)
+    staged = []
+
+    def interrupted_load(*args, **kwargs):
+        staged.extend(tree(target.parent))
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(run, "load_dump", interrupted_load)
+    with override_settings(MEDIA_ROOT=str(target)):
+        with pytest.raises(Interrupted, match="Interrupted; nothing was changed."):
+            restore_in_process(manifest)
+    assert any(name.endswith(".partial") for name in staged)  # the files were staged
+    assert tree(target.parent) == {"media": "dir"}

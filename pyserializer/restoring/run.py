@@ -11,6 +11,9 @@ in two steps as ``migrate`` does: first a plan, then its execution.
 2. Bring the database to the dump's migration state (``migrate``).
 3. In one transaction, empty the tables (``tables_to_replace`` is the one
    rule for which) and load every row of the dump.
+   Before anything changes, the dump's media files are checked, and those
+   bound for a FileSystemStorage are staged beside their place; once the
+   rows have committed, they are put into storage (``restoring.media``).
 4. Migrate forward to the code's state, when the dump was older.
 5. Report what was done.
 """

@@ -4,7 +4,9 @@ The "double-dump test": a dump is good when restoring it and dumping the
 result gives the same rows. In steps:
 
 1. Plan the restore (``restoring.plan_restore``); refuse what cannot be
-   restored before anything is made.
+   restored before anything is made. Read every media file of the dump
+   against its size and SHA-256; no file is put into any storage (the
+   site's storages are live).
 2. Make a scratch database: a SQLite file in a private temporary directory
    when the configured database is SQLite, else a new database on the same
    server, created and dropped as Django's test runner does it
