@@ -189,3 +189,21 @@ def blocks_of_text(tmp_path, text):
     path = tmp_path / "stdout.py"
     path.write_text(text, encoding="utf-8")
     return blocks(path)
+
+
+def test_a_models_own_init_runs_for_every_object_loaded_as_in_loaddata(monkeypatch, tmp_path):
+    """The instance-building shortcut fills __dict__ only when Model.__init__
+    is all there is: a model's own __init__ runs, as loaddata runs it."""
+    countries = [Country.objects.create(code=code, name=code.upper()) for code in ("be", "ee")]
+    text = serializers.serialize("py", Country.objects.order_by("pk"))
+    made = []
+    model_init = Country.__init__
+
+    def own_init(self, *args, **kwargs):
+        model_init(self, *args, **kwargs)
+        made.append(self.code)
+
+    monkeypatch.setattr(Country, "__init__", own_init)
+    loaded = [deserialized.object for deserialized in serializers.deserialize("py", text)]
+    assert made == [country.code for country in countries]
+    assert [(c.pk, c.code, c.name) for c in loaded] == [(c.pk, c.code, c.name) for c in countries]

@@ -15,7 +15,7 @@ from django.apps import apps as global_apps
 from django.core.exceptions import FieldDoesNotExist, ObjectDoesNotExist, ValidationError
 from django.core.serializers import base
 from django.db import DEFAULT_DB_ALIAS, connections
-from django.db.models import signals
+from django.db.models import Model, signals
 from django.db.models.base import ModelState
 from django.db.models.fields.files import FileDescriptor, ImageFileDescriptor
 from django.db.models.fields.related_descriptors import ForeignKeyDeferredAttribute
@@ -277,9 +277,10 @@ class RowPlan:
 
     def _plain_construction(self) -> list[str] | None:
         """Attribute names to fill an instance's __dict__ with, when that is all
-        Model.__init__ would do: every field dumped, nobody listening to the
-        model's init signals, and no field descriptor that does more than store."""
-        if self.positions is None:
+        Model.__init__ would do: every field dumped, no ``__init__`` of the
+        model's own (loaddata runs it), nobody listening to the model's init
+        signals, and no field descriptor that does more than store."""
+        if self.positions is None or self.model.__init__ is not Model.__init__:
             return None
         if signals.pre_init.has_listeners(self.model) or signals.post_init.has_listeners(self.model):
             return None
