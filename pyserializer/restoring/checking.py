@@ -1,7 +1,8 @@
 """Look at a dump without restoring it: ``restore_dump --list`` and ``--check``.
 
 ``list_dump`` says what ``restore.py`` records (as ``pg_restore -l`` does),
-reading nothing else. ``check_dump`` reads the whole dump the way a restore
+reading nothing else; ``list_dumps_in`` gives a line to each dump of a
+folder of dumps (``files.rotation``). ``check_dump`` reads the whole dump the way a restore
 would, through the same plan and the same loader, but saves nothing: every
 chunk must be there, a regular file with its size, checksum and row count,
 every row must parse and fit a model of the code (or of the migration state
@@ -9,15 +10,18 @@ the dump was taken at, when it would be restored through migrations), and
 every row a row refers to must be in the dump (``references.MissingRows``).
 """
 
+import datetime
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from django.db import DEFAULT_DB_ALIAS
 
 from ..cli.progress import chunk_files, counted, counted_files
 from ..dumping.wholesite import describe_left_out
-from ..files.manifest import Manifest
+from ..files.compression import compression_of
+from ..files.manifest import FileEntry, Manifest
+from ..files.rotation import DumpsInFolder, FoundDump
 from ..loading.deserializer import Deserializer
 from .migrating import states
 from .plan import RestorePlan, loading_models, plan_restore, refuse_unknown_models
@@ -114,3 +118,45 @@ def list_dump(dump: Manifest) -> str:
         lines.append("SKIPPED when the dump was made: %s (model %s): %s" % (table, label, reason))
     lines.extend(describe_left_out(dump.left_out))
     return "\n".join(lines)
+
+
+def list_dumps_in(folder: DumpsInFolder) -> str:
+    """The text of ``restore_dump --list PARENT``: a line per dump, newest first
+    (time, objects and models, chunk files, compression, version), then a
+    line per folder that looks like a dump but is not a complete one."""
+    rows = [_dump_columns(dump) for dump in folder.dumps]
+    aligned = min((len(row) for row in rows), default=1)  # the cells every line has
+    widths = [max((len(row[column]) for row in rows), default=0) for column in range(aligned)]
+    lines = ["Dumps in %s, newest first:" % folder.parent if rows
+             else "No complete dump in %s." % folder.parent]
+    for row in rows:
+        cells = [cell.ljust(width) for cell, width in zip(row, widths)] + row[aligned:]
+        lines.append("  " + "  ".join(cells))
+    if folder.damaged:
+        lines.append("Folders that look like dumps but are not complete "
+                     "(--keep never removes them):")
+        lines.extend("  %s  %s" % (damaged.name.ljust(widths[0]), damaged.problem)
+                     for damaged in folder.damaged)
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def _dump_columns(dump: FoundDump) -> list[str]:
+    """The cells of a dump's line; a last one when it is INCOMPLETE (--tolerate)."""
+    files = dump.manifest.files
+    cells = [
+        dump.name,
+        dump.created.astimezone(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"),
+        counted_files(files),
+        chunk_files(len(files), sum(entry.size for entry in files)),
+        compression_names(files),
+        "pyserializer %s" % (dump.manifest.pyserializer_version or "(unknown version)"),
+    ]
+    if dump.manifest.skipped:
+        cells.append("INCOMPLETE: %d table(s) could not be read" % len(dump.manifest.skipped))
+    return cells
+
+
+def compression_names(files: Sequence[FileEntry]) -> str:
+    """How the chunks are compressed, from their names: "gzip", "zstd", "none"
+    (plain ``.py``), or e.g. "gzip+none" for a dump that mixes them."""
+    return "+".join(sorted({compression_of(entry.name) or "none" for entry in files})) or "none"
