@@ -6,7 +6,7 @@ summary and ``--simulate`` report, with a tqdm progress bar per model and,
 at ``-v 2``, a line per model written. ``RestoreProgress`` is one bar of the
 rows restored out of the manifest's total. A bar is closed, its line ended,
 before anything else is printed: the summary, ``migrate``'s lines or an
-error never share its line. ``counted`` is how every summary counts.
+error never share its line. ``counted`` and ``media_files`` are how every summary counts.
 """
 
 from collections.abc import Callable, Sequence
@@ -109,6 +109,11 @@ def chunk_files(count: int, size: int) -> str:
     """E.g. "11 chunk files, 650.3 kB": what every summary says of a dump's
     chunks (restore.py, the manifest, is not counted)."""
     return "%s, %s" % (_plural(count, "chunk file"), human_size(size))
+
+
+def media_files(count: int, size: int) -> str:
+    """E.g. "42 media files (3.1 MB)": what every summary says of a dump's media."""
+    return "%s (%s)" % (_plural(count, "media file"), human_size(size))
 
 
 def counted_files(files: Sequence[FileEntry]) -> str:

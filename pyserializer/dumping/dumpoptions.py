@@ -3,7 +3,8 @@
 ``dump2py`` builds the options from its arguments; Django's
 ``serializers.serialize("py", ...)`` and ``dumpdata`` pass their usual
 keyword options, from which the Serializer builds them. The settings
-(PYSERIALIZER_MAX_ROW_COUNT, PYSERIALIZER_COMPRESS) and the defaults are read
+(PYSERIALIZER_MAX_ROW_COUNT, PYSERIALIZER_COMPRESS, PYSERIALIZER_MEDIA) and
+the defaults are read
 here and nowhere else, so that a command and the Serializer it drives never
 disagree about the rows per chunk file or the compression.
 """
@@ -70,7 +71,10 @@ class DumpOptions:
     manifest's SKIPPED. ``observer`` is told about each block (DumpObserver).
     ``writer`` replaces the writer chosen from the stream (``--simulate``
     passes one that writes nothing). ``left_out`` lists the models not dumped
-    as [label, reason], for the manifest's LEFT_OUT.
+    as [label, reason], for the manifest's LEFT_OUT. ``media`` adds the files
+    that the dumped rows' file fields name (a directory dump only; see
+    ``media.py``), and ``tolerate_missing_media`` lists a file missing in
+    storage in MISSING_MEDIA instead of stopping the dump.
     """
 
     max_row_count: int = DEFAULT_MAX_ROW_COUNT
@@ -83,6 +87,8 @@ class DumpOptions:
     observer: DumpObserver = field(default_factory=DumpObserver)
     writer: "ChunkWriter | None" = None
     left_out: Sequence[Sequence[str]] = ()
+    media: bool = False
+    tolerate_missing_media: bool = False
 
     def __post_init__(self) -> None:
         if self.max_row_count < 1:
@@ -95,18 +101,22 @@ class DumpOptions:
 
     @classmethod
     def resolve(
-        cls, max_row_count: int | None = None, compress: str | None = None, **options: Any
+        cls, max_row_count: int | None = None, compress: str | None = None,
+        media: bool | None = None, **options: Any
     ) -> "DumpOptions":
-        """The options of a directory dump: a ``max_row_count`` or ``compress``
-        left out (None) comes from its setting, else its default; the word
-        "none" (dump2py's ``--compress none``, the setting) means no compression."""
+        """The options of a directory dump: a ``max_row_count``, ``compress`` or
+        ``media`` left out (None) comes from its setting, else its default; the
+        word "none" (dump2py's ``--compress none``, the setting) means no
+        compression."""
         if max_row_count is None:
             max_row_count = getattr(settings, "PYSERIALIZER_MAX_ROW_COUNT", DEFAULT_MAX_ROW_COUNT)
         if compress is None:
             compress = getattr(settings, "PYSERIALIZER_COMPRESS", None)
         if compress == "none":
             compress = None
-        return cls(max_row_count=max_row_count, compress=compress, **options)
+        if media is None:
+            media = bool(getattr(settings, "PYSERIALIZER_MEDIA", False))
+        return cls(max_row_count=max_row_count, compress=compress, media=media, **options)
 
     @classmethod
     def from_keywords(cls, keywords: dict[str, Any], directory: bool) -> "DumpOptions":
@@ -118,6 +128,9 @@ class DumpOptions:
             return cls.resolve(**known)
         known.pop("max_row_count", None)
         known.pop("compress", None)
+        if known.pop("media", False):
+            raise UnusableOption("media", "needs a directory dump (-o DIR/restore.py): a "
+                                 "single file has no folder for the files")
         return cls(**known)
 
     def natural_for(self, model: Any) -> tuple[Any, bool]:

@@ -28,6 +28,7 @@ from ..files import manifest
 from ..files.grammar import json_value
 from ..files.safefiles import make_private
 from .dumpoptions import DumpObserver, DumpOptions
+from .media import DumpedMedia, MediaFolder, dump_media
 from .ordering import loading_order
 from .rows import Block, Row, blocks_from_objects, blocks_from_queryset
 from .writer import ChunkWriter, DirectoryWriter, SingleFileWriter, WrittenChunk, utf8_writer
@@ -48,6 +49,7 @@ class Serializer(base.Serializer):
 
     def __init__(self, write_tables: WriteTables | None = None) -> None:
         self.write_tables = write_tables or write_blocks
+        self.media = DumpedMedia()  # what the dump's media files were (options.media)
 
     def serialize(
         self,
@@ -87,7 +89,10 @@ class Serializer(base.Serializer):
             )
         blocks = blocks_of(queryset, dump_options)
         if dump_options.writer is not None:
-            self.write_tables(blocks, dump_options.writer, dump_options)
+            written = self.write_tables(blocks, dump_options.writer, dump_options)
+            if dump_options.media:
+                self.media = dump_media(written.models, written.using, MediaFolder(None),
+                                        dump_options)
         elif directory:
             self._write_directory(blocks, dump_options)
         else:
@@ -100,12 +105,18 @@ class Serializer(base.Serializer):
         directory = os.path.dirname(os.path.abspath(self.stream.name))
         make_private(self.stream, own_file=True)
         writer = DirectoryWriter(directory, options.max_row_count, options.compress)
+        media_folder = MediaFolder(directory)
         try:
             written = self.write_tables(blocks, writer, options)
             order = [model._meta.label_lower for model in loading_order(written.models)]
             files = writer.publish(order)
+            if options.media:
+                self.media = dump_media(written.models, written.using, media_folder, options)
+                media_folder.publish()
             self.manifest = dump_origin(written.using)
             self.manifest.files = files
+            self.manifest.media = self.media.entries
+            self.manifest.missing_media = self.media.missing
             self.manifest.skipped = written.skipped
             self.manifest.left_out = [list(entry) for entry in options.left_out]
             write = utf8_writer(self.stream)
@@ -114,6 +125,7 @@ class Serializer(base.Serializer):
             _fsync(self.stream)
         except BaseException:
             writer.abort()
+            media_folder.abort()
             raise
 
     def getvalue(self) -> Any:

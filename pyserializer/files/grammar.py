@@ -34,6 +34,8 @@ def format_problem(names: Mapping[str, Any]) -> str | None:
     return "unsupported dump format: FORMAT = %r (this pyserializer reads formats %s)" % (
         version, " and ".join(map(str, READABLE_FORMATS)))
 MANIFEST_NAME = "restore.py"
+# The folder of a directory dump that holds its media files, each at its storage name.
+MEDIA_FOLDER = "media"
 
 
 def _encode_natural_key_part(value: Any) -> str:

@@ -2,7 +2,9 @@
 
 It lists every chunk file in loading order with its model, row count, size
 and SHA-256, so that a missing, truncated, altered or stale file is never
-loaded by mistake, and it records where the data came from (versions,
+loaded by mistake; the media files (``dump2py --media``) likewise, each with
+the model and field that name it (``MEDIA``), and those missing in storage
+at dump time (``MISSING_MEDIA``). It records where the data came from (versions,
 database vendor, time, applied migrations). It is also a script: running it
 restores the dump (see ``pyserializer.restore``). The loader reads it with
 the same safe reader as the chunks, stricter still (JSON values only, no
@@ -12,6 +14,7 @@ a dump from elsewhere without running it.
 """
 
 import os
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any
@@ -23,6 +26,8 @@ from .safefiles import is_staging_directory, open_dump_file
 
 # The largest row count or size a FILES entry may give (a signed 64-bit integer).
 MAX_COUNT = (1 << 63) - 1
+# The longest storage name a MEDIA entry may give.
+MAX_MEDIA_NAME = 1024
 
 # Run as a script, Python puts the dump's directory first on sys.path: take it
 # off before importing anything, so that no chunk file can pass for a module.
@@ -69,6 +74,30 @@ class FileEntry:
 
 
 @dataclass
+class MediaEntry:
+    """One media file as the manifest lists it (a row of MEDIA): stored once
+    at ``DIR/media/<name>``, named by ``field`` of rows of ``model``."""
+
+    name: str
+    model: str
+    field: str
+    size: int
+    sha256: str
+
+
+@dataclass
+class MissingMedia:
+    """A file a row named that its storage did not have at dump time (a row
+    of MISSING_MEDIA, ``dump2py --media --tolerate``); ``pk`` as the dump
+    writes the row's key."""
+
+    model: str
+    pk: Any
+    field: str
+    name: str
+
+
+@dataclass
 class Manifest:
     """What ``restore.py`` says about a dump."""
 
@@ -81,11 +110,23 @@ class Manifest:
     skipped: list[list[str]] = field(default_factory=list)
     left_out: list[Sequence[str]] = field(default_factory=list)  # [(model, why)]: the models not dumped
     files: list[FileEntry] = field(default_factory=list)
+    media: list[MediaEntry] = field(default_factory=list)
+    missing_media: list[MissingMedia] = field(default_factory=list)
     directory: str = ""
 
     @property
     def total_rows(self) -> int:
         return sum(entry.rows for entry in self.files)
+
+    def media_files(self, excluded: Any = None) -> dict[str, MediaEntry]:
+        """{storage name: its first MEDIA entry}: each file once. ``excluded``
+        (a function of a model label) leaves out a file whose every row is
+        of a model left out."""
+        files: dict[str, MediaEntry] = {}
+        for entry in self.media:
+            if excluded is None or not excluded(entry.model):
+                files.setdefault(entry.name, entry)
+        return files
 
     def migration_state(self) -> dict[str, Any]:
         """{app_label: [migration names]} of the migrations applied at dump time."""
@@ -136,6 +177,24 @@ def render(manifest: Manifest) -> str:
         for e in manifest.files
     )
     lines.append(grammar.BLOCK_END)
+    if manifest.media:
+        lines.append("# Media files, each stored once under %s/: [storage name, model, "
+                     "field, bytes, sha256]\n" % grammar.MEDIA_FOLDER)
+        lines.append(grammar.block_start("MEDIA"))
+        lines.extend(
+            grammar.json_value([e.name, e.model, e.field, e.size, e.sha256]) + ",\n"
+            for e in manifest.media
+        )
+        lines.append(grammar.BLOCK_END)
+    if manifest.missing_media:
+        lines.append("# Media files missing in storage at dump time: [model, pk, field, "
+                     "storage name]\n")
+        lines.append(grammar.block_start("MISSING_MEDIA"))
+        lines.extend(
+            grammar.json_value([e.model, e.pk, e.field, e.name]) + ",\n"
+            for e in manifest.missing_media
+        )
+        lines.append(grammar.BLOCK_END)
     lines.append(SCRIPT_TRAILERS[manifest.format])
     return "".join(lines)
 
@@ -185,6 +244,8 @@ def read(source: IO[Any] | str, path: Any) -> Manifest:
     manifest.left_out = [_left_out(reader, *row) for row in blocks.get("LEFT_OUT", [])]
     manifest.files = [_file_entry(reader, *row) for row in blocks["FILES"]]
     _refuse_repeated_files(reader, blocks["FILES"])
+    manifest.media = _media_entries(reader, blocks.get("MEDIA", []))
+    manifest.missing_media = _missing_media(reader, blocks.get("MISSING_MEDIA", []))
     return manifest
 
 
@@ -246,3 +307,85 @@ def _refuse_repeated_files(reader: DumpReader, rows: list[tuple[int, Any]]) -> N
         if value[0] in seen:
             raise reader.error("%s is listed twice in FILES" % value[0], line)
         seen.add(value[0])
+
+
+def media_name_problem(name: str) -> str | None:
+    """Why ``name`` cannot be a storage name of a dump's media file, or None.
+
+    A name is a relative path of "/"-separated components, none of them
+    empty, "." or "..", without backslashes or control characters, at most
+    MAX_MEDIA_NAME characters: stricter than Django's ``validate_file_name``,
+    so that ``DIR/media/<name>`` never leaves ``DIR/media``.
+    """
+    if not name:
+        return "a media file's name is empty"
+    if len(name) > MAX_MEDIA_NAME:
+        return "a media file's name is longer than %d characters" % MAX_MEDIA_NAME
+    if name.startswith("/"):
+        return "%r is an absolute path, not a storage name" % name
+    if "\\" in name:
+        return "%r holds a backslash" % name
+    if any(unicodedata.category(character) == "Cc" for character in name):
+        return "%r holds a control character" % name
+    if any(part in ("", ".", "..") for part in name.split("/")):
+        return "%r has an empty, \".\" or \"..\" component" % name
+    return None
+
+
+def _media_entries(reader: DumpReader, rows: list[tuple[int, Any]]) -> list[MediaEntry]:
+    """The rows of MEDIA, checked: one per (name, model, field), one size and
+    checksum per name, and no name that is a folder of another."""
+    entries: list[MediaEntry] = []
+    seen: set[tuple[str, str, str]] = set()
+    first: dict[str, MediaEntry] = {}
+    for line, value in rows:
+        shape = (str, str, str, int, str)
+        if not (isinstance(value, list) and len(value) == len(shape)
+                and all(type(v) is t for v, t in zip(value, shape))):
+            raise reader.error(
+                "a media file is written as [storage name, model, field, bytes, sha256]", line)
+        entry = MediaEntry(*value)
+        problem = media_name_problem(entry.name)
+        if problem:
+            raise reader.error(problem, line)
+        if not 0 <= entry.size <= MAX_COUNT:
+            raise reader.error("the size must be between 0 and 2**63 - 1", line)
+        key = (entry.name, entry.model, entry.field)
+        if key in seen:
+            raise reader.error("%s of %s.%s is listed twice in MEDIA" % key, line)
+        seen.add(key)
+        other = first.setdefault(entry.name, entry)
+        if (other.size, other.sha256) != (entry.size, entry.sha256):
+            raise reader.error(
+                "%s is listed with two sizes or checksums: a dump stores one file per name"
+                % entry.name, line)
+        entries.append(entry)
+    for line, value in rows:
+        parts = value[0].split("/")
+        for end in range(1, len(parts)):
+            if "/".join(parts[:end]) in first:
+                raise reader.error(
+                    "%s cannot be stored: MEDIA lists %s, one of its folders, as a file"
+                    % (value[0], "/".join(parts[:end])), line)
+    return entries
+
+
+def _missing_media(reader: DumpReader, rows: list[tuple[int, Any]]) -> list[MissingMedia]:
+    """The rows of MISSING_MEDIA, checked, none listed twice."""
+    entries: list[MissingMedia] = []
+    seen: set[str] = set()
+    for line, value in rows:
+        if not (isinstance(value, list) and len(value) == 4
+                and all(isinstance(value[i], str) for i in (0, 2, 3))
+                and value[1] is not None and not isinstance(value[1], dict)):
+            raise reader.error(
+                "a missing media file is written as [model, pk, field, storage name]", line)
+        problem = media_name_problem(value[3])
+        if problem:
+            raise reader.error(problem, line)
+        key = grammar.json_value(value)
+        if key in seen:
+            raise reader.error("this row is listed twice in MISSING_MEDIA", line)
+        seen.add(key)
+        entries.append(MissingMedia(*value))
+    return entries

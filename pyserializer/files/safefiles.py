@@ -15,10 +15,11 @@ checked on the open descriptor, never by its name alone.
 import contextlib
 import io
 import os
+import secrets
 import shutil
 import stat
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import IO, Any
 
 from ..errors import DumpError, DumpWriteError, Kind
@@ -249,6 +250,82 @@ def open_dump_file(path: Any, dir_fd: int | None = None) -> io.BufferedReader:
         raise
     # Opened again through the descriptor, so that the stream is named by its path.
     return open(str(path), "rb", opener=lambda name, flags: fd)
+
+
+_FOLDER_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+
+
+def open_folders(directory: str, parts: Sequence[str], created: list[str] | None = None) -> int:
+    """A descriptor of the folder ``directory/parts[0]/parts[1]/...``, each part
+    opened inside the one before without following a link: a part that is a
+    link or no folder is refused (OSError). With ``created`` (a list), a
+    missing part is made private (``0700``) and its path appended to it."""
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | getattr(os, "O_CLOEXEC", 0))
+    path = directory
+    try:
+        for part in parts:
+            path = os.path.join(path, part)
+            if created is not None:
+                try:
+                    os.mkdir(part, PRIVATE_DIRECTORY_MODE, dir_fd=fd)
+                    created.append(path)
+                except FileExistsError:
+                    pass
+            inner = os.open(part, _FOLDER_FLAGS, dir_fd=fd)
+            os.close(fd)
+            fd = inner
+            if created and created[-1] == path:
+                os.fchmod(fd, PRIVATE_DIRECTORY_MODE)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def create_private_temporary(folder_fd: int) -> tuple[str, int]:
+    """A new private file with a hidden random name (``.pyserializer-XXXX.partial``)
+    in the folder open as ``folder_fd``, never through a link; return (its name
+    in the folder, its descriptor)."""
+    while True:
+        name = ".pyserializer-%s%s" % (secrets.token_hex(8), PARTIAL_SUFFIX)
+        try:
+            fd = os.open(name, _CREATE_FLAGS, PRIVATE_FILE_MODE, dir_fd=folder_fd)
+        except FileExistsError:
+            continue
+        os.fchmod(fd, PRIVATE_FILE_MODE)
+        return name, fd
+
+
+def open_dump_member(directory: str, name: str) -> io.BufferedReader:
+    """Open the file at ``name`` ("/"-separated) inside ``directory`` as
+    ``open_dump_file`` opens a file: no part of ``name`` may be a link, and the
+    file must be a regular one."""
+    parts = name.split("/")
+    path = os.path.join(directory, *parts)
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+    try:
+        folder = open_folders(directory, parts[:-1])
+        try:
+            fd = os.open(parts[-1], flags, dir_fd=folder)
+        finally:
+            os.close(folder)
+    except OSError as exc:
+        for end in range(1, len(parts) + 1):
+            if os.path.islink(os.path.join(directory, *parts[:end])):
+                raise _not_regular(path, "a symbolic link" if end == len(parts) else
+                                   "reached through a symbolic link (%s)"
+                                   % os.path.join(directory, *parts[:end]))
+        raise DumpError("cannot open this file: %s" % (exc.strerror or exc), path,
+                        kind=Kind.MISSING_FILE if isinstance(exc, FileNotFoundError)
+                        else Kind.UNREADABLE)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise _not_regular(path, _NOT_REGULAR)
+        os.set_blocking(fd, True)
+    except BaseException:
+        os.close(fd)
+        raise
+    return open(path, "rb", opener=lambda _name, _flags: fd)
 
 
 def open_chunk(path: Any) -> io.BufferedReader | DecompressingReader:

@@ -280,6 +280,7 @@ def dump_again(alias: str, labels: Iterable[str], directory: str,
         Serializer().serialize(
             [every_row(model, alias) for model in models], stream=manifest_file,
             natural_keys=lambda model: natural_keys_for(model, natural), compress="none",
+            media=False,
         )
     manifest_file.commit()
     with open_dump_file(manifest_file.name) as stream:

@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "legacyapp",
     "shadowapp",
     "nomigapp",
+    "mediaapp",
 ]
 if django.VERSION >= (5, 2):  # CompositePrimaryKey
     INSTALLED_APPS.append("compositeapp")

@@ -23,10 +23,13 @@ from django.db import DEFAULT_DB_ALIAS, DatabaseError
 from django.db.models import QuerySet
 
 from pyserializer.cli.interrupts import interrupts_deferred, terminate_as_interrupt
-from pyserializer.cli.progress import DumpProgress, bar_stream, chunk_files, human_size
+from pyserializer.cli.progress import (
+    DumpProgress, bar_stream, chunk_files, human_size, media_files,
+)
 from pyserializer.cli.refusals import ARE_YOU_SURE, OneVoice, add_database_argument, agreed, stopped_by
 from pyserializer.dumping import outputdir, wholesite
 from pyserializer.dumping.dumpoptions import DumpObserver, DumpOptions, UnusableOption
+from pyserializer.dumping.media import DumpedMedia
 from pyserializer.dumping.parallel import ParallelTables, reason_not_to_split
 from pyserializer.dumping.rows import Block
 from pyserializer.dumping.serializer import Serializer, UnreadableTable, UnwritableTable
@@ -34,6 +37,8 @@ from pyserializer.dumping.snapshot import ModelSavepoints, read_snapshot
 from pyserializer.dumping.writer import NoOutput
 from pyserializer.errors import one_line
 from pyserializer.files import compression, rotation
+from pyserializer.files.grammar import json_value
+from pyserializer.files.manifest import MissingMedia
 from pyserializer.restoring import references
 from pyserializer.tables import every_row
 
@@ -60,7 +65,8 @@ class Command(OneVoice, BaseCommand):
         parser.add_argument(
             "-t", "--tolerate", action="store_true",
             help="Tolerate database errors: skip a table that cannot be read, record it "
-            "in restore.py, dump the others, and exit with an error status.",
+            "in restore.py, dump the others, and exit with an error status. With --media, "
+            "a file missing in storage is listed in restore.py the same way.",
         )
         parser.add_argument(
             "-s", "--simulate", action="store_true",
@@ -95,6 +101,17 @@ class Command(OneVoice, BaseCommand):
             "(<table>.py.zst, needs pip install django-pyserializer[zstd]); default: the "
             "PYSERIALIZER_COMPRESS setting, else none.",
         )
+        media = parser.add_mutually_exclusive_group()
+        media.add_argument(
+            "--media", action="store_true", default=None,
+            help="Add the files that the FileField and ImageField values of the dumped "
+            "rows name, read through each field's storage, under OUTPUT_DIR/media/ "
+            "(default: the PYSERIALIZER_MEDIA setting, else no files).",
+        )
+        media.add_argument(
+            "--no-media", action="store_false", dest="media",
+            help="Dump no files, whatever the PYSERIALIZER_MEDIA setting says.",
+        )
         parser.add_argument(
             "-j", "--jobs", type=int, default=1, metavar="N",
             help="Write the dump with N processes that read one snapshot, each a chunk "
@@ -120,7 +137,9 @@ class Command(OneVoice, BaseCommand):
             )
         using = options["database"]
         try:
-            dump_options = DumpOptions.resolve(options["max_row_count"], options["compress"])
+            dump_options = DumpOptions.resolve(
+                options["max_row_count"], options["compress"], options["media"],
+                tolerate_missing_media=options["tolerate"])
         except UnusableOption as exc:
             raise CommandError("--%s %s." % (exc.option.replace("_", "-"), exc.problem))
         jobs = options["jobs"]
@@ -179,8 +198,9 @@ class Command(OneVoice, BaseCommand):
             raise CommandError(
                 "Cannot write the dump: %s. %s" % (exc, _nothing_written(target, existed, options))
             ) from exc
-        if progress.skipped:
-            raise CommandError(self.incomplete(progress.skipped, written, options["simulate"]))
+        if progress.skipped or self.media.missing:
+            raise CommandError(self.incomplete(progress.skipped, self.media.missing, written,
+                                               options["simulate"]))
         if written is not None and options["keep"] is not None:
             self.remove_old_dumps(written, options["keep"])
 
@@ -299,20 +319,27 @@ class Command(OneVoice, BaseCommand):
             observer=observer, on_block_error=on_block_error, left_out=site.left_out,
         )
 
-    def incomplete(self, skipped: dict[str, tuple[str, BaseException]], written: str | None,
-                   simulated: bool) -> str:
-        """The message of a dump that skipped tables (--tolerate)."""
-        tables = "\n".join(
-            "  %s (model %s): %s" % (table, label, one_line(exc))
-            for label, (table, exc) in skipped.items()
-        )
+    def incomplete(self, skipped: dict[str, tuple[str, BaseException]],
+                   missing: Sequence[MissingMedia], target: str | None, simulated: bool) -> str:
+        """The message of a dump that skipped tables or missing files (--tolerate)."""
+        what = []
+        if skipped:
+            what.append("%d table(s) could not be read%s:\n%s" % (
+                len(skipped), "" if simulated else " and were skipped (listed as SKIPPED "
+                "in restore.py)", "\n".join(
+                    "  %s (model %s): %s" % (table, label, one_line(exc))
+                    for label, (table, exc) in skipped.items())))
+        if missing:
+            what.append("%d media file(s) were missing in storage%s:\n%s" % (
+                len(missing), "" if simulated else " (listed as MISSING_MEDIA in restore.py)",
+                "\n".join("  %s pk=%s: field %s: file %s" % (
+                    entry.model, json_value(entry.pk), entry.field, entry.name)
+                    for entry in missing)))
         if simulated:
-            return "The dump would be INCOMPLETE: %d table(s) could not be read:\n%s" % (
-                len(skipped), tables)
-        return (
-            "The dump in %s is INCOMPLETE: %d table(s) could not be read and were skipped "
-            "(listed as SKIPPED in restore.py):\n%s" % (written, len(skipped), tables)
-        )
+            return "The dump would be INCOMPLETE: %s" % "\n".join(what)
+        return "The dump in %s is INCOMPLETE: %s" % (target, "\n".join(what))
+
+    media = DumpedMedia()  # what the dump's media files were
 
     def dump(self, serializer: Serializer, querysets: list[QuerySet], using: str, target: str,
              dump_options: DumpOptions, progress: DumpProgress, started: float,
@@ -334,11 +361,12 @@ class Command(OneVoice, BaseCommand):
                 created = rotation.created_time(serializer.manifest.created)
                 names = rotation.timestamped_names(created)
             target = staging.publish(names)
+        self.media = serializer.media
         if self.verbosity >= 1:
             chunks = serializer.manifest.files
             self.stdout.write(
-                "Dumped %s to %s (%s) in %.1f seconds."
-                % (progress.counted(), target,
+                "Dumped %s%s to %s (%s) in %.1f seconds."
+                % (progress.counted(), self.media_summary(dump_options), target,
                    chunk_files(len(chunks), sum(chunk.size for chunk in chunks)),
                    time.monotonic() - started)
             )
@@ -348,17 +376,26 @@ class Command(OneVoice, BaseCommand):
     def simulate(self, querysets: list[QuerySet], using: str, dump_options: DumpOptions,
                  progress: DumpProgress, started: float) -> None:
         output = NoOutput()
+        serializer = Serializer()
         with read_snapshot(using):
-            Serializer().serialize(querysets, dump_options=replace(dump_options, writer=output))
+            serializer.serialize(querysets, dump_options=replace(dump_options, writer=output))
+        self.media = serializer.media
         if self.verbosity >= 1:
             width = max((len(label) for label in progress.rows), default=0)
             for label, rows in progress.rows.items():
                 self.stdout.write("%-*s %10s rows" % (width, label, _count(rows)))
             self.stdout.write(
-                "Simulated: read %s in %.1f seconds (about %s of rows); nothing was written."
-                % (progress.counted(), time.monotonic() - started, human_size(output.size))
+                "Simulated: read %s%s in %.1f seconds (about %s of rows); nothing was written."
+                % (progress.counted(), self.media_summary(dump_options),
+                   time.monotonic() - started, human_size(output.size))
             )
             self.say_left_out(dump_options.left_out)
+
+    def media_summary(self, dump_options: DumpOptions) -> str:
+        """" and 42 media files (3.1 MB)" after a dump with --media, else nothing."""
+        if not dump_options.media:
+            return ""
+        return " and " + media_files(len(self.media.files), self.media.size)
 
     def say_left_out(self, left_out: Sequence[Sequence[str]]) -> None:
         for line in wholesite.describe_left_out(left_out):

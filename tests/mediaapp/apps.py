@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class MediaappConfig(AppConfig):
+    name = "mediaapp"
+    default_auto_field = "django.db.models.AutoField"
