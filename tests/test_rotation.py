@@ -19,6 +19,7 @@ from pyserializer.dumping import serializer
 from pyserializer.files import rotation
 from pyserializer.files.manifest import read_file
 from test_dump2py import unreadable_tag_table  # noqa: F401  (a fixture)
+from mediaapp.models import Item
 from testapp.models import Person
 
 pytestmark = pytest.mark.django_db
@@ -218,6 +219,9 @@ def test_keep_removes_nothing_after_an_incomplete_dump(tmp_path, unreadable_tag_
                        % re.escape(str(tmp_path / night(3)))):
         dump2py("--timestamped", tmp_path, "--tolerate", "--keep", "1")
     assert entries(tmp_path) == [night(1), night(2), night(3)]
+    newest = restore_dump("--list", tmp_path).splitlines()[1]
+    assert newest.startswith(night(3))
+    assert newest.endswith("INCOMPLETE: 1 table(s) could not be read")
 
 
 def test_keep_removes_the_manifest_first_and_leaves_a_replaced_folder_alone(tmp_path, nights):
@@ -247,19 +251,27 @@ def test_keep_removes_the_manifest_first_and_leaves_a_replaced_folder_alone(tmp_
 # restore_dump --list PARENT and --latest
 
 
-def test_list_of_a_folder_gives_a_line_per_dump_newest_first(foreign, nights):
+def test_list_of_a_folder_gives_a_line_per_dump_newest_first(foreign, nights, settings,
+                                                             tmp_path):
     parent, _ = foreign
-    said = [dump2py("--timestamped", parent, "--compress", compress)
-            for compress in ("none", "gzip", "none")]
-    counted = [re.search(r"Dumped (.*) to .* \((.*)\) in", text).groups() for text in said]
+    settings.MEDIA_ROOT = str(tmp_path / "uploads")
+    (tmp_path / "uploads" / "docs").mkdir(parents=True)
+    (tmp_path / "uploads" / "docs" / "a.txt").write_bytes(b"12345")
+    Item.objects.create(title="with a file", document="docs/a.txt")
+    said = [dump2py("--timestamped", parent, *args)
+            for args in (["--compress", "none"], ["--compress", "gzip"], ["--media"])]
+    counted = [re.search(r"Dumped (.*?)( and 1 media file .*)? to .* \((.*)\) in", text)
+               .group(1, 3) for text in said]
     listing = restore_dump("--list", parent).splitlines()
     assert listing[0] == "Dumps in %s, newest first:" % parent
     version = "pyserializer %s" % pyserializer.__version__
-    for line, number, compression in zip(listing[1:4], (3, 2, 1), ("none", "gzip", "none")):
+    for line, number, compression, media in zip(
+            listing[1:4], (3, 2, 1), ("none", "gzip", "none"),
+            ("1 media file (5 bytes)", "no media", "no media")):
         objects, files = counted[number - 1]
-        assert line.split() == ("%s %s UTC %s %s %s %s" % (
-            night(number), (FIRST_NIGHT + datetime.timedelta(days=number - 1)).strftime(
-                "%Y-%m-%d %H:%M:%S"), objects, files, compression, version)).split()
+        taken = (FIRST_NIGHT + datetime.timedelta(days=number - 1)).strftime("%Y-%m-%d %H:%M:%S")
+        assert line.split() == ("%s %s UTC %s %s %s %s %s" % (
+            night(number), taken, objects, files, compression, media, version)).split()
     assert listing[4] == ("Folders that look like dumps but are not complete "
                           "(--keep never removes them):")
     assert listing[5].split()[:2] == ["2020-01-02T000000Z", "restore.py:"]

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from django.db import DEFAULT_DB_ALIAS
 
-from ..cli.progress import chunk_files, counted, counted_files
+from ..cli.progress import chunk_files, counted, counted_files, media_files
 from ..dumping.wholesite import describe_left_out
 from ..files.compression import compression_of
 from ..files.manifest import FileEntry, Manifest
@@ -122,7 +122,8 @@ def list_dump(dump: Manifest) -> str:
 
 def list_dumps_in(folder: DumpsInFolder) -> str:
     """The text of ``restore_dump --list PARENT``: a line per dump, newest first
-    (time, objects and models, chunk files, compression, version), then a
+    (time, objects and models, chunk files, compression, media files,
+    version), then a
     line per folder that looks like a dump but is not a complete one."""
     rows = [_dump_columns(dump) for dump in folder.dumps]
     aligned = min((len(row) for row in rows), default=1)  # the cells every line has
@@ -143,16 +144,23 @@ def list_dumps_in(folder: DumpsInFolder) -> str:
 def _dump_columns(dump: FoundDump) -> list[str]:
     """The cells of a dump's line; a last one when it is INCOMPLETE (--tolerate)."""
     files = dump.manifest.files
+    media = dump.manifest.media_files().values()
     cells = [
         dump.name,
         dump.created.astimezone(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"),
         counted_files(files),
         chunk_files(len(files), sum(entry.size for entry in files)),
         compression_names(files),
+        media_files(len(media), sum(entry.size for entry in media)) if media else "no media",
         "pyserializer %s" % (dump.manifest.pyserializer_version or "(unknown version)"),
     ]
+    lacks = []
     if dump.manifest.skipped:
-        cells.append("INCOMPLETE: %d table(s) could not be read" % len(dump.manifest.skipped))
+        lacks.append("%d table(s) could not be read" % len(dump.manifest.skipped))
+    if dump.manifest.missing_media:
+        lacks.append("%d media file(s) were missing" % len(dump.manifest.missing_media))
+    if lacks:
+        cells.append("INCOMPLETE: %s" % ", ".join(lacks))
     return cells
 
 
