@@ -247,6 +247,35 @@ def test_keep_removes_the_manifest_first_and_leaves_a_replaced_folder_alone(tmp_
     assert not (tmp_path / "moved").exists()
 
 
+@pytest.mark.parametrize("stop, refusal, left", [
+    (PermissionError(13, "Permission denied"),
+     "The dump {new} is complete, but 1 old dump.s. could not be removed:\n  {failed}: "
+     ".*Permission denied", [2, 4]),
+    (KeyboardInterrupt(),
+     "Interrupted while removing old dumps. The new dump {new} is complete; removed: {first}.",
+     [2, 3, 4]),
+])
+def test_keep_says_which_old_dumps_it_could_not_remove_and_that_the_new_one_is_complete(
+        tmp_path, nights, monkeypatch, stop, refusal, left):
+    for _ in range(3):
+        dump2py("--timestamped", tmp_path)
+    rmtree = shutil.rmtree
+
+    def rmtree_failing_on_night_2(path, *args, **kwargs):
+        if path.endswith(night(2)):
+            raise stop
+        rmtree(path, *args, **kwargs)
+
+    monkeypatch.setattr(shutil, "rmtree", rmtree_failing_on_night_2)
+    paths = {name: re.escape(str(tmp_path / night(number)))
+             for name, number in (("new", 4), ("failed", 2), ("first", 1))}
+    with pytest.raises(CommandError, match=refusal.format(**paths)):
+        dump2py("--timestamped", tmp_path, "--keep", "1")
+    assert entries(tmp_path) == [night(number) for number in left]
+    damaged = rotation.find_dumps(str(tmp_path)).damaged
+    assert [(entry.name, entry.problem) for entry in damaged] == [(night(2), "no restore.py")]
+
+
 # ---------------------------------------------------------------------------
 # restore_dump --list PARENT and --latest
 

@@ -113,13 +113,15 @@ class DumpsInFolder:
 
     def beyond(self, keep: int, written: str) -> list[FoundDump] | None:
         """The dumps ``--keep keep`` removes once ``written`` (a path) is
-        published: every one but ``written`` and the ``keep - 1`` newest
-        others. None when ``written`` is not among the dumps: then nothing
-        is removed, since something is not as it should be."""
+        published, oldest first: every one but ``written`` and the
+        ``keep - 1`` newest others. None when ``written`` is not among the
+        dumps: then nothing is removed, since something is not as it should be."""
+        if keep < 1:
+            raise ValueError("the new dump is always kept: keep must be at least 1")
         name = os.path.basename(written)
-        if keep < 1 or not any(dump.name == name for dump in self.dumps):
+        if not any(dump.name == name for dump in self.dumps):
             return None
-        return [dump for dump in self.dumps if dump.name != name][keep - 1:]
+        return [dump for dump in self.dumps if dump.name != name][keep - 1:][::-1]
 
 
 def find_dumps(parent: str) -> DumpsInFolder:

@@ -259,7 +259,11 @@ class Command(OneVoice, BaseCommand):
     def remove_old_dumps(self, written: str, keep: int) -> None:
         """--keep: remove the dumps beside ``written`` beyond the ``keep`` newest,
         each whole or not at all, naming each."""
-        folder = rotation.find_dumps(os.path.dirname(written))
+        try:
+            folder = rotation.find_dumps(os.path.dirname(written))
+        except OSError as exc:
+            raise CommandError("The dump %s is complete, but its folder cannot be read for "
+                               "old dumps: %s." % (written, one_line(exc))) from exc
         old = folder.beyond(keep, written)
         if old is None:
             raise CommandError(
