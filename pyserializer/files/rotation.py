@@ -24,13 +24,12 @@ from dataclasses import dataclass, field
 from ..errors import DumpError, describe_place
 from . import manifest as manifests
 from .grammar import MANIFEST_NAME
-from .safefiles import is_staging_directory
+from .safefiles import is_staging_directory, open_folders
 
 # UTC, sortable as text in time order, no colon (not allowed on every file system).
 _STAMP_FORMAT = "%Y-%m-%dT%H%M%SZ"
 # A second dump of the same second gets "-2", "-3", ... after the stamp.
 _TIMESTAMPED = re.compile(r"\d{4}-\d\d-\d\dT\d{6}Z(-[0-9]+)?\Z")
-_OPEN_DIRECTORY = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
 
 # Whether shutil.rmtree works through descriptors here, never following a link
 # put inside what it removes; --keep is refused where it does not.
@@ -146,7 +145,7 @@ def _read_dump(path: str) -> FoundDump | DamagedDump | None:
     """A FoundDump, a DamagedDump, or None for a folder that is none of ours."""
     timestamped = is_timestamped_name(os.path.basename(path))
     try:
-        fd = os.open(path, _OPEN_DIRECTORY)
+        fd = open_folders(os.path.dirname(path), [os.path.basename(path)])
     except OSError as exc:
         return DamagedDump(path, "cannot open it: %s" % exc.strerror) if timestamped else None
     try:
@@ -193,7 +192,7 @@ def remove_dump(dump: FoundDump) -> None:
     ``shutil.rmtree``, which never follows a link."""
     if not REMOVAL_IS_SAFE:
         raise OSError("shutil.rmtree could follow a link on this platform; nothing removed")
-    fd = os.open(dump.path, _OPEN_DIRECTORY)
+    fd = open_folders(os.path.dirname(dump.path), [dump.name])
     try:
         opened = os.fstat(fd)
         if (opened.st_dev, opened.st_ino) != dump.identity:
