@@ -77,6 +77,7 @@ def main(manifest_path: str, argv: list[str] | None = None) -> None:
                 verbosity=args.verbosity, ignorenonexistent=args.ignorenonexistent,
                 excludes=args.exclude, stdout=sys.stdout,
                 bar_stream=bar_stream(sys.stderr, args.verbosity),
+                replace_media=args.replace_media,
             )
     except KeyboardInterrupt as exc:
         parser.exit(1, "%s\n" % interrupted(exc))
@@ -87,7 +88,8 @@ def main(manifest_path: str, argv: list[str] | None = None) -> None:
 
 
 def add_restore_arguments(parser: argparse.ArgumentParser) -> None:
-    """The options ``restore.py`` and ``restore_dump`` share with ``loaddata``."""
+    """The options ``restore.py`` and ``restore_dump`` share (with ``loaddata``,
+    but for ``--replace-media``)."""
     parser.add_argument(
         "-i", "--ignorenonexistent", action="store_true",
         help="Ignore fields and models in the dump that the current models do not have.",
@@ -95,5 +97,11 @@ def add_restore_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "-e", "--exclude", action="append", default=[],
         help="An app_label or app_label.ModelName to leave out (can be used multiple "
-        "times): its rows are not loaded and its table is left empty.",
+        "times): its rows are not loaded and its table is left empty; its media files "
+        "are not put back.",
+    )
+    parser.add_argument(
+        "--replace-media", action="store_true",
+        help="Overwrite a file that a storage holds at the name of one of the dump's media "
+        "files with other content (without it, the restore is refused).",
     )

@@ -9,7 +9,7 @@ before anything else is printed: the summary, ``migrate``'s lines or an
 error never share its line. ``counted`` and ``media_files`` are how every summary counts.
 """
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import IO, Any
 
 from tqdm import tqdm
@@ -17,7 +17,7 @@ from tqdm import tqdm
 from ..dumping.dumpoptions import DumpObserver
 from ..dumping.rows import Block
 from ..dumping.writer import WrittenChunk
-from ..files.manifest import FileEntry
+from ..files.manifest import FileEntry, MediaEntry
 from ..tables import every_row
 
 
@@ -114,6 +114,12 @@ def chunk_files(count: int, size: int) -> str:
 def media_files(count: int, size: int) -> str:
     """E.g. "42 media files (3.1 MB)": what every summary says of a dump's media."""
     return "%s (%s)" % (_plural(count, "media file"), human_size(size))
+
+
+def counted_media(files: Mapping[str, MediaEntry]) -> str:
+    """``media_files`` for the media files a manifest lists, each once
+    (``Manifest.media_files``)."""
+    return media_files(len(files), sum(entry.size for entry in files.values()))
 
 
 def counted_files(files: Sequence[FileEntry]) -> str:

@@ -141,10 +141,13 @@ def dump_media(dumped_models: Iterable[Any], using: str | None, folder: MediaFol
                                     % (label, grammar.json_value(key), field_.name, problem))
         if (name, label, field_.name) in listed:
             continue
-        if name in stored and stored[name][0] is storage:
-            sealed: tuple[int, str] | None = stored[name][1:]
-        else:
-            sealed = _store(storage, name, folder if name not in stored else MediaFolder(None))
+        sealed: tuple[int, str] | None
+        if name not in stored:
+            sealed = _store(storage, name, folder)
+        elif stored[name][0] is storage:
+            sealed = stored[name][1:]
+        else:  # stored once: another storage's file of that name is only read, to compare
+            sealed = _store(storage, name, MediaFolder(None))
         if sealed is None:
             if not options.tolerate_missing_media:
                 raise MissingMediaFile(

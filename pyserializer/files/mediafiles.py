@@ -50,6 +50,25 @@ def copy_hashed(source: IO[bytes] | Any, write: Callable[[bytes], Any] | None = 
             write(block)
 
 
+class HashingReader:
+    """A binary stream read through SHA-256: what a storage's ``save`` reads
+    from, so that the bytes it got are checked once it has them."""
+
+    def __init__(self, source: IO[bytes] | Any) -> None:
+        self.source = source
+        self.digest = hashlib.sha256()
+        self.read_size = 0
+
+    def read(self, size: int = -1) -> bytes:
+        block = self.source.read(size)
+        self.digest.update(block)
+        self.read_size += len(block)
+        return block
+
+    def sha256(self) -> str:
+        return self.digest.hexdigest()
+
+
 def open_media(directory: str, entry: MediaEntry) -> IO[bytes]:
     """The dump's media file of ``entry``, opened as every dump file is."""
     try:

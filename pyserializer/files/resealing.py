@@ -8,31 +8,43 @@ reads every chunk with the loader's own reader (compressed ones through
 their decompressor), which checks the blocks as it yields them: it refuses
 every chunk the loader would refuse for its grammar, with the same message,
 file and line; only then does it write a new ``restore.py`` with the new
-counts. Everything else in it (origin, migrations, skipped tables) is kept.
+counts. The media files are hashed again and their MEDIA entries rewritten
+(a file that is gone is refused). Everything else in it (origin,
+migrations, skipped tables) is kept.
 Whether the models and fields exist in the current code is left to the
 restore (and ``restore_dump --check``).
 """
 
 import os
+from dataclasses import replace
 from typing import Any
 
 from ..errors import DumpError, Kind
-from . import manifest
+from . import grammar, manifest
+from .mediafiles import seal_of
 from .reader import DumpReader
 from .safefiles import open_chunk
 from .safefiles import AtomicFile
 
 
 def reseal(manifest_path: Any) -> list[str]:
-    """Rewrite ``restore.py`` to match its chunks as they are now; return the
-    names of the chunks whose entry changed (``restore.py`` is left as it is
-    when none did, and when any chunk is refused)."""
+    """Rewrite ``restore.py`` to match its chunks and media files as they are
+    now; return the names of the chunks, and of the media files (as
+    ``media/<name>``), whose entries changed (``restore.py`` is left as it is
+    when none did, and when any file is refused)."""
     manifest_path = os.path.abspath(str(manifest_path))
     dump = manifest.read_file(manifest_path)
     sealed = [_sealed(dump.directory, entry) for entry in dump.files]
     changed = [new.name for old, new in zip(dump.files, sealed) if new != old]
+    media_seals = {name: seal_of(dump.directory, entry)
+                   for name, entry in dump.media_files().items()}
+    media = [replace(entry, size=media_seals[entry.name][0], sha256=media_seals[entry.name][1])
+             for entry in dump.media]
+    changed += ["%s/%s" % (grammar.MEDIA_FOLDER, name) for name, entry in dump.media_files().items()
+                if media_seals[name] != (entry.size, entry.sha256)]
     if changed:
         dump.files = sealed
+        dump.media = media
         _write(manifest_path, manifest.render(dump))
     return changed
 

@@ -2,12 +2,13 @@
 
 ``list_dump`` says what ``restore.py`` records (as ``pg_restore -l`` does),
 reading nothing else; ``list_dumps_in`` gives a line to each dump of a
-folder of dumps (``files.rotation``). ``check_dump`` reads the whole dump the way a restore
-would, through the same plan and the same loader, but saves nothing: every
-chunk must be there, a regular file with its size, checksum and row count,
-every row must parse and fit a model of the code (or of the migration state
-the dump was taken at, when it would be restored through migrations), and
-every row a row refers to must be in the dump (``references.MissingRows``).
+folder of dumps (``files.rotation``). ``check_dump`` reads the whole dump
+the way a restore would, through the same plan and the same loader, but
+saves nothing: every chunk must be there, a regular file with its size,
+checksum and row count, every row must parse and fit a model of the code (or
+of the migration state the dump was taken at, when it would be restored
+through migrations), and every row a row refers to must be in the dump
+(``references.MissingRows``).
 """
 
 import datetime
@@ -17,12 +18,14 @@ from dataclasses import dataclass
 
 from django.db import DEFAULT_DB_ALIAS
 
-from ..cli.progress import chunk_files, counted, counted_files, media_files
+from ..cli.progress import chunk_files, counted, counted_files, counted_media
 from ..dumping.wholesite import describe_left_out
 from ..files.compression import compression_of
+from ..files.grammar import MEDIA_FOLDER, json_value
 from ..files.manifest import FileEntry, Manifest
 from ..files.rotation import DumpsInFolder, FoundDump
 from ..loading.deserializer import Deserializer
+from .media import MediaPlan, check_media
 from .migrating import states
 from .plan import RestorePlan, loading_models, plan_restore, refuse_unknown_models
 from .references import MissingRows, refuse_missing_rows
@@ -37,6 +40,7 @@ class CheckReport:
     files: int
     size: int
     plan: RestorePlan
+    media: MediaPlan | None = None
 
     def describe(self) -> str:
         dump, plan = self.plan.dump, self.plan
@@ -52,6 +56,8 @@ class CheckReport:
                chunk_files(self.files, self.size), dump.created, dump.database_vendor),
             "A restore would %s." % restore_would,
         ]
+        if self.media is not None and self.media.files:
+            lines.append(self.media.describe())
         if plan.unmigrated:
             lines.append(
                 "It would create the tables of the apps without migrations (%s) where "
@@ -61,23 +67,28 @@ class CheckReport:
         if dump.skipped:
             lines.append("WARNING: this dump is INCOMPLETE: these tables could not be read "
                          "when it was made: %s." % ", ".join(t for _, t, _ in dump.skipped))
+        lines.extend(describe_missing_media(dump))
         lines.extend(describe_left_out(dump.left_out))
         return "\n".join(lines)
 
 
 def check_dump(
     manifest_path: str | os.PathLike[str], using: str = DEFAULT_DB_ALIAS, excludes: Iterable[str] = (),
+    replace_media: bool = False,
 ) -> CheckReport:
     """Read every row of the dump as a restore would, saving nothing; return a CheckReport.
 
     Raises DumpError (file and line) or NotRestorable on the first problem,
     DanglingReferences naming every reference to a row the dump lacks.
     No database is read either: natural keys are not looked up (a restore
-    empties the tables first, and the database may be new).
+    empties the tables first, and the database may be new). The media
+    files are checked as a restore checks them before it changes anything,
+    storages included (``replace_media`` as for a restore).
     """
     plan = plan_restore(manifest_path, excludes)
     registry, _ = loading_models(plan, using)
     refuse_unknown_models(plan, registry)
+    media = check_media(plan.dump, plan.excluded, replace_media) if plan.dump.media else None
     objects, models = 0, []
     missing = MissingRows(registry, plan.matched_by_target)
     for dumped in Deserializer(
@@ -91,7 +102,7 @@ def check_dump(
             models.append(label)
     refuse_missing_rows(missing.dangling(), plan.manifest_path)
     entries = [entry for entry in plan.dump.files if not plan.excluded(entry.model)]
-    return CheckReport(objects, models, len(entries), sum(e.size for e in entries), plan)
+    return CheckReport(objects, models, len(entries), sum(e.size for e in entries), plan, media)
 
 
 def list_dump(dump: Manifest) -> str:
@@ -114,17 +125,31 @@ def list_dump(dump: Manifest) -> str:
     lines.append("%s (%s)." % (
         counted_files(dump.files),
         chunk_files(len(dump.files), sum(entry.size for entry in dump.files))))
+    if dump.media:
+        lines.append("Media files under %s/: %s." % (MEDIA_FOLDER, counted_media(dump.media_files())))
     for label, table, reason in dump.skipped:
         lines.append("SKIPPED when the dump was made: %s (model %s): %s" % (table, label, reason))
+    lines.extend(describe_missing_media(dump))
     lines.extend(describe_left_out(dump.left_out))
     return "\n".join(lines)
+
+
+def describe_missing_media(dump: Manifest) -> list[str]:
+    """A line per media file missing in storage when the dump was made."""
+    if not dump.missing_media:
+        return []
+    return ["WARNING: this dump is INCOMPLETE: %d media file(s) were missing in storage when "
+            "it was made:" % len(dump.missing_media)] + [
+        "  %s pk=%s: field %s: file %s" % (entry.model, json_value(entry.pk), entry.field,
+                                           entry.name)
+        for entry in dump.missing_media]
 
 
 def list_dumps_in(folder: DumpsInFolder) -> str:
     """The text of ``restore_dump --list PARENT``: a line per dump, newest first
     (time, objects and models, chunk files, compression, media files,
-    version), then a
-    line per folder that looks like a dump but is not a complete one."""
+    version), then a line per folder that looks like a dump but is not a
+    complete one."""
     rows = [_dump_columns(dump) for dump in folder.dumps]
     aligned = min((len(row) for row in rows), default=1)  # the cells every line has
     widths = [max((len(row[column]) for row in rows), default=0) for column in range(aligned)]
@@ -144,14 +169,14 @@ def list_dumps_in(folder: DumpsInFolder) -> str:
 def _dump_columns(dump: FoundDump) -> list[str]:
     """The cells of a dump's line; a last one when it is INCOMPLETE (--tolerate)."""
     files = dump.manifest.files
-    media = dump.manifest.media_files().values()
+    media = dump.manifest.media_files()
     cells = [
         dump.name,
         dump.created.astimezone(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"),
         counted_files(files),
         chunk_files(len(files), sum(entry.size for entry in files)),
         compression_names(files),
-        media_files(len(media), sum(entry.size for entry in media)) if media else "no media",
+        counted_media(media) if media else "no media",
         "pyserializer %s" % (dump.manifest.pyserializer_version or "(unknown version)"),
     ]
     lacks = []

@@ -18,7 +18,7 @@ from django.core.management.base import CommandError
 from django.db import router
 from django.db.migrations.loader import MigrationLoader
 
-from ..cli.progress import counted_files
+from ..cli.progress import counted_files, counted_media
 from ..cli.refusals import agreed
 from ..dumping.wholesite import REBUILT_BY_MIGRATE, is_excluded, matched_by_natural_key
 from ..errors import DumpError, Kind
@@ -83,10 +83,18 @@ class RestorePlan:
             "database)." % (describe_database(connection), dump.directory, counted_files(dump.files),
                             dump.created, dump.database_vendor)
         ]
+        media = dump.media_files(self.excluded)
+        if media:
+            lines.append("Its %s go into the storages of their fields, once the rows are "
+                         "restored." % counted_media(media))
         if dump.skipped:
             lines.append(
                 "WARNING: this dump is INCOMPLETE: these tables could not be read when it "
                 "was made and will be empty: %s" % ", ".join(table for _, table, _ in dump.skipped))
+        if dump.missing_media:
+            lines.append(
+                "WARNING: this dump is INCOMPLETE: %d media file(s) were missing in storage "
+                "when it was made (see restore_dump --list)." % len(dump.missing_media))
         if dump.left_out:
             lines.append("Not in the dump (see restore_dump --list for why): %s." % ", ".join(
                 label for label, _ in dump.left_out))

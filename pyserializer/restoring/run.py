@@ -11,6 +11,9 @@ in two steps as ``migrate`` does: first a plan, then its execution.
 2. Bring the database to the dump's migration state (``migrate``).
 3. In one transaction, empty the tables (``tables_to_replace`` is the one
    rule for which) and load every row of the dump.
+   Before anything changes, the dump's media files are checked, and those
+   bound for a FileSystemStorage are staged beside their place; once the
+   rows have committed, they are put into storage (``restoring.media``).
 4. Migrate forward to the code's state, when the dump was older.
 5. Report what was done.
 """
@@ -37,6 +40,7 @@ from ..files import manifest
 from ..loading.deserializer import Deserializer
 from ..loading.transforms import Transform
 from . import hints, references
+from .media import StagedMedia, check_media
 from .migrating import forward_plan, migrate_to, migration_ranges, states
 from .plan import (
     RestorePlan, confirm, describe_database, loading_models, plan_restore, refuse_missing_tables,
@@ -64,11 +68,16 @@ def _pending_migrations(connection: Any) -> bool:
 
 def run_restore(plan: RestorePlan, using: str = DEFAULT_DB_ALIAS, ignorenonexistent: bool = False,
                 stdout: IO[str] | None = None, verbosity: int = 1,
-                progress: RestoreProgress | None = None) -> RestoreReport:
+                progress: RestoreProgress | None = None, replace_media: bool = False,
+                restore_media: bool = True) -> RestoreReport:
     """Carry out ``plan`` on database ``using``; return a RestoreReport.
 
     ``stdout`` (optional) is told about each step as it starts; ``progress``
-    (a RestoreProgress) counts the rows as they are loaded.
+    (a RestoreProgress) counts the rows as they are loaded. The dump's media
+    files are checked before anything changes and put into storage once the
+    rows have committed (``restoring.media``), unless ``restore_media`` is
+    false (a trial restore); ``replace_media`` overwrites a different file
+    a storage holds at a name.
     """
     started = time.monotonic()
     connection = connections[using]
@@ -82,8 +91,11 @@ def run_restore(plan: RestorePlan, using: str = DEFAULT_DB_ALIAS, ignorenonexist
     migrate_first = not plan.through_migrations and _pending_migrations(connection)
     if not plan.through_migrations and not migrate_first:
         refuse_missing_tables(plan, connection, registry, "Nothing was changed. ")
+    media = StagedMedia(check_media(plan.dump, plan.excluded, replace_media)
+                        if restore_media and plan.dump.media else None)
     step = Steps()
     try:
+        media.stage()
         if not plan.through_migrations:
             if migrate_first:
                 step(Step.TO_CODE, _migrate_to_code, connection, verbosity, stdout)
@@ -92,6 +104,7 @@ def run_restore(plan: RestorePlan, using: str = DEFAULT_DB_ALIAS, ignorenonexist
             objects, models = step(Step.INTO_CURRENT, replace_rows, plan, connection,
                                    ignorenonexistent=ignorenonexistent, progress=progress)
             text = "dump taken at the code's migration state, restored %s" % counted(objects, len(models))
+            text += _and(step(Step.MEDIA, media.publish))
             forward = []
         else:
             executor = MigrationExecutor(connection)
@@ -105,34 +118,44 @@ def run_restore(plan: RestorePlan, using: str = DEFAULT_DB_ALIAS, ignorenonexist
             objects, models = step(
                 Step.AT_DUMP_STATE, replace_rows, plan, connection, registry, transforms,
                 ignorenonexistent, progress)
+            put = _and(step(Step.MEDIA, media.publish))
             forward = step(Step.FORWARD, _migrate_forward, connection, plan.unmigrated, say)
-            text = "dump taken at %s, restored %s, migrated forward through %s" % (
-                states(plan.changed, 0), counted(objects, len(models)), migration_ranges(forward))
+            text = "dump taken at %s, restored %s%s, migrated forward through %s" % (
+                states(plan.changed, 0), counted(objects, len(models)), put,
+                migration_ranges(forward))
         report = RestoreReport(objects, models, text, time.monotonic() - started, forward)
         say("%s.\nRestored into %s in %.1f seconds." % (
             text[0].upper() + text[1:], describe_database(connection), report.seconds))
     except KeyboardInterrupt as exc:
         raise step.interrupted(exc) from exc
     finally:
+        media.discard()
         clear_content_type_cache()
     return report
+
+
+def _and(done: str) -> str:
+    """", and <done>" of a step that says what it did, or nothing."""
+    return ", and %s" % done if done else ""
 
 
 def restore(manifest_path: str | os.PathLike[str], using: str = DEFAULT_DB_ALIAS,
             interactive: bool = True, verbosity: int = 1, ignorenonexistent: bool = False,
             excludes: Iterable[str] = (),
             stdout: IO[str] | None = None, ask: Callable[[str], str] = input,
-            bar_stream: IO[str] | None = None) -> RestoreReport:
+            bar_stream: IO[str] | None = None, replace_media: bool = False) -> RestoreReport:
     """Plan, ask (unless ``interactive`` is false), run; return the RestoreReport.
 
     The core of ``python DIR/restore.py`` and ``manage.py restore_dump``.
     Raises Cancelled when the answer is not yes. ``bar_stream`` (a terminal)
-    gets a progress bar of the rows restored.
+    gets a progress bar of the rows restored. ``replace_media``: see
+    ``run_restore``.
     """
     plan = plan_restore(manifest_path, excludes)
     confirm(plan, connections[using], interactive, verbosity, stdout, ask)
     with RestoreProgress(plan.rows_to_load(), bar_stream) as progress:
-        return run_restore(plan, using, ignorenonexistent, stdout, verbosity, progress)
+        return run_restore(plan, using, ignorenonexistent, stdout, verbosity, progress,
+                           replace_media)
 
 
 def tables_to_replace(connection: Any, registry: Any, matched: Collection[str] = frozenset(),

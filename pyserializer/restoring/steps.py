@@ -61,6 +61,14 @@ class Step(enum.Enum):
         "the rows were restored at the dump's migration state; run python "
         "manage.py migrate to migrate them forward to the code's state.",
     )
+    MEDIA = (
+        "putting the media files into storage",
+        "The rows were restored; the media files named above are in storage, the others "
+        "are not. Fix the cause and restore again: a file already there with the same "
+        "content is kept.",
+        "the rows were restored, and the media files may be in storage only in part: "
+        "restore again to put the others there.",
+    )
     FORWARD = (
         "migrating forward",
         "The rows were restored at the dump's migration state and migrated forward as "

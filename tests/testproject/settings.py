@@ -57,4 +57,5 @@ if _engine == "django.db.backends.mysql":
     })
     DATABASES["default"]["TEST"] = {"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_bin"}
 
-MEDIA_ROOT = os.path.join(SCRATCH, "media")
+# tests/test_media.py gives `python DIR/restore.py` a media folder of its own.
+MEDIA_ROOT = os.environ.get("PYSERIALIZER_TEST_MEDIA_ROOT") or os.path.join(SCRATCH, "media")

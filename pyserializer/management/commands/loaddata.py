@@ -15,7 +15,7 @@ from typing import Any
 
 from django.core.management.commands import loaddata
 
-from pyserializer.cli.progress import RestoreProgress, bar_stream
+from pyserializer.cli.progress import RestoreProgress, bar_stream, counted_media
 from pyserializer.cli.refusals import NOTHING_CHANGED, OneVoice
 from pyserializer.dumping import wholesite
 from pyserializer.files import manifest
@@ -35,6 +35,8 @@ class Command(OneVoice, loaddata.Command):
     def load_label(self, fixture_label: str) -> None:
         if self.excludes and manifest.is_manifest_path(fixture_label):
             self.refuse_dangling_excludes(fixture_label)
+        if manifest.is_manifest_path(fixture_label) and self.verbosity >= 1:
+            self.say_media_not_loaded(fixture_label)
         stream = bar_stream(sys.stderr, 1) if self.verbosity == 2 else None
         if stream is None or not manifest.is_manifest_path(fixture_label):
             return super().load_label(fixture_label)
@@ -48,6 +50,15 @@ class Command(OneVoice, loaddata.Command):
                 return loaded
             finally:
                 self.progress = None
+
+    def say_media_not_loaded(self, fixture_label: str) -> None:
+        """One line when the dump holds media files: loaddata loads rows only."""
+        with open_dump_file(fixture_label) as source:
+            media = manifest.read(source, fixture_label).media_files()
+        if media:
+            self.stderr.write(
+                "%s holds %s, which loaddata does not put into storage: restore them with "
+                "manage.py restore_dump." % (fixture_label, counted_media(media)))
 
     def refuse_dangling_excludes(self, fixture_label: str) -> None:
         """Before a row of the directory dump is loaded: refuse to leave out a

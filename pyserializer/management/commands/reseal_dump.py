@@ -15,9 +15,9 @@ from pyserializer.files.resealing import reseal
 
 class Command(OneVoice, BaseCommand):
     help = (
-        "After chunk files of a directory dump were edited by hand, check every "
-        "chunk as the loader reads it and write their new sizes, checksums and "
-        "row counts into restore.py."
+        "After chunk files (or media files) of a directory dump were edited by hand, "
+        "check every chunk as the loader reads it and write their new sizes, checksums "
+        "and row counts into restore.py."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -36,4 +36,7 @@ class Command(OneVoice, BaseCommand):
             return
         for name in changed:
             self.stdout.write("Resealed %s" % name)
-        self.stdout.write("Wrote %s (%d of its chunks changed)." % (manifest, len(changed)))
+        media = sum(1 for name in changed if "/" in name)
+        self.stdout.write("Wrote %s (%d of its chunks%s changed)." % (
+            manifest, len(changed) - media,
+            " and %d of its media files" % media if media else ""))

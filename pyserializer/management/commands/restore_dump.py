@@ -110,7 +110,8 @@ class Command(OneVoice, BaseCommand):
                 with open_dump_file(manifest) as stream:
                     self.stdout.write(list_dump(manifests.read(stream, manifest)))
             elif options["check"]:
-                report = check_dump(manifest, using=database, excludes=options["exclude"])
+                report = check_dump(manifest, using=database, excludes=options["exclude"],
+                                    replace_media=options["replace_media"])
                 if verbosity >= 1:
                     self.stdout.write(report.describe())
             elif verifying:
@@ -124,6 +125,7 @@ class Command(OneVoice, BaseCommand):
                     ignorenonexistent=options["ignorenonexistent"], excludes=options["exclude"],
                     stdout=self.stdout._out, ask=input,
                     bar_stream=bar_stream(self.stderr._out, verbosity),
+                    replace_media=options["replace_media"],
                 )
         except DumpError as exc:
             what = ("Verify failed" if verifying else "Check failed" if options["check"]
