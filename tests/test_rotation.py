@@ -193,6 +193,19 @@ def test_keep_1_keeps_the_new_dump_even_when_another_claims_to_be_newer(tmp_path
     assert "Removed old dump %s." % (tmp_path / night(31)) in said
 
 
+def test_keep_removes_an_old_dump_with_its_media_files(tmp_path, nights, settings):
+    settings.MEDIA_ROOT = str(tmp_path / "uploads")
+    (tmp_path / "uploads" / "docs").mkdir(parents=True)
+    (tmp_path / "uploads" / "docs" / "a.txt").write_bytes(b"12345")
+    Item.objects.create(title="with a file", document="docs/a.txt")
+    parent = tmp_path / "backups"
+    dump2py("--timestamped", parent, "--media")
+    assert (parent / night(1) / "media" / "docs" / "a.txt").read_bytes() == b"12345"
+    dump2py("--timestamped", parent, "--media", "--keep", "1")
+    assert entries(parent) == [night(2)]
+    assert (tmp_path / "uploads" / "docs" / "a.txt").read_bytes() == b"12345"
+
+
 def test_keep_removes_nothing_when_the_dump_is_interrupted(tmp_path, monkeypatch, nights):
     for _ in range(2):
         dump2py("--timestamped", tmp_path)
