@@ -257,3 +257,16 @@ def test_a_signal_mid_restore_rolls_it_back_and_says_so(
         prefix = "" if name == "restore.py" else "CommandError: "
         assert stderr.strip().splitlines()[-1] == prefix + said, (name, stderr)
         assert db_snapshot_in(new_database_url, "testapp") == before, name
+
+
+def test_rotation_refusals_are_one_line_and_restore_py_has_no_latest(backup, tmp_path,
+                                                                     new_database_url):
+    result = manage("dump2py", str(tmp_path / "nightly"), "--keep", "2",
+                    database_url=new_database_url)
+    assert_refused(result, "--keep removes old dumps from a folder of timestamped dumps")
+    (tmp_path / "empty").mkdir()
+    result = manage("restore_dump", str(tmp_path / "empty"), "--latest", "--noinput",
+                    database_url=new_database_url)
+    assert_refused(result, "%s holds no complete dump." % (tmp_path / "empty"))
+    result = restore_script(backup / "restore.py", "--latest", database_url=new_database_url)
+    assert result.returncode == 2 and "unrecognized arguments: --latest" in result.stderr

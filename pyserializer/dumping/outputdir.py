@@ -18,7 +18,7 @@ import fcntl
 import os
 import shutil
 import stat
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import Any
 
@@ -117,8 +117,11 @@ class StagingDirectory:
             os.close(self._lock)
             self._lock = None
 
-    def publish(self) -> None:
+    def publish(self, names: Iterable[str] | None = None) -> str:
         """Make the finished dump ``target``; replace an older one only now.
+        With ``names`` (``dump2py --timestamped``), the dump takes instead the
+        first of them that is free beside ``target``, and replaces nothing.
+        Returns the path of the dump.
 
         The lock file goes first, while its lock is still held: a dump never
         holds it, and no other dump2py takes the directory for abandoned.
@@ -127,9 +130,14 @@ class StagingDirectory:
         os.remove(os.path.join(self.path, LOCK_NAME))
         safefiles.fsync_directory(self.path)
         try:
-            safefiles.replace_directory(self.path, self.target)
+            if names is None:
+                safefiles.replace_directory(self.path, self.target)
+            else:
+                self.target = safefiles.rename_to_new_name(
+                    self.path, os.path.dirname(self.target), names)
         finally:
             self._release_lock()
+        return self.target
 
 
 def _hold_lock(directory: str) -> int:

@@ -203,9 +203,10 @@ def is_manifest_path(path: Any) -> bool:
     return os.path.basename(str(path or "")) == grammar.MANIFEST_NAME
 
 
-def read_file(path: Any) -> Manifest:
-    """The Manifest of the ``restore.py`` at ``path``, opened as every dump file is."""
-    with open_dump_file(path) as stream:
+def read_file(path: Any, dir_fd: int | None = None) -> Manifest:
+    """The Manifest of the ``restore.py`` at ``path``, opened as every dump file is
+    (by its name in ``dir_fd``, the dump's folder opened already, when given)."""
+    with open_dump_file(path, dir_fd) as stream:
         return read(stream, path)
 
 

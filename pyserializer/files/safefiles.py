@@ -12,13 +12,14 @@ read only when it is a regular file, opened without following a link and
 checked on the open descriptor, never by its name alone.
 """
 
+import contextlib
 import io
 import os
 import secrets
 import shutil
 import stat
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import IO, Any
 
 from ..errors import DumpError, DumpWriteError, Kind
@@ -201,14 +202,42 @@ def replace_directory(source: str, target: str) -> None:
     shutil.rmtree(old_holder, ignore_errors=True)
 
 
-def open_dump_file(path: Any) -> io.BufferedReader:
+def rename_to_new_name(source: str, parent: str, names: Iterable[str]) -> str:
+    """Rename the directory ``source`` to the first of ``names`` that nothing in
+    ``parent`` has yet, and return its path. The name is taken with ``mkdir``,
+    which fails on anything there (a dump of the same second, a file, a link),
+    so nothing is ever replaced; ``names`` must not end before a free one."""
+    for name in names:
+        target = os.path.join(parent, name)
+        try:
+            os.mkdir(target, PRIVATE_DIRECTORY_MODE)
+        except FileExistsError:
+            continue
+        try:
+            os.rename(source, target)  # replaces the empty directory just made
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.rmdir(target)
+            raise
+        fsync_directory(parent)
+        return target
+    raise ValueError("no name left for %s in %s" % (source, parent))
+
+
+def open_dump_file(path: Any, dir_fd: int | None = None) -> io.BufferedReader:
     """Open a file of a dump for reading without following a link, and without
-    blocking on a FIFO; refuse anything but a regular file before reading it."""
+    blocking on a FIFO; refuse anything but a regular file before reading it.
+
+    With ``dir_fd``, the folder the file is in, opened already (without
+    following a link), the file is opened by its name in that folder, never
+    through ``path``'s folders again; the stream is still named by ``path``.
+    """
     flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+    name = os.path.basename(str(path)) if dir_fd is not None else path
     try:
-        fd = os.open(path, flags)
+        fd = os.open(name, flags, dir_fd=dir_fd)
     except OSError as exc:
-        if os.path.islink(path):
+        if _is_link(name, dir_fd):
             raise _not_regular(path, "a symbolic link")
         raise DumpError("cannot open this file: %s" % (exc.strerror or exc), path,
                         kind=Kind.UNREADABLE)
@@ -311,6 +340,13 @@ def open_chunk(path: Any) -> io.BufferedReader | DecompressingReader:
     except BaseException:
         file.close()
         raise
+
+
+def _is_link(name: Any, dir_fd: int | None) -> bool:
+    try:
+        return stat.S_ISLNK(os.lstat(name, dir_fd=dir_fd).st_mode)
+    except OSError:
+        return False
 
 
 def check_regular_file(source: Any, path: Any) -> None:

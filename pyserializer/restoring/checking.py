@@ -1,16 +1,19 @@
 """Look at a dump without restoring it: ``restore_dump --list`` and ``--check``.
 
 ``list_dump`` says what ``restore.py`` records (as ``pg_restore -l`` does),
-reading nothing else. ``check_dump`` reads the whole dump the way a restore
-would, through the same plan and the same loader, but saves nothing: every
-chunk must be there, a regular file with its size, checksum and row count,
-every row must parse and fit a model of the code (or of the migration state
-the dump was taken at, when it would be restored through migrations), and
-every row a row refers to must be in the dump (``references.MissingRows``).
+reading nothing else; ``list_dumps_in`` gives a line to each dump of a
+folder of dumps (``files.rotation``). ``check_dump`` reads the whole dump
+the way a restore would, through the same plan and the same loader, but
+saves nothing: every chunk must be there, a regular file with its size,
+checksum and row count, every row must parse and fit a model of the code (or
+of the migration state the dump was taken at, when it would be restored
+through migrations), and every row a row refers to must be in the dump
+(``references.MissingRows``).
 """
 
+import datetime
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from django.db import DEFAULT_DB_ALIAS, DatabaseError
@@ -18,8 +21,10 @@ from django.db import DEFAULT_DB_ALIAS, DatabaseError
 from ..cli.progress import chunk_files, counted, counted_files, counted_media
 from ..dumping.wholesite import describe_left_out
 from ..errors import one_line
+from ..files.compression import compression_of
 from ..files.grammar import MEDIA_FOLDER, json_value
-from ..files.manifest import Manifest
+from ..files.manifest import FileEntry, Manifest
+from ..files.rotation import DumpsInFolder, FoundDump
 from ..loading.deserializer import Deserializer
 from ..loading.objects import DumpedObject
 from .media import MediaPlan, check_media
@@ -158,3 +163,53 @@ def describe_missing_media(dump: Manifest) -> list[str]:
         "  %s pk=%s: field %s: file %s" % (entry.model, json_value(entry.pk), entry.field,
                                            entry.name)
         for entry in dump.missing_media]
+
+
+def list_dumps_in(folder: DumpsInFolder) -> str:
+    """The text of ``restore_dump --list PARENT``: a line per dump, newest first
+    (time, objects and models, chunk files, compression, media files,
+    version), then a line per folder that looks like a dump but is not a
+    complete one."""
+    rows = [_dump_columns(dump) for dump in folder.dumps]
+    aligned = min((len(row) for row in rows), default=1)  # the cells every line has
+    widths = [max((len(row[column]) for row in rows), default=0) for column in range(aligned)]
+    lines = ["Dumps in %s, newest first:" % folder.parent if rows
+             else "No complete dump in %s." % folder.parent]
+    for row in rows:
+        cells = [cell.ljust(width) for cell, width in zip(row, widths)] + row[aligned:]
+        lines.append("  " + "  ".join(cells))
+    if folder.damaged:
+        lines.append("Folders that look like dumps but are not complete "
+                     "(--keep never removes them):")
+        lines.extend("  %s  %s" % (damaged.name.ljust(widths[0]), damaged.problem)
+                     for damaged in folder.damaged)
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def _dump_columns(dump: FoundDump) -> list[str]:
+    """The cells of a dump's line; a last one when it is INCOMPLETE (--tolerate)."""
+    files = dump.manifest.files
+    media = dump.manifest.media_files()
+    cells = [
+        dump.name,
+        dump.created.astimezone(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"),
+        counted_files(files),
+        chunk_files(len(files), sum(entry.size for entry in files)),
+        compression_names(files),
+        counted_media(media) if media else "no media",
+        "pyserializer %s" % (dump.manifest.pyserializer_version or "(unknown version)"),
+    ]
+    lacks = []
+    if dump.manifest.skipped:
+        lacks.append("%d table(s) could not be read" % len(dump.manifest.skipped))
+    if dump.manifest.missing_media:
+        lacks.append("%d media file(s) were missing" % len(dump.manifest.missing_media))
+    if lacks:
+        cells.append("INCOMPLETE: %s" % ", ".join(lacks))
+    return cells
+
+
+def compression_names(files: Sequence[FileEntry]) -> str:
+    """How the chunks are compressed, from their names: "gzip", "zstd", "none"
+    (plain ``.py``), or e.g. "gzip+none" for a dump that mixes them."""
+    return "+".join(sorted({compression_of(entry.name) or "none" for entry in files})) or "none"

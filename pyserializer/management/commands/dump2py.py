@@ -1,6 +1,8 @@
 """``manage.py dump2py OUTPUT_DIR``: a whole-site backup as a directory dump.
 
-``manage.py dump2py --simulate`` reads the same rows and writes nothing.
+``manage.py dump2py --simulate`` reads the same rows and writes nothing;
+``manage.py dump2py --timestamped PARENT --keep N`` writes a new folder of
+PARENT and then removes the oldest dumps there beyond N (``files.rotation``).
 
 A thin wrapper: it chooses the models and the natural keys (``wholesite``),
 opens one read-only snapshot (``snapshot``), and hands the writing to the
@@ -8,6 +10,7 @@ opens one read-only snapshot (``snapshot``), and hands the writing to the
 when the dump is complete (``outputdir``). SIGTERM stops it as Ctrl-C does.
 """
 
+import datetime
 import os
 import sys
 import time
@@ -19,7 +22,7 @@ from django.core.serializers.base import SerializationError
 from django.db import DEFAULT_DB_ALIAS, DatabaseError
 from django.db.models import QuerySet
 
-from pyserializer.cli.interrupts import terminate_as_interrupt
+from pyserializer.cli.interrupts import interrupts_deferred, terminate_as_interrupt
 from pyserializer.cli.progress import (
     DumpProgress, bar_stream, chunk_files, human_size, media_files,
 )
@@ -33,7 +36,7 @@ from pyserializer.dumping.serializer import Serializer, UnreadableTable, Unwrita
 from pyserializer.dumping.snapshot import ModelSavepoints, read_snapshot
 from pyserializer.dumping.writer import NoOutput
 from pyserializer.errors import one_line
-from pyserializer.files import compression
+from pyserializer.files import compression, rotation
 from pyserializer.files.grammar import json_value
 from pyserializer.files.manifest import MissingMedia
 from pyserializer.restoring import references
@@ -53,7 +56,7 @@ class Command(OneVoice, BaseCommand):
         parser.add_argument(
             "output_dir", nargs="?",
             help="The directory where to write the dump; it must not exist yet "
-            "(none with --simulate).",
+            "(none with --simulate; with --timestamped, the folder of dumps).",
         )
         parser.add_argument(
             "--noinput", "--no-input", action="store_false", dest="interactive",
@@ -74,6 +77,18 @@ class Command(OneVoice, BaseCommand):
             "-o", "--overwrite", action="store_true",
             help="Replace OUTPUT_DIR if it exists (asking first when it is not empty, "
             "unless --noinput). The old dump is kept until the new one is complete.",
+        )
+        parser.add_argument(
+            "--timestamped", action="store_true",
+            help="OUTPUT_DIR is a folder of dumps (created when missing): write the dump "
+            "into a new folder in it, named after the dump's UTC time, e.g. "
+            "2026-12-07T073253Z.",
+        )
+        parser.add_argument(
+            "--keep", type=int, default=None, metavar="N",
+            help="With --timestamped, once the new dump is complete: remove the oldest "
+            "dumps of OUTPUT_DIR beyond the N newest, the new one included. Only folders "
+            "that are complete dumps are ever removed.",
         )
         parser.add_argument(
             "-m", "--max-row-count", type=int, default=None, metavar="NUM",
@@ -129,6 +144,7 @@ class Command(OneVoice, BaseCommand):
             raise CommandError("--%s %s." % (exc.option.replace("_", "-"), exc.problem))
         jobs = options["jobs"]
         self.check_jobs(jobs, using, options)
+        self.check_timestamped(output_dir, options)
         site = wholesite.choose_models(using, options["exclude"])
         references.refuse_dump_without(site.models, options["exclude"], using)
         self.verbosity = options["verbosity"]
@@ -140,20 +156,26 @@ class Command(OneVoice, BaseCommand):
         dump_options = self.dump_options(dump_options, using, site, progress, options["tolerate"])
         querysets = [every_row(model, using) for model in site.models]
         target = None if output_dir is None else os.path.abspath(output_dir)
+        if target is not None and options["timestamped"]:
+            # Only the staging directory's name: the dump is named by its CREATED.
+            now = datetime.datetime.now(datetime.timezone.utc)
+            target = os.path.join(target, next(rotation.timestamped_names(now)))
         existed = target is not None and os.path.lexists(target)
+        written = None
         try:
             with terminate_as_interrupt(), progress:
                 if options["simulate"]:
                     self.simulate(querysets, using, dump_options, progress, started)
                 else:
                     assert target is not None  # handle() refused a dump without OUTPUT_DIR
-                    outputdir.check_target(
-                        target, options["overwrite"],
-                        self.confirm if options["interactive"] else None,
-                    )
+                    if not options["timestamped"]:  # a timestamped dump takes a new name
+                        outputdir.check_target(
+                            target, options["overwrite"],
+                            self.confirm if options["interactive"] else None,
+                        )
                     serializer = Serializer(ParallelTables(jobs, bars) if jobs > 1 else None)
-                    self.dump(serializer, querysets, using, target, dump_options, progress,
-                              started)
+                    written = self.dump(serializer, querysets, using, target, dump_options,
+                                        progress, started, options["timestamped"])
         except KeyboardInterrupt as exc:
             raise CommandError(
                 "%s. %s" % (stopped_by(exc), _nothing_written(target, existed, options))
@@ -177,8 +199,10 @@ class Command(OneVoice, BaseCommand):
                 "Cannot write the dump: %s. %s" % (exc, _nothing_written(target, existed, options))
             ) from exc
         if progress.skipped or self.media.missing:
-            raise CommandError(self.incomplete(progress.skipped, self.media.missing, target,
+            raise CommandError(self.incomplete(progress.skipped, self.media.missing, written,
                                                options["simulate"]))
+        if written is not None and options["keep"] is not None:
+            self.remove_old_dumps(written, options["keep"])
 
     def check_jobs(self, jobs: int, using: str, options: dict[str, Any]) -> None:
         """Refuse a --jobs that would not give the same, consistent dump."""
@@ -196,6 +220,84 @@ class Command(OneVoice, BaseCommand):
             raise CommandError(
                 "Cannot dump database %r with --jobs %d: %s. Nothing was written; "
                 "dump it with one process (leave out --jobs)." % (using, jobs, reason)
+            )
+
+    def check_timestamped(self, output_dir: str | None, options: dict[str, Any]) -> None:
+        """Refuse --timestamped and --keep where they cannot do what they say."""
+        keep = options["keep"]
+        if not options["timestamped"]:
+            if keep is not None:
+                raise CommandError(
+                    "--keep removes old dumps from a folder of timestamped dumps; add "
+                    "--timestamped (OUTPUT_DIR is then that folder)."
+                )
+            return
+        for option, why in (
+            ("simulate", "--simulate writes no dump"),
+            ("overwrite", "a timestamped dump always gets a new folder, so there is "
+             "nothing to replace"),
+        ):
+            if options[option]:
+                raise CommandError("--timestamped does not go with --%s: %s. Leave one "
+                                   "of them out." % (option, why))
+        if keep is not None and keep < 1:
+            raise CommandError("--keep must be at least 1: the new dump is always kept.")
+        if keep is not None and not rotation.REMOVAL_IS_SAFE:
+            raise CommandError(
+                "--keep is not available on this platform, where removing a folder could "
+                "follow a symbolic link. Nothing was written; remove old dumps yourself."
+            )
+        assert output_dir is not None  # handle() refused a dump without OUTPUT_DIR
+        parent = os.path.abspath(output_dir)
+        problem = rotation.parent_problem(parent)
+        if problem is not None:
+            raise CommandError(
+                "%s %s (--timestamped writes a new folder into it). Nothing was written."
+                % (parent, problem)
+            )
+
+    def remove_old_dumps(self, written: str, keep: int) -> None:
+        """--keep: remove the dumps beside ``written`` beyond the ``keep`` newest,
+        each whole or not at all, naming each."""
+        try:
+            folder = rotation.find_dumps(os.path.dirname(written))
+        except OSError as exc:
+            raise CommandError("The dump %s is complete, but its folder cannot be read for "
+                               "old dumps: %s." % (written, one_line(exc))) from exc
+        old = folder.beyond(keep, written)
+        if old is None:
+            raise CommandError(
+                "The dump %s was written, but it does not read back as a complete dump; "
+                "no old dump was removed." % written
+            )
+        if self.verbosity >= 1:
+            for damaged in folder.damaged:
+                self.stdout.write("Kept %s: it looks like a dump but is not a complete one "
+                                  "(%s)." % (damaged.path, damaged.problem))
+        removed: list[str] = []
+        failures: list[str] = []
+        try:
+            with terminate_as_interrupt():
+                for dump in old:
+                    try:
+                        with interrupts_deferred():
+                            rotation.remove_dump(dump)
+                            removed.append(dump.path)
+                            if self.verbosity >= 1:
+                                self.stdout.write("Removed old dump %s." % dump.path)
+                    except OSError as exc:
+                        failures.append("  %s: %s" % (dump.path, one_line(exc)))
+        except KeyboardInterrupt as exc:
+            raise CommandError(
+                "%s while removing old dumps. The new dump %s is complete; %s." % (
+                    stopped_by(exc), written,
+                    "removed: %s" % ", ".join(removed) if removed else "no old dump was removed",
+                )
+            ) from exc
+        if failures:
+            raise CommandError(
+                "The dump %s is complete, but %d old dump(s) could not be removed:\n%s"
+                % (written, len(failures), "\n".join(failures))
             )
 
     def dump_options(self, dump_options: DumpOptions, using: str, site: wholesite.WholeSite,
@@ -244,7 +346,9 @@ class Command(OneVoice, BaseCommand):
     media = DumpedMedia()  # what the dump's media files were
 
     def dump(self, serializer: Serializer, querysets: list[QuerySet], using: str, target: str,
-             dump_options: DumpOptions, progress: DumpProgress, started: float) -> None:
+             dump_options: DumpOptions, progress: DumpProgress, started: float,
+             timestamped: bool) -> str:
+        """Write the dump; return its path (with --timestamped, named after its CREATED)."""
         with outputdir.StagingDirectory(target) as staging:
             if self.verbosity >= 1:
                 for path in staging.removed:
@@ -256,7 +360,11 @@ class Command(OneVoice, BaseCommand):
                 serializer.serialize(
                     querysets, stream=staging.manifest_file(), dump_options=dump_options
                 )
-            staging.publish()
+            names = None
+            if timestamped:
+                created = rotation.created_time(serializer.manifest.created)
+                names = rotation.timestamped_names(created)
+            target = staging.publish(names)
         self.media = serializer.media
         if self.verbosity >= 1:
             chunks = serializer.manifest.files
@@ -267,6 +375,7 @@ class Command(OneVoice, BaseCommand):
                    time.monotonic() - started)
             )
             self.say_left_out(dump_options.left_out)
+        return target
 
     def simulate(self, querysets: list[QuerySet], using: str, dump_options: DumpOptions,
                  progress: DumpProgress, started: float) -> None:

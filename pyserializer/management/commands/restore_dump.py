@@ -6,8 +6,11 @@ dump older than the code is restored through the project's migrations.
 ``--list`` and ``--check`` look at a dump without restoring it
 (``pyserializer.restoring.checking``); ``--verify`` restores it into a scratch database
 and compares a second dump of that with it (``pyserializer.restoring.verifying``).
+Given a folder of dumps (``dump2py --timestamped``), ``--list`` lists them and
+``--latest`` takes the newest (``pyserializer.files.rotation``).
 """
 
+import os
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -20,9 +23,10 @@ from pyserializer.cli.refusals import (
 )
 from pyserializer.errors import DumpError
 from pyserializer.files import manifest as manifests
+from pyserializer.files import rotation
 from pyserializer.files.safefiles import open_dump_file
 from pyserializer.restore import add_restore_arguments
-from pyserializer.restoring.checking import check_dump, list_dump
+from pyserializer.restoring.checking import check_dump, list_dump, list_dumps_in
 from pyserializer.restoring.run import restore
 from pyserializer.restoring.verifying import VerifyFailed, verify
 
@@ -38,7 +42,16 @@ class Command(OneVoice, BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("manifest", help="The dump: its directory, or its restore.py.")
+        parser.add_argument(
+            "manifest",
+            help="The dump: its directory, or its restore.py; with --latest or --list, "
+            "also a folder of dumps (dump2py --timestamped).",
+        )
+        parser.add_argument(
+            "--latest", action="store_true",
+            help="The path is a folder of dumps: take its newest complete dump, say which, "
+            "and do what was asked (restore, --check, --list, --verify) with it.",
+        )
         parser.add_argument(
             "--noinput", "--no-input", action="store_false", dest="interactive",
             help="Do not ask for confirmation.",
@@ -74,7 +87,22 @@ class Command(OneVoice, BaseCommand):
         )
 
     def handle(self, manifest: str, interactive: bool, database: str, verbosity: int,
-               **options: Any) -> None:
+               latest: bool, **options: Any) -> None:
+        if latest:
+            manifest = self.latest(manifest, verbosity)
+        elif rotation.is_folder_of_dumps(manifest):
+            folder = rotation.find_dumps(manifest)
+            if options["list"]:
+                if not folder.dumps and not folder.damaged:
+                    raise CommandError(
+                        "%s is neither a dump (it has no restore.py) nor a folder of dumps "
+                        "(no folder in it is one)." % manifest)
+                self.stdout.write(list_dumps_in(folder))
+                return
+            if folder.newest is not None:
+                raise CommandError(
+                    "%s is a folder of dumps, not a dump: name one of them (the newest is "
+                    "%s), or add --latest." % (manifest, folder.newest.path))
         manifest = manifests.manifest_path_of(manifest)
         verifying = options["verify"] or options["verify_into"]
         try:
@@ -103,6 +131,26 @@ class Command(OneVoice, BaseCommand):
             what = ("Verify failed" if verifying else "Check failed" if options["check"]
                     else "List failed" if options["list"] else "Restore failed")
             raise CommandError(refusal_text(exc, what)) from exc
+
+    def latest(self, path: str, verbosity: int) -> str:
+        """--latest: the newest complete dump of the folder ``path``, named to the user."""
+        if manifests.is_manifest_path(path) or (
+                os.path.isdir(path) and not rotation.is_folder_of_dumps(path)):
+            raise CommandError(
+                "%s is a dump itself; --latest takes the folder that holds the dumps: name "
+                "that folder, or leave out --latest." % path)
+        if not os.path.isdir(path):
+            raise CommandError("%s is not a folder of dumps: no such directory." % path)
+        folder = rotation.find_dumps(path)
+        newest = folder.newest
+        if newest is None:
+            damaged = "".join("; %s is not complete: %s" % (damaged.name, damaged.problem)
+                              for damaged in folder.damaged)
+            raise CommandError("%s holds no complete dump%s." % (path, damaged))
+        if verbosity >= 1:
+            self.stdout.write("Latest dump in %s: %s, taken %s." % (
+                path, newest.name, newest.manifest.created))
+        return newest.path
 
     def verify(self, manifest: str, database: str, interactive: bool, verbosity: int,
                options: dict[str, Any]) -> None:
