@@ -162,41 +162,31 @@ def render(manifest: Manifest) -> str:
     for name, attribute in _NAMES.items():
         lines.append(grammar.assignment(name, getattr(manifest, attribute)))
     if manifest.left_out:
-        lines.append("# Models whose rows are not in the dump, and why: [model, reason]\n")
-        lines.append(grammar.block_start("LEFT_OUT"))
-        lines.extend(grammar.json_value(list(entry)) + ",\n" for entry in manifest.left_out)
-        lines.append(grammar.BLOCK_END)
-    lines.append("# Migrations applied to the database at dump time: [app, migration]\n")
-    lines.append(grammar.block_start("MIGRATIONS"))
-    lines.extend(grammar.json_value(list(pair)) + ",\n" for pair in manifest.migrations)
-    lines.append(grammar.BLOCK_END)
-    lines.append("# Chunk files in loading order: [file, model, rows, bytes, sha256]\n")
-    lines.append(grammar.block_start("FILES"))
-    lines.extend(
-        grammar.json_value([e.name, e.model, e.rows, e.size, e.sha256]) + ",\n"
-        for e in manifest.files
-    )
-    lines.append(grammar.BLOCK_END)
+        lines += _block(
+            "LEFT_OUT", "Models whose rows are not in the dump, and why: [model, reason]",
+            [list(entry) for entry in manifest.left_out])
+    lines += _block(
+        "MIGRATIONS", "Migrations applied to the database at dump time: [app, migration]",
+        [list(pair) for pair in manifest.migrations])
+    lines += _block("FILES", "Chunk files in loading order: [file, model, rows, bytes, sha256]",
+                    [[e.name, e.model, e.rows, e.size, e.sha256] for e in manifest.files])
     if manifest.media:
-        lines.append("# Media files, each stored once under %s/: [storage name, model, "
-                     "field, bytes, sha256]\n" % grammar.MEDIA_FOLDER)
-        lines.append(grammar.block_start("MEDIA"))
-        lines.extend(
-            grammar.json_value([e.name, e.model, e.field, e.size, e.sha256]) + ",\n"
-            for e in manifest.media
-        )
-        lines.append(grammar.BLOCK_END)
+        lines += _block(
+            "MEDIA", "Media files, each stored once under %s/: [storage name, model, field, "
+            "bytes, sha256]" % grammar.MEDIA_FOLDER,
+            [[e.name, e.model, e.field, e.size, e.sha256] for e in manifest.media])
     if manifest.missing_media:
-        lines.append("# Media files missing in storage at dump time: [model, pk, field, "
-                     "storage name]\n")
-        lines.append(grammar.block_start("MISSING_MEDIA"))
-        lines.extend(
-            grammar.json_value([e.model, e.pk, e.field, e.name]) + ",\n"
-            for e in manifest.missing_media
-        )
-        lines.append(grammar.BLOCK_END)
+        lines += _block(
+            "MISSING_MEDIA", "Media files missing in storage at dump time: [model, pk, field, "
+            "storage name]", [[e.model, e.pk, e.field, e.name] for e in manifest.missing_media])
     lines.append(SCRIPT_TRAILERS[manifest.format])
     return "".join(lines)
+
+
+def _block(name: str, comment: str, rows: list[list[Any]]) -> list[str]:
+    """The lines of block ``name``: its comment, then one JSON row per line."""
+    return (["# %s\n" % comment, grammar.block_start(name)]
+            + [grammar.json_value(row) + ",\n" for row in rows] + [grammar.BLOCK_END])
 
 
 def is_manifest_path(path: Any) -> bool:

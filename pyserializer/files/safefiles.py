@@ -232,15 +232,24 @@ def open_dump_file(path: Any, dir_fd: int | None = None) -> io.BufferedReader:
     following a link), the file is opened by its name in that folder, never
     through ``path``'s folders again; the stream is still named by ``path``.
     """
-    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
     name = os.path.basename(str(path)) if dir_fd is not None else path
     try:
-        fd = os.open(name, flags, dir_fd=dir_fd)
+        fd = os.open(name, _READ_FLAGS, dir_fd=dir_fd)
     except OSError as exc:
         if _is_link(name, dir_fd):
             raise _not_regular(path, "a symbolic link")
         raise DumpError("cannot open this file: %s" % (exc.strerror or exc), path,
                         kind=Kind.UNREADABLE)
+    return _regular_file_stream(fd, path)
+
+
+# Never through a link, never blocking on a FIFO.
+_READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+
+
+def _regular_file_stream(fd: int, path: Any) -> io.BufferedReader:
+    """A stream of the file open at ``fd``, refused (and closed) unless it is a
+    regular file; named by ``path``."""
     try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             raise _not_regular(path, _NOT_REGULAR)
@@ -249,7 +258,7 @@ def open_dump_file(path: Any, dir_fd: int | None = None) -> io.BufferedReader:
         os.close(fd)
         raise
     # Opened again through the descriptor, so that the stream is named by its path.
-    return open(str(path), "rb", opener=lambda name, flags: fd)
+    return open(str(path), "rb", opener=lambda _name, _flags: fd)
 
 
 _FOLDER_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
@@ -302,11 +311,10 @@ def open_dump_member(directory: str, name: str) -> io.BufferedReader:
     file must be a regular one."""
     parts = name.split("/")
     path = os.path.join(directory, *parts)
-    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
     try:
         folder = open_folders(directory, parts[:-1])
         try:
-            fd = os.open(parts[-1], flags, dir_fd=folder)
+            fd = os.open(parts[-1], _READ_FLAGS, dir_fd=folder)
         finally:
             os.close(folder)
     except OSError as exc:
@@ -318,14 +326,7 @@ def open_dump_member(directory: str, name: str) -> io.BufferedReader:
         raise DumpError("cannot open this file: %s" % (exc.strerror or exc), path,
                         kind=Kind.MISSING_FILE if isinstance(exc, FileNotFoundError)
                         else Kind.UNREADABLE)
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise _not_regular(path, _NOT_REGULAR)
-        os.set_blocking(fd, True)
-    except BaseException:
-        os.close(fd)
-        raise
-    return open(path, "rb", opener=lambda _name, _flags: fd)
+    return _regular_file_stream(fd, path)
 
 
 def open_chunk(path: Any) -> io.BufferedReader | DecompressingReader:
