@@ -76,10 +76,13 @@ STEPS = [
     Step("loaddata-zstd", "loaddata DIR/restore.py (dump2py --compress zstd's)", "load",
          needs="dump2py-zstd"),
     Step("restore-script", "python DIR/restore.py --noinput", "load", py=True),
+    Step("restore-script-nosignals", "python DIR/restore.py --noinput --no-signals", "load", py=True),
     Step("driver-insert", "driver insert limit (eval + executemany)", "load", limit=True, needs="driver-read"),
     Step("native-restore", "the database's own restore", "load", native=True, needs="native-dump"),
 ]
 STEP = {step.key: step for step in STEPS}
+# The steps that run the dump2py directory's restore.py.
+RESTORE_SCRIPTS = ("restore-script", "restore-script-nosignals")
 
 # The tools each database ships, per vendor: the client binaries they need,
 # the titles of native-dump and native-restore, and the dump's file name.
@@ -289,6 +292,8 @@ class Bench:
             return django + ["loaddata", self.path("py-dump2py-%s/restore.py" % key[9:])], "dst"
         if key == "restore-script":
             return [self.python, self.restore_script_path(), "--noinput"], "dst"
+        if key == "restore-script-nosignals":
+            return [self.python, self.restore_script_path(), "--noinput", "--no-signals"], "dst"
         if key == "driver-insert":
             return driver + ["insert", json.dumps(self.db.connection("dst")), self.path("driver.txt")], "dst"
         if key in ("native-dump", "native-restore"):
@@ -377,7 +382,7 @@ class Bench:
             for step in STEPS:  # a load needs its dump
                 if step.key in wanted and step.needs:
                     wanted.add(step.needs)
-            if "restore-script" in wanted:
+            if wanted.intersection(RESTORE_SCRIPTS):
                 wanted.add("dump2py" if STEP["dump2py"].available else "dumpdata-py")
             if "dump2py-jobs2" in wanted:  # its target compares it with dump2py
                 wanted.add("dump2py")
@@ -417,11 +422,16 @@ class Bench:
                 STEP[key].available = False
                 STEP[key].why_not = "not available: this checkout has no dump2py management command"
         if not self.info["restore_script"]:
-            STEP["restore-script"].available = False
-            STEP["restore-script"].why_not = (
-                "not available: restore.py's script part needs pyserializer.restore, "
-                "which this checkout does not have"
-            )
+            for key in RESTORE_SCRIPTS:
+                STEP[key].available = False
+                STEP[key].why_not = (
+                    "not available: restore.py's script part needs pyserializer.restore, "
+                    "which this checkout does not have"
+                )
+        elif not self.info.get("restore_no_signals"):
+            STEP["restore-script-nosignals"].available = False
+            STEP["restore-script-nosignals"].why_not = (
+                "not available: this checkout's restore.py has no --no-signals")
 
     def run(self):
         args = self.args
@@ -478,7 +488,7 @@ class Bench:
                     measure.status = "skipped"
                     measure.note = "its dump (%s) failed" % step.needs
                     continue
-                if step.key == "restore-script":
+                if step.key in RESTORE_SCRIPTS:
                     source = "dump2py" if STEP["dump2py"].available else "dumpdata-py"
                     if measures.get(source, Measure()).status != "ok":
                         measure.status = "skipped"
@@ -555,7 +565,7 @@ class Bench:
             return
         os.makedirs(directory, exist_ok=True)
         load = "loaddata-dump2py" if STEP["dump2py"].available else "loaddata-py"
-        for key in ("dumpdata-py", "dump2py", load, "restore-script"):
+        for key in ("dumpdata-py", "dump2py", load) + RESTORE_SCRIPTS:
             step = STEP[key]
             if not step.available:
                 continue

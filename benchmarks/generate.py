@@ -340,6 +340,19 @@ def dump2py_has_option(option):
     return option in parser._option_string_actions
 
 
+def restore_has_option(option):
+    """Whether this checkout's restore.py takes ``option`` (``--no-signals`` is newer)."""
+    if importlib.util.find_spec("pyserializer.restore") is None:
+        return False
+    import argparse
+
+    from pyserializer.restore import add_restore_arguments
+
+    parser = argparse.ArgumentParser()
+    add_restore_arguments(parser)
+    return option in parser._option_string_actions
+
+
 def database_driver(connection):
     """The driver's name and version: what the Django steps ran on (on MariaDB
     the test project's settings choose mysqlclient or PyMySQL)."""
@@ -392,6 +405,7 @@ def info():
         "server": server,
         "dump2py": "dump2py" in get_commands(),
         "restore_script": importlib.util.find_spec("pyserializer.restore") is not None,
+        "restore_no_signals": restore_has_option("--no-signals"),
         "compress": importlib.util.find_spec("pyserializer.files.compression") is not None,
         "zstd": importlib.util.find_spec("zstandard") is not None,
         "dump2py_jobs": dump2py_has_option("--jobs"),

@@ -77,7 +77,7 @@ def main(manifest_path: str, argv: list[str] | None = None) -> None:
                 verbosity=args.verbosity, ignorenonexistent=args.ignorenonexistent,
                 excludes=args.exclude, stdout=sys.stdout,
                 bar_stream=bar_stream(sys.stderr, args.verbosity),
-                replace_media=args.replace_media,
+                replace_media=args.replace_media, signals=args.signals,
             )
     except KeyboardInterrupt as exc:
         parser.exit(1, "%s\n" % interrupted(exc))
@@ -89,7 +89,7 @@ def main(manifest_path: str, argv: list[str] | None = None) -> None:
 
 def add_restore_arguments(parser: argparse.ArgumentParser) -> None:
     """The options ``restore.py`` and ``restore_dump`` share (with ``loaddata``,
-    but for ``--replace-media``)."""
+    but for ``--no-signals`` and ``--replace-media``)."""
     parser.add_argument(
         "-i", "--ignorenonexistent", action="store_true",
         help="Ignore fields and models in the dump that the current models do not have.",
@@ -99,6 +99,13 @@ def add_restore_arguments(parser: argparse.ArgumentParser) -> None:
         help="An app_label or app_label.ModelName to leave out (can be used multiple "
         "times): its rows are not loaded and its table is left empty; its media files "
         "are not put back.",
+    )
+    parser.add_argument(
+        "--no-signals", action="store_false", dest="signals", default=None,
+        help="Send no pre_save, post_save or m2m_changed signals, as pg_restore runs none "
+        "of the site's code: receivers that keep data of their own (search indexes, "
+        "caches, counters) are not told about the rows; rebuild that data afterwards. "
+        "The default is the setting PYSERIALIZER_RESTORE_SIGNALS (true unless set).",
     )
     parser.add_argument(
         "--replace-media", action="store_true",

@@ -29,8 +29,10 @@ from ..restoring import hints
 from ..restoring.migration_state import migration_differences
 from ..tables import key_attnames
 from ..values.codec import codec_for
-from .objects import DumpedObject, reason_of
-from .saving import BatchSaver, batchable, write_negative_zero
+from .objects import DumpedObject, DumpedRow, reason_of
+from .saving import (
+    BatchSaver, batchable, receives_signals, takes_values_alone, write_negative_zero,
+)
 from .transforms import Transform, apply_transform, configured_transforms
 
 
@@ -49,6 +51,8 @@ class Deserializer(base.Deserializer):
         excludes: Collection[str] = (),
         empty_tables: Collection[str] = (),
         resolve_natural_keys: bool = True,
+        signals: bool = True,
+        instance_free: bool = False,
         **options: Any,
     ) -> None:
         """``stream_or_string`` is a dump file, a directory dump's ``restore.py``
@@ -63,7 +67,12 @@ class Deserializer(base.Deserializer):
         names the tables the caller emptied in this transaction: saving rows
         into them needs no query for rows already there. Without
         ``resolve_natural_keys`` no natural key is looked up in the database
-        (``restore_dump --check`` reads rows without touching one)."""
+        (``restore_dump --check`` reads rows without touching one). Without
+        ``signals`` the saves send no ``pre_save``, ``post_save`` or
+        ``m2m_changed`` (a restore's ``--no-signals``). With ``instance_free``
+        (a restore, whose caller saves what it is given; loaddata reads
+        instances) a row that needs no model instance is yielded as a
+        ``DumpedRow`` (see ``RowPlan.lane``)."""
         super().__init__(stream_or_string, **options)
         self.using = using
         self.ignorenonexistent = ignorenonexistent
@@ -72,7 +81,10 @@ class Deserializer(base.Deserializer):
         self.transforms = configured_transforms(transforms)
         self.excludes = frozenset(excludes)
         self.resolve_natural_keys = resolve_natural_keys
-        self.saver = BatchSaver(using, empty_tables) if handle_forward_references else None
+        self.signals = signals
+        self.instance_free = instance_free
+        self.saver = (BatchSaver(using, empty_tables, signals) if handle_forward_references
+                      else None)
         self.dump: manifest.Manifest | None = None
         self.natural_keys: dict[tuple[Any, tuple[Any, ...]], Any] = {}
         self._plans: dict[tuple[str, str, tuple[str, ...]], RowPlan | None] = {}
@@ -229,8 +241,10 @@ class RowPlan:
             self._add_column(index, name, line)
         self.positions = self._positional_order()
         self.has_pk = set(key_attnames(model)) <= {attname for attname, _ in self.attributes}
-        self.saver = deserializer.saver if batchable(model) else None
+        self.saver = (deserializer.saver if not deserializer.signals or batchable(model)
+                      else None)
         self.plain_attnames = self._plain_construction()
+        self.lane = self._lane()
 
     def _add_column(self, index: int, name: str, line: int | None) -> None:
         try:
@@ -277,13 +291,20 @@ class RowPlan:
 
     def _plain_construction(self) -> list[str] | None:
         """Attribute names to fill an instance's __dict__ with, when that is all
-        Model.__init__ would do: every field dumped, no ``__init__`` of the
-        model's own (loaddata runs it), nobody listening to the model's init
-        signals, and no field descriptor that does more than store."""
-        if self.positions is None or self.model.__init__ is not Model.__init__:
+        Model.__init__ would do: every field dumped, and ``_init_only_stores``."""
+        if self.positions is None or not self._init_only_stores():
             return None
+        return [field.attname for field in self.model._meta.concrete_fields]
+
+    def _init_only_stores(self) -> bool:
+        """Whether Model.__init__ only stores each value in the instance's
+        __dict__: no ``__init__`` of the model's own (loaddata runs it),
+        nobody listening to the model's init signals, and no field descriptor
+        that does more than store."""
+        if self.model.__init__ is not Model.__init__:
+            return False
         if signals.pre_init.has_listeners(self.model) or signals.post_init.has_listeners(self.model):
-            return None
+            return False
         for field in self.model._meta.concrete_fields:
             descriptor = self.model.__dict__.get(field.attname)
             if descriptor is None:
@@ -293,8 +314,31 @@ class RowPlan:
                         break
             setter = getattr(type(descriptor), "__set__", None)
             if setter not in _STORING_SETTERS:
-                return None
-        return [field.attname for field in self.model._meta.concrete_fields]
+                return False
+        return True
+
+    def _lane(self) -> list[tuple[str, int]] | None:
+        """The (attname, column index) of each field the table's INSERT
+        writes, when the rows of this block need no model instance, so that
+        they go to the INSERT as ``DumpedRow``s: a restore (``instance_free``)
+        that saves them in batches, no signal any receiver gets (none sent,
+        or none received: ``receives_signals``), an instance that would
+        only hold the values (``_init_only_stores``), a value for each of
+        the table's fields, one of them the primary key, and no field that
+        wants SQL of its own (``takes_values_alone``). Otherwise None, and
+        the rows are instances as in loaddata."""
+        deserializer = self.deserializer
+        if not deserializer.instance_free or self.saver is None:
+            return None
+        if deserializer.signals and receives_signals(self.model):
+            return None
+        if not self._init_only_stores() or not takes_values_alone(self.model, self.using):
+            return None
+        columns = dict(self.attributes)
+        fields = self.model._meta.local_concrete_fields
+        if any(field.attname not in columns for field in fields):
+            return None
+        return [(field.attname, columns[field.attname]) for field in fields]
 
     def _positional_order(self) -> list[int] | None:
         """Column indexes in the order of Model(*args), if every field is dumped."""
@@ -336,6 +380,15 @@ class RowPlan:
             raise self.error(
                 "invalid value %s: %s" % (shorten(repr(value)), reason_of(exc)), line, field.name
             ) from exc
+        if self.lane is not None and not deferred:
+            attributes = {attname: values[index] for attname, index in self.lane}
+            if attributes[self.model._meta.pk.attname] is not None:
+                return DumpedRow(self, values, m2m_data, line, attributes)
+        return DumpedObject(self.instance(values, line), m2m_data, deferred, self.reader.path,
+                            line, self.saver, self.deserializer)
+
+    def instance(self, values: list[Any], line: int) -> Any:
+        """The model instance of a row of decoded values, as loaddata makes it."""
         if self.plain_attnames is not None:
             instance = self.model.__new__(self.model)
             instance._state = ModelState()
@@ -357,8 +410,7 @@ class RowPlan:
                     raise self.error(
                         "cannot make this row's natural key: %s" % reason_of(exc), line
                     ) from exc
-        return DumpedObject(instance, m2m_data, deferred, self.reader.path, line, self.saver,
-                            self.deserializer)
+        return instance
 
     def _foreign_key(self, field: Any, codec: Any, value: Any) -> Any:
         if value is None:

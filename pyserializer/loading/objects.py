@@ -3,10 +3,13 @@
 Each knows the file and line it came from, so that a row the database
 refuses is named there (with the field Django's own validation finds at
 fault); with a ``BatchSaver`` its ``save()`` may join a multi-row INSERT.
+A ``DumpedRow`` is a row that nothing needs a model instance of (the
+instance-free lane of a restore): it goes to that INSERT as its values alone.
 """
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
@@ -14,9 +17,10 @@ from django.core.serializers import base
 from django.db import DEFAULT_DB_ALIAS, IntegrityError
 
 from ..errors import DumpError, Kind
+from .saving import save_without_signals
 
 if TYPE_CHECKING:
-    from .deserializer import Deserializer
+    from .deserializer import Deserializer, RowPlan
     from .saving import BatchSaver
 
 
@@ -28,6 +32,8 @@ class DumpedObject(base.DeserializedObject):
     moves to the next block and before it finishes.
     """
 
+    has_instance = True
+
     def __init__(self, obj: Any, m2m_data: dict[str, Any], deferred_fields: dict[Any, Any],
                  path: str, line: int, saver: BatchSaver | None = None,
                  deserializer: Deserializer | None = None) -> None:
@@ -37,6 +43,19 @@ class DumpedObject(base.DeserializedObject):
         self.saver = saver
         self.deserializer = deserializer
 
+    @property
+    def model(self) -> Any:
+        return type(self.object)
+
+    @property
+    def key(self) -> Any:
+        return self.object.pk
+
+    @property
+    def attributes(self) -> dict[str, Any]:
+        """The row's values by attname (and more): what a bulk INSERT reads."""
+        return self.object.__dict__
+
     def save(self, save_m2m: bool = True, using: str | None = None, **kwargs: Any) -> None:
         saver = self.saver
         if (
@@ -44,7 +63,7 @@ class DumpedObject(base.DeserializedObject):
             and save_m2m
             and not kwargs
             and not self.deferred_fields
-            and self.object.pk is not None
+            and self.key is not None
             and (using or DEFAULT_DB_ALIAS) == saver.using
         ):
             self.saver = None
@@ -53,9 +72,13 @@ class DumpedObject(base.DeserializedObject):
             self.save_one(save_m2m=save_m2m, using=using, **kwargs)
 
     def save_one(self, save_m2m: bool = True, using: str | None = None, **kwargs: Any) -> None:
-        """Save this row now, as Django's DeserializedObject does."""
+        """Save this row now, as Django's DeserializedObject does (without
+        signals when the restore sends none)."""
         try:
-            super().save(save_m2m=save_m2m, using=using, **kwargs)
+            if self.deserializer is None or self.deserializer.signals or kwargs or not save_m2m:
+                super().save(save_m2m=save_m2m, using=using, **kwargs)
+            else:
+                save_without_signals(self, using or DEFAULT_DB_ALIAS)
         except Exception as exc:
             raise self.rejected(exc) from exc
 
@@ -86,6 +109,38 @@ class DumpedObject(base.DeserializedObject):
                 self.object._meta.label_lower,
                 kind=Kind.DANGLING_REFERENCE,
             ) from exc
+
+
+class DumpedRow(DumpedObject):
+    """A row saved without a model instance: nobody receives its signals
+    (or none are sent) and its model builds instances by storing values, so
+    the decoded values are all an INSERT needs (``RowPlan.lane``). An
+    instance is made only when a fallback asks for ``object``: a row already
+    in the table, a batch the database rejected, an error to name."""
+
+    has_instance = False
+    # Plain attributes here, where DumpedObject reads them from the instance.
+    model: Any = None
+    key: Any = None
+    attributes: dict[str, Any] = {}
+
+    def __init__(self, plan: RowPlan, values: list[Any], m2m_data: dict[str, Any], line: int,
+                 attributes: dict[str, Any]) -> None:
+        self.plan = plan
+        self.values = values
+        self.m2m_data = m2m_data
+        self.deferred_fields = {}
+        self.path = plan.reader.path
+        self.line = line
+        self.saver = plan.saver
+        self.deserializer = plan.deserializer
+        self.model = plan.model
+        self.attributes = attributes
+        self.key = attributes[plan.model._meta.pk.attname]
+
+    @cached_property
+    def object(self) -> Any:  # type: ignore[override]
+        return self.plan.instance(self.values, self.line)
 
 
 def _suspect_field(instance: Any) -> str:

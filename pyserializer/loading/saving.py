@@ -10,17 +10,24 @@ the same order; only the interleaving of different rows of a batch differs.
 Rows already in the table are saved one by one, as loaddata saves them.
 Values are inserted raw, as ``save(raw=True)`` does, so ``auto_now`` fields
 keep the dumped values.
+
+A restore may send no signals at all (``--no-signals``, or the setting
+``PYSERIALIZER_RESTORE_SIGNALS = False``), as ``pg_restore`` runs no code of
+the site's: rows are then written as here, without ``pre_save``,
+``post_save`` or ``m2m_changed``. A row whose model gets no signal (none
+sent, or nobody listening) needs no model instance: the restore hands it over
+as its values alone (``DumpedRow``, the instance-free lane).
 """
 
 import functools
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import connections, models, transaction
-from django.db.models import signals
+from django.db.models import Q, signals
 
 from ..errors import DumpError, Kind
 from ..tables import every_row, keys_of
@@ -35,21 +42,47 @@ BATCH_SIZE = 500
 Placeholder = str | Callable[[Any], str]
 
 
-def batchable(model: type[models.Model]) -> bool:
-    """Whether rows of ``model`` may be saved in batches."""
-    many_to_many = model._meta.local_many_to_many
-    if getattr(settings, "PYSERIALIZER_EXACT_SIGNAL_ORDER", False) and (
-        signals.pre_save.has_listeners(model)
-        or signals.post_save.has_listeners(model)
-        or any(signals.m2m_changed.has_listeners(f.remote_field.through) for f in many_to_many)
+def restore_signals_setting() -> bool:
+    """Whether a restore sends the save signals when not told (``--no-signals``):
+    the setting ``PYSERIALIZER_RESTORE_SIGNALS``, true unless set."""
+    return bool(getattr(settings, "PYSERIALIZER_RESTORE_SIGNALS", True))
+
+
+def receives_signals(model: type[models.Model]) -> bool:
+    """Whether saving a row of ``model`` sends a signal that someone receives:
+    ``pre_save`` or ``post_save`` for it (receivers for the model or for every
+    sender alike), or ``m2m_changed`` for one of its many-to-many tables."""
+    if not model._meta.concrete_model._meta.auto_created and (
+        signals.pre_save.has_listeners(model) or signals.post_save.has_listeners(model)
     ):
+        return True
+    return any(
+        signals.m2m_changed.has_listeners(field.remote_field.through)
+        for field in model._meta.local_many_to_many
+    )
+
+
+def batchable(model: type[models.Model]) -> bool:
+    """Whether rows of ``model`` may be saved in batches, signals sent."""
+    if getattr(settings, "PYSERIALIZER_EXACT_SIGNAL_ORDER", False) and receives_signals(model):
         return False
     # A symmetrical link is written in both directions: loaddata then sends no
     # m2m_changed for a row whose links were all written by an earlier row.
     return not any(
         field.remote_field.symmetrical
         and signals.m2m_changed.has_listeners(field.remote_field.through)
-        for field in many_to_many
+        for field in model._meta.local_many_to_many
+    )
+
+
+def takes_values_alone(model: type[models.Model], using: str) -> bool:
+    """Whether rows of ``model`` can be inserted as their values alone: a
+    primary key of one column, and no field that wants SQL of its own
+    around its value (GIS geometries are inserted through their instances)."""
+    opts = model._meta
+    connection = connections[using]
+    return opts.pk in opts.local_concrete_fields and all(
+        _placeholder(field, connection) is not None for field in opts.local_concrete_fields
     )
 
 
@@ -59,20 +92,25 @@ class BatchSaver:
     ``empty_tables`` names tables that were empty when the load started (the
     caller emptied them in the same transaction): batches of their models skip
     the query for rows already there, and only a rejected INSERT makes them
-    look (see ``_save_one_by_one``).
+    look (see ``_save_one_by_one``). Without ``signals`` (a restore's
+    ``--no-signals``) no row gets any. A batch holds rows of one model, either
+    all with instances or all without (``DumpedRow``).
     """
 
-    def __init__(self, using: str, empty_tables: Iterable[str] = ()) -> None:
+    def __init__(self, using: str, empty_tables: Iterable[str] = (), signals: bool = True) -> None:
         self.using = using
         self.empty_tables = frozenset(empty_tables)
+        self.signals = signals
         self.pending: list["DumpedObject"] = []
         self.model: Any = None
+        self.kind: Any = None
 
     def add(self, dumped: "DumpedObject") -> None:
-        model = type(dumped.object)
-        if model is not self.model:
+        model = dumped.model
+        if model is not self.model or type(dumped) is not self.kind:
             self.flush()
             self.model = model
+            self.kind = type(dumped)
         self.pending.append(dumped)
         if len(self.pending) >= BATCH_SIZE:
             self.flush()
@@ -87,7 +125,7 @@ class BatchSaver:
             return
         try:
             existing = set(keys_of(
-                every_row(model, self.using).filter(pk__in=[dumped.object.pk for dumped in pending])
+                every_row(model, self.using).filter(pk__in=[dumped.key for dumped in pending])
             ))
         except OverflowError:  # a key the driver cannot send: saved alone, it is named
             for dumped in pending:
@@ -95,7 +133,7 @@ class BatchSaver:
             return
         new = []
         for dumped in pending:
-            if dumped.object.pk in existing:
+            if dumped.key in existing:
                 dumped.save_one(using=self.using)
             else:
                 new.append(dumped)
@@ -103,12 +141,14 @@ class BatchSaver:
             self._save(model, new)
 
     def _save(self, model: type[models.Model], batch: list["DumpedObject"]) -> None:
-        """pre_save for each row, one INSERT, post_save for each row, the links."""
-        objects = [dumped.object for dumped in batch]
+        """pre_save for each row, one INSERT, post_save for each row, the links.
+        Rows without instances (``DumpedRow``) get no signal and keep none."""
+        instances = self.kind.has_instance
+        objects = [dumped.object for dumped in batch] if instances else []
         self._send(signals.pre_save, objects, update_fields=None)
         try:
             with transaction.atomic(using=self.using):
-                _insert_rows(model, model._meta.local_concrete_fields, objects, self.using)
+                _insert_rows(model, model._meta.local_concrete_fields, batch, self.using)
         except Exception:
             self._save_one_by_one(model, batch)
             return
@@ -121,7 +161,11 @@ class BatchSaver:
     def _send(self, signal: Any, objects: Iterable[Any], **kwargs: Any) -> None:
         """Send ``signal`` for each object, as Model.save_base does."""
         sender = self.model
-        if sender._meta.concrete_model._meta.auto_created or not signal.has_listeners(sender):
+        if (
+            not self.signals
+            or sender._meta.concrete_model._meta.auto_created
+            or not signal.has_listeners(sender)
+        ):
             return
         for obj in objects:
             signal.send(sender=sender, instance=obj, raw=True, using=self.using, **kwargs)
@@ -141,9 +185,7 @@ class BatchSaver:
             obj._state.adding = False
             obj._state.db = self.using
             self._send(signals.post_save, [obj], created=not updated, update_fields=None)
-            for name, keys in (dumped.m2m_data or {}).items():
-                getattr(obj, name).set(keys)
-            dumped.m2m_data = None
+            set_links(dumped, self.using, self.signals)
 
     def _save_links(self, model: type[models.Model], batch: list["DumpedObject"]) -> None:
         """Insert the links of each many-to-many field, between the rows'
@@ -158,19 +200,20 @@ class BatchSaver:
             for dumped in batch:
                 keys = dumped.m2m_data.get(name) if dumped.m2m_data else None
                 if keys:
-                    added.append((dumped.object, list(dict.fromkeys(keys))))
-            send = signals.m2m_changed.has_listeners(through)
+                    added.append((dumped, list(dict.fromkeys(keys))))
+            send = self.signals and signals.m2m_changed.has_listeners(through)
             if send:
-                added = [(obj, {target.get_prep_value(key) for key in keys}) for obj, keys in added]
+                added = [(dumped, {target.get_prep_value(key) for key in keys})
+                         for dumped, keys in added]
                 self._send_m2m_changed("pre_add", field, added)
             links = [
-                through(**{source.attname: obj.pk, target.attname: key})
-                for obj, keys in added
+                {source.attname: dumped.key, target.attname: key}
+                for dumped, keys in added
                 for key in keys
             ]
             if links:
                 try:
-                    _insert_rows(through, [source, target], links, self.using)
+                    _insert_values(through, [source, target], links, self.using)
                 except Exception as exc:
                     first = batch[0]
                     raise DumpError(
@@ -187,19 +230,90 @@ class BatchSaver:
             dumped.m2m_data = None
 
     def _send_m2m_changed(
-        self, action: str, field: Any, added: Iterable[tuple[Any, Any]],
+        self, action: str, field: Any, added: Iterable[tuple["DumpedObject", Any]],
     ) -> None:
-        for obj, pk_set in added:
+        for dumped, pk_set in added:
             signals.m2m_changed.send(
-                sender=field.remote_field.through, action=action, instance=obj, reverse=False,
+                sender=field.remote_field.through, action=action, instance=dumped.object,
+                reverse=False,
                 model=field.remote_field.model, pk_set=pk_set, using=self.using,
             )
 
 
+def save_without_signals(dumped: "DumpedObject", using: str) -> None:
+    """What ``DeserializedObject.save`` does for a row, without its signals:
+    the UPDATE, else the INSERT, that ``save(raw=True)`` makes, then its
+    many-to-many links."""
+    obj = dumped.object
+    with transaction.mark_for_rollback_on_error(using):
+        obj._save_table(raw=True, cls=obj._meta.concrete_model, using=using)
+    obj._state.db = using
+    obj._state.adding = False
+    set_links(dumped, using, signals=False)
+
+
+def set_links(dumped: "DumpedObject", using: str, signals: bool) -> None:
+    """Set the row's many-to-many links as its field's manager ``set`` does
+    (which sends ``m2m_changed``), or, without ``signals``, make the same
+    changes to the link table (``_replace_links``)."""
+    obj = dumped.object
+    for name, keys in (dumped.m2m_data or {}).items():
+        if signals:
+            getattr(obj, name).set(keys)
+        else:
+            _replace_links(obj._meta.get_field(name), obj.pk, keys, using)
+    dumped.m2m_data = None
+
+
+def _replace_links(field: Any, key: Any, targets: Iterable[Any], using: str) -> None:
+    """The links of row ``key`` become those to ``targets``: the others are
+    deleted, the missing ones inserted, and for a symmetrical field their
+    mirror images too, as the manager's ``remove`` and ``add`` do."""
+    through = field.remote_field.through
+    source = through._meta.get_field(field.m2m_field_name())
+    target = through._meta.get_field(field.m2m_reverse_field_name())
+    symmetrical = field.remote_field.symmetrical
+    wanted = {target.get_prep_value(other) for other in targets}
+    links = every_row(through, using)
+    there = set(links.filter(**{source.attname: key}).values_list(target.attname, flat=True))
+    gone = there - wanted
+    if gone:
+        removed = Q(**{source.attname: key, target.attname + "__in": gone})
+        if symmetrical:
+            removed |= Q(**{target.attname: key, source.attname + "__in": gone})
+        links.filter(removed).delete()
+    new = wanted - there
+    rows = [{source.attname: key, target.attname: other} for other in new]
+    if symmetrical and new:
+        mirrored = set(links.filter(**{target.attname: key, source.attname + "__in": new})
+                       .values_list(source.attname, flat=True))
+        rows += [{source.attname: other, target.attname: key} for other in new - mirrored]
+    if rows:
+        _insert_values(through, [source, target], rows, using)
+
+
 def _insert_rows(
-    model: type[models.Model], fields: Sequence[Any], objects: Sequence[Any], using: str,
+    model: type[models.Model], fields: Sequence[Any], batch: Sequence["DumpedObject"], using: str,
 ) -> None:
-    """INSERT the objects' raw values through the backend's bulk path.
+    """INSERT the rows' raw values: as their values alone (``_insert_values``),
+    or, for a field that wants SQL of its own, through their instances."""
+    connection = connections[using]
+    if None in [_placeholder(field, connection) for field in fields]:
+        objects = [dumped.object for dumped in batch]
+        size = max(1, connection.ops.bulk_batch_size(fields, objects))
+        rows = every_row(model, using)
+        for start in range(0, len(objects), size):
+            rows._insert(objects[start : start + size], fields=fields, using=using, raw=True)
+        return
+    _insert_values(model, fields, [dumped.attributes for dumped in batch], using)
+
+
+def _insert_values(
+    model: type[models.Model], fields: Sequence[Any], attributes: Sequence[Mapping[str, Any]],
+    using: str,
+) -> None:
+    """INSERT rows given as their fields' values by attname (an instance's
+    ``__dict__``, or a row without one) through the backend's bulk path.
 
     PostgreSQL with psycopg 3 gets one ``COPY ... FROM STDIN``: Django binds
     parameters client-side there, so an executemany is one statement per row.
@@ -210,16 +324,9 @@ def _insert_rows(
     """
     connection = connections[using]
     placeholders: list[Any] = [_placeholder(field, connection) for field in fields]
-    if None in placeholders:
-        size = max(1, connection.ops.bulk_batch_size(fields, objects))
-        rows = every_row(model, using)
-        for start in range(0, len(objects), size):
-            rows._insert(objects[start : start + size], fields=fields, using=using, raw=True)
-        return
     quote = connection.ops.quote_name
     table = quote(model._meta.db_table)
     column_names = ", ".join(quote(field.column) for field in fields)
-    attributes = [obj.__dict__ for obj in objects]
     rows = list(zip(*[
         db_values(field, connection, list(map(itemgetter(field.attname), attributes)))
         for field in fields

@@ -38,6 +38,7 @@ from ..dumping.wholesite import complete_rebuilt_rows
 from ..errors import DumpError, Kind
 from ..files import manifest
 from ..loading.deserializer import Deserializer
+from ..loading.saving import restore_signals_setting
 from ..loading.transforms import Transform
 from . import hints, references
 from .media import StagedMedia, check_media
@@ -69,7 +70,7 @@ def _pending_migrations(connection: Any) -> bool:
 def run_restore(plan: RestorePlan, using: str = DEFAULT_DB_ALIAS, ignorenonexistent: bool = False,
                 stdout: IO[str] | None = None, verbosity: int = 1,
                 progress: RestoreProgress | None = None, replace_media: bool = False,
-                restore_media: bool = True) -> RestoreReport:
+                restore_media: bool = True, signals: bool | None = None) -> RestoreReport:
     """Carry out ``plan`` on database ``using``; return a RestoreReport.
 
     ``stdout`` (optional) is told about each step as it starts; ``progress``
@@ -77,7 +78,7 @@ def run_restore(plan: RestorePlan, using: str = DEFAULT_DB_ALIAS, ignorenonexist
     files are checked before anything changes and put into storage once the
     rows have committed (``restoring.media``), unless ``restore_media`` is
     false (a trial restore); ``replace_media`` overwrites a different file
-    a storage holds at a name.
+    a storage holds at a name. ``signals``: see ``load_dump``.
     """
     started = time.monotonic()
     connection = connections[using]
@@ -102,7 +103,8 @@ def run_restore(plan: RestorePlan, using: str = DEFAULT_DB_ALIAS, ignorenonexist
             if models_without_table(connection, plan.unmigrated):
                 step(Step.TO_CODE, _create_unmigrated_tables, connection, plan.unmigrated, say)
             objects, models = step(Step.INTO_CURRENT, replace_rows, plan, connection,
-                                   ignorenonexistent=ignorenonexistent, progress=progress)
+                                   ignorenonexistent=ignorenonexistent, progress=progress,
+                                   signals=signals)
             text = "dump taken at the code's migration state, restored %s" % counted(objects, len(models))
             text += _and(step(Step.MEDIA, media.publish))
             forward = []
@@ -117,7 +119,7 @@ def run_restore(plan: RestorePlan, using: str = DEFAULT_DB_ALIAS, ignorenonexist
             say("Loading the dump into the models as they were then.")
             objects, models = step(
                 Step.AT_DUMP_STATE, replace_rows, plan, connection, registry, transforms,
-                ignorenonexistent, progress)
+                ignorenonexistent, progress, signals)
             put = _and(step(Step.MEDIA, media.publish))
             forward = step(Step.FORWARD, _migrate_forward, connection, plan.unmigrated, say)
             text = "dump taken at %s, restored %s%s, migrated forward through %s" % (
@@ -143,19 +145,20 @@ def restore(manifest_path: str | os.PathLike[str], using: str = DEFAULT_DB_ALIAS
             interactive: bool = True, verbosity: int = 1, ignorenonexistent: bool = False,
             excludes: Iterable[str] = (),
             stdout: IO[str] | None = None, ask: Callable[[str], str] = input,
-            bar_stream: IO[str] | None = None, replace_media: bool = False) -> RestoreReport:
+            bar_stream: IO[str] | None = None, replace_media: bool = False,
+            signals: bool | None = None) -> RestoreReport:
     """Plan, ask (unless ``interactive`` is false), run; return the RestoreReport.
 
     The core of ``python DIR/restore.py`` and ``manage.py restore_dump``.
     Raises Cancelled when the answer is not yes. ``bar_stream`` (a terminal)
     gets a progress bar of the rows restored. ``replace_media``: see
-    ``run_restore``.
+    ``run_restore``; ``signals``: see ``load_dump``.
     """
     plan = plan_restore(manifest_path, excludes)
     confirm(plan, connections[using], interactive, verbosity, stdout, ask)
     with RestoreProgress(plan.rows_to_load(), bar_stream) as progress:
         return run_restore(plan, using, ignorenonexistent, stdout, verbosity, progress,
-                           replace_media)
+                           replace_media, signals=signals)
 
 
 def tables_to_replace(connection: Any, registry: Any, matched: Collection[str] = frozenset(),
@@ -194,7 +197,8 @@ def tables_to_replace(connection: Any, registry: Any, matched: Collection[str] =
 
 def replace_rows(plan: RestorePlan, connection: Any, registry: Any = None,
                  transforms: dict[str, Transform] | None = None, ignorenonexistent: bool = False,
-                 progress: RestoreProgress | None = None) -> tuple[int, list[type[Model]]]:
+                 progress: RestoreProgress | None = None, signals: bool | None = None,
+                 ) -> tuple[int, list[type[Model]]]:
     """Empty the tables and load the dump, in one transaction; return (objects, models).
 
     Into the current models, the content types and permissions the dump lacks
@@ -209,7 +213,8 @@ def replace_rows(plan: RestorePlan, connection: Any, registry: Any = None,
         clear_content_type_cache()
         loaded = load_dump(plan.manifest_path, connection, registry, transforms,
                            ignorenonexistent=ignorenonexistent, excludes=plan.excludes,
-                           progress=progress, empty_tables=tables, dump=plan.dump)
+                           progress=progress, empty_tables=tables, dump=plan.dump,
+                           signals=signals)
         if registry is global_apps:
             complete_rebuilt_rows(connection.alias)
         return loaded
@@ -219,7 +224,7 @@ def load_dump(manifest_path: str, connection: Any, registry: Any = None,
               transforms: dict[str, Transform] | None = None, ignorenonexistent: bool = False,
               excludes: Collection[str] = (), progress: RestoreProgress | None = None,
               empty_tables: Collection[str] = (), dump: manifest.Manifest | None = None,
-              ) -> tuple[int, list[type[Model]]]:
+              signals: bool | None = None) -> tuple[int, list[type[Model]]]:
     """Save every row of the dump as ``loaddata`` does; return (objects, models).
 
     Call it inside a transaction: rows are saved with constraint checks off,
@@ -227,6 +232,10 @@ def load_dump(manifest_path: str, connection: Any, registry: Any = None,
     loaded tables are checked and their sequences reset. ``empty_tables`` are
     the tables the caller has just emptied in the same transaction; ``dump``
     the Manifest of ``manifest_path`` when the caller has read it (a plan).
+    ``signals`` false (``--no-signals``) sends no ``pre_save``, ``post_save``
+    or ``m2m_changed``, as ``pg_restore`` runs no code of the site's; None
+    takes the setting ``PYSERIALIZER_RESTORE_SIGNALS`` (true unless set).
+    Rows of a model that gets no signal are saved without model instances.
     """
     using = connection.alias
     progress = progress if progress is not None else RestoreProgress(0)
@@ -234,16 +243,18 @@ def load_dump(manifest_path: str, connection: Any, registry: Any = None,
     objects = 0
     if dump is None:
         dump = manifest.read_file(manifest_path)
+    if signals is None:
+        signals = restore_signals_setting()
     with connection.constraint_checks_disabled():
         deserializer = Deserializer(
             dump, using=using, handle_forward_references=True, apps=registry,
             transforms=transforms, ignorenonexistent=ignorenonexistent, excludes=excludes,
-            empty_tables=empty_tables,
+            empty_tables=empty_tables, signals=signals, instance_free=True,
         )
         waiting = []
         try:
             for dumped in deserializer:
-                model = type(dumped.object)
+                model = dumped.model
                 if model not in allowed:
                     allowed[model] = router.allow_migrate_model(using, model)
                 if not allowed[model]:

@@ -125,7 +125,7 @@ class Command(OneVoice, BaseCommand):
                     ignorenonexistent=options["ignorenonexistent"], excludes=options["exclude"],
                     stdout=self.stdout._out, ask=input,
                     bar_stream=bar_stream(self.stderr._out, verbosity),
-                    replace_media=options["replace_media"],
+                    replace_media=options["replace_media"], signals=options["signals"],
                 )
         except DumpError as exc:
             what = ("Verify failed" if verifying else "Check failed" if options["check"]
@@ -161,7 +161,7 @@ class Command(OneVoice, BaseCommand):
                     manifest, using=database, into=options["verify_into"],
                     excludes=options["exclude"], ignorenonexistent=options["ignorenonexistent"],
                     interactive=interactive, ask=input,
-                    stdout=self.stdout._out, verbosity=verbosity,
+                    stdout=self.stdout._out, verbosity=verbosity, signals=options["signals"],
                 )
         except KeyboardInterrupt as exc:
             what = stopped_by(exc)
