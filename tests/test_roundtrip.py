@@ -1,6 +1,8 @@
 """Property tests: whatever rows hypothesis puts in the database survive dump -> wipe ->
 load, field by field, exactly; as a single file, as a directory of small chunks, and
-through serializers.serialize/deserialize; with USE_TZ on and off."""
+through serializers.serialize/deserialize; with USE_TZ on and off. A restore's load
+goes both ways: without model instances (nobody receives the models' signals) and,
+with a receiver connected, through instances and their signals."""
 
 import contextlib
 import datetime
@@ -9,16 +11,21 @@ import os
 import tempfile
 import uuid
 from pathlib import Path
+from unittest import mock
 
 import pytest
 from django.contrib.contenttypes.models import ContentType
 from django.core import serializers
 from django.db import connection, models, transaction
+from django.db.models import signals
 from django.test import override_settings
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from helpers import assert_same_rows, blocks, chunk_names, db_snapshot, dump_dir, dump_file, load, wipe
+from pyserializer.loading.deserializer import RowPlan
+from pyserializer.loading.objects import DumpedRow
+from pyserializer.restoring.run import load_dump
 from testapp.models import (
     Author, Book, City, Club, Country, Everything, Left, Membership, Person, Place,
     Restaurant, Right, Tag,
@@ -28,7 +35,7 @@ from testapp.models import (
 pytestmark = pytest.mark.usefixtures("auto_increment_reset")
 
 CHUNK_SIZE = 2
-FORMS = ["file", "directory", "api"]
+FORMS = ["file", "directory", "api", "restore", "restore-receivers"]
 # Loading a dump of empty tables is fine; Django's loaddata warns about it all the same.
 EMPTY_DUMP_WARNING = "ignore:No fixture data found:RuntimeWarning"
 # PYSERIALIZER_EXAMPLES=500 make test-sqlite: a deeper search than the default.
@@ -208,6 +215,10 @@ def dump_wipe_load(form, tmp):
         load(path)
         return
     path = dump_dir(Path(tmp) / "dump")
+    if form.startswith("restore"):
+        wipe()
+        restore_load(path, receivers=form == "restore-receivers")
+        return
     for name in chunk_names(path):
         for block in blocks(path.parent / name):
             assert len(block["rows"]) <= CHUNK_SIZE, f"{name} has more rows than the chunk size"
@@ -218,6 +229,32 @@ def dump_wipe_load(form, tmp):
     assert chunk_names(again) == chunk_names(path)
     for name in chunk_names(path):
         assert (again.parent / name).read_bytes() == (path.parent / name).read_bytes(), name
+
+
+def restore_load(path, receivers):
+    """A restore's load of ``path``: without instances, or (``receivers``)
+    with a receiver of every model's pre_save, through instances."""
+    built = []
+    build = RowPlan.build
+
+    def counted_build(plan, values, line):
+        dumped = build(plan, values, line)
+        built.append(isinstance(dumped, DumpedRow))
+        return dumped
+
+    def receiver(**kwargs):
+        pass
+
+    if receivers:
+        signals.pre_save.connect(receiver)
+    try:
+        with mock.patch.object(RowPlan, "build", counted_build):
+            load_dump(str(path), connection)
+    finally:
+        signals.pre_save.disconnect(receiver)
+    # Rows went without instances exactly when nobody received their signals.
+    if built:
+        assert any(built) is not receivers
 
 
 def assert_survives(form):
