@@ -317,28 +317,29 @@ class RowPlan:
                 return False
         return True
 
-    def _lane(self) -> list[tuple[str, int]] | None:
-        """The (attname, column index) of each field the table's INSERT
-        writes, when the rows of this block need no model instance, so that
-        they go to the INSERT as ``DumpedRow``s: a restore (``instance_free``)
-        that saves them in batches, no signal any receiver gets (none sent,
-        or none received: ``receives_signals``), an instance that would
-        only hold the values (``_init_only_stores``), a value for each of
-        the table's fields, one of them the primary key, and no field that
-        wants SQL of its own (``takes_values_alone``). Otherwise None, and
-        the rows are instances as in loaddata."""
+    def _lane(self) -> tuple[list[int], int] | None:
+        """Where the rows of this block go without model instances, as
+        ``DumpedRow``s: the column index of each field of the table's INSERT,
+        in order, and of the primary key. That is when no instance is needed:
+        a restore (``instance_free``) that saves them in batches, no signal
+        any receiver gets (none sent, or none received: ``receives_signals``),
+        an instance that would only hold the values (``_init_only_stores``), a
+        value for each of the table's fields, one of them the primary key, and
+        no field that wants SQL of its own (``takes_values_alone``).
+        Otherwise None, and the rows are instances as in loaddata."""
         deserializer = self.deserializer
         if not deserializer.instance_free or self.saver is None:
             return None
         if deserializer.signals and receives_signals(self.model):
             return None
-        if not self._init_only_stores() or not takes_values_alone(self.model, self.using):
+        concrete = self.model._meta.concrete_model
+        if not self._init_only_stores() or not takes_values_alone(concrete, self.using):
             return None
         columns = dict(self.attributes)
-        fields = self.model._meta.local_concrete_fields
+        fields = concrete._meta.local_concrete_fields
         if any(field.attname not in columns for field in fields):
             return None
-        return [(field.attname, columns[field.attname]) for field in fields]
+        return [columns[field.attname] for field in fields], columns[concrete._meta.pk.attname]
 
     def _positional_order(self) -> list[int] | None:
         """Column indexes in the order of Model(*args), if every field is dumped."""
@@ -381,9 +382,10 @@ class RowPlan:
                 "invalid value %s: %s" % (shorten(repr(value)), reason_of(exc)), line, field.name
             ) from exc
         if self.lane is not None and not deferred:
-            attributes = {attname: values[index] for attname, index in self.lane}
-            if attributes[self.model._meta.pk.attname] is not None:
-                return DumpedRow(self, values, m2m_data, line, attributes)
+            positions, key = self.lane
+            if values[key] is not None:
+                return DumpedRow(self, values, [values[index] for index in positions],
+                                 values[key], m2m_data, line)
         return DumpedObject(self.instance(values, line), m2m_data, deferred, self.reader.path,
                             line, self.saver, self.deserializer)
 

@@ -51,11 +51,6 @@ class DumpedObject(base.DeserializedObject):
     def key(self) -> Any:
         return self.object.pk
 
-    @property
-    def attributes(self) -> dict[str, Any]:
-        """The row's values by attname (and more): what a bulk INSERT reads."""
-        return self.object.__dict__
-
     def save(self, save_m2m: bool = True, using: str | None = None, **kwargs: Any) -> None:
         saver = self.saver
         if (
@@ -114,32 +109,32 @@ class DumpedObject(base.DeserializedObject):
 class DumpedRow(DumpedObject):
     """A row saved without a model instance: nobody receives its signals
     (or none are sent) and its model builds instances by storing values, so
-    the decoded values are all an INSERT needs (``RowPlan.lane``). An
-    instance is made only when a fallback asks for ``object``: a row already
-    in the table, a batch the database rejected, an error to name."""
+    the decoded values are all an INSERT needs (``RowPlan.lane``): ``row``
+    holds them in the order of the table's fields. An instance is made only
+    when a fallback asks for ``object``: a row already in the table, a batch
+    the database rejected, an error to name."""
 
     has_instance = False
     # Plain attributes here, where DumpedObject reads them from the instance.
     model: Any = None
     key: Any = None
-    attributes: dict[str, Any] = {}
 
-    def __init__(self, plan: RowPlan, values: list[Any], m2m_data: dict[str, Any], line: int,
-                 attributes: dict[str, Any]) -> None:
+    def __init__(self, plan: RowPlan, values: list[Any], row: list[Any], key: Any,
+                 m2m_data: dict[str, Any], line: int) -> None:
         self.plan = plan
         self.values = values
+        self.row = row
+        self.key = key
         self.m2m_data = m2m_data
-        self.deferred_fields = {}
+        self.deferred_fields: dict[Any, Any] = {}
         self.path = plan.reader.path
         self.line = line
         self.saver = plan.saver
         self.deserializer = plan.deserializer
         self.model = plan.model
-        self.attributes = attributes
-        self.key = attributes[plan.model._meta.pk.attname]
 
     @cached_property
-    def object(self) -> Any:  # type: ignore[override]
+    def object(self) -> Any:
         return self.plan.instance(self.values, self.line)
 
 

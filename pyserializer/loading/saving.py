@@ -21,7 +21,7 @@ as its values alone (``DumpedRow``, the instance-free lane).
 
 import functools
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
@@ -206,14 +206,10 @@ class BatchSaver:
                 added = [(dumped, {target.get_prep_value(key) for key in keys})
                          for dumped, keys in added]
                 self._send_m2m_changed("pre_add", field, added)
-            links = [
-                {source.attname: dumped.key, target.attname: key}
-                for dumped, keys in added
-                for key in keys
-            ]
+            links = [(dumped.key, key) for dumped, keys in added for key in keys]
             if links:
                 try:
-                    _insert_values(through, [source, target], links, self.using)
+                    _insert_columns(through, [source, target], list(zip(*links)), self.using)
                 except Exception as exc:
                     first = batch[0]
                     raise DumpError(
@@ -283,37 +279,45 @@ def _replace_links(field: Any, key: Any, targets: Iterable[Any], using: str) -> 
             removed |= Q(**{target.attname: key, source.attname + "__in": gone})
         links.filter(removed).delete()
     new = wanted - there
-    rows = [{source.attname: key, target.attname: other} for other in new]
+    rows = [(key, other) for other in new]
     if symmetrical and new:
         mirrored = set(links.filter(**{target.attname: key, source.attname + "__in": new})
                        .values_list(source.attname, flat=True))
-        rows += [{source.attname: other, target.attname: key} for other in new - mirrored]
+        rows += [(other, key) for other in new - mirrored]
     if rows:
-        _insert_values(through, [source, target], rows, using)
+        _insert_columns(through, [source, target], list(zip(*rows)), using)
 
 
 def _insert_rows(
     model: type[models.Model], fields: Sequence[Any], batch: Sequence["DumpedObject"], using: str,
 ) -> None:
-    """INSERT the rows' raw values: as their values alone (``_insert_values``),
-    or, for a field that wants SQL of its own, through their instances."""
+    """INSERT the rows' raw values: a column of values per field, from the
+    instances' ``__dict__`` or from rows without instances (``DumpedRow.row``,
+    already in the fields' order); through the instances themselves for a
+    field that wants SQL of its own."""
     connection = connections[using]
+    if not batch[0].has_instance:
+        _insert_columns(model, fields, list(zip(*[dumped.row for dumped in batch])), using)
+        return
+    objects = [dumped.object for dumped in batch]
     if None in [_placeholder(field, connection) for field in fields]:
-        objects = [dumped.object for dumped in batch]
         size = max(1, connection.ops.bulk_batch_size(fields, objects))
         rows = every_row(model, using)
         for start in range(0, len(objects), size):
             rows._insert(objects[start : start + size], fields=fields, using=using, raw=True)
         return
-    _insert_values(model, fields, [dumped.attributes for dumped in batch], using)
+    attributes = [obj.__dict__ for obj in objects]
+    _insert_columns(model, fields, [
+        list(map(itemgetter(field.attname), attributes)) for field in fields
+    ], using)
 
 
-def _insert_values(
-    model: type[models.Model], fields: Sequence[Any], attributes: Sequence[Mapping[str, Any]],
+def _insert_columns(
+    model: type[models.Model], fields: Sequence[Any], columns: Sequence[Sequence[Any]],
     using: str,
 ) -> None:
-    """INSERT rows given as their fields' values by attname (an instance's
-    ``__dict__``, or a row without one) through the backend's bulk path.
+    """INSERT rows given as one column of attribute values per field through
+    the backend's bulk path.
 
     PostgreSQL with psycopg 3 gets one ``COPY ... FROM STDIN``: Django binds
     parameters client-side there, so an executemany is one statement per row.
@@ -328,8 +332,7 @@ def _insert_values(
     table = quote(model._meta.db_table)
     column_names = ", ".join(quote(field.column) for field in fields)
     rows = list(zip(*[
-        db_values(field, connection, list(map(itemgetter(field.attname), attributes)))
-        for field in fields
+        db_values(field, connection, column) for field, column in zip(fields, columns)
     ]))
     with connection.cursor() as cursor:
         if _copies(connection):
