@@ -79,8 +79,9 @@ def tables_worth_deferring(dump: Manifest, registry: Any, empty_tables: Collecti
     """The tables of ``empty_tables`` that the load fills with at least ``MIN_ROWS``
     rows, as the manifest counts them; a many-to-many table counts its model's rows."""
     rows: Counter[str] = Counter()
+    excluded = frozenset(excludes)
     for entry in dump.files:
-        if is_excluded(entry.model, frozenset(excludes)):
+        if is_excluded(entry.model, excluded):
             continue
         try:
             model = registry.get_model(entry.model)

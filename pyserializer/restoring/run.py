@@ -10,7 +10,9 @@ in two steps as ``migrate`` does: first a plan, then its execution.
    cannot be restored is refused there, before the database is touched.
 2. Bring the database to the dump's migration state (``migrate``).
 3. In one transaction, empty the tables (``tables_to_replace`` is the one
-   rule for which) and load every row of the dump.
+   rule for which) and load every row of the dump; large tables without
+   their secondary indexes and foreign keys, built again before the commit
+   (``postdata.py``).
 4. Migrate forward to the code's state, when the dump was older.
 5. Report what was done.
 """
