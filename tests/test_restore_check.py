@@ -44,7 +44,7 @@ def test_list_shows_origin_migrations_models_and_files_without_a_query(tmp_path)
     assert len(queries) == 0
     assert "Dump %s (format 2)" % manifest.parent in out
     assert "from a %s database, by pyserializer" % connection.vendor in out
-    assert "testapp " in out and "0002_auditentry" in out
+    assert "testapp " in out and "0003_listing" in out
     for name in chunk_names(manifest):
         assert name in out
     assert "testapp.person" in out and " rows " in out

@@ -138,7 +138,7 @@ def test_loaddata_of_an_older_dump_rejected_by_a_constraint_says_to_restore_thro
     Country.objects.create(pk=5, code="be", name="Belgium")
     manifest = dump2py(tmp_path / "backup")
     text = manifest.read_text(encoding="utf-8")
-    older = '["testapp", "0002_auditentry"],\n'
+    older = '["testapp", "0003_listing"],\n'
     assert older in text
     manifest.write_text(text.replace(older, ""), encoding="utf-8")
     Country.objects.all().delete()
@@ -149,6 +149,6 @@ def test_loaddata_of_an_older_dump_rejected_by_a_constraint_says_to_restore_thro
 
     message = str(failure.value)
     assert "the database rejected this row" in message and "model testapp.country" in message
-    assert "The dump was taken at an older migration state (testapp: dump at 0001_initial, " \
-        "code at 0002_auditentry); restore it through the project's migrations" in message
+    assert "The dump was taken at an older migration state (testapp: dump at 0002_auditentry, " \
+        "code at 0003_listing); restore it through the project's migrations" in message
     assert list(Country.objects.values_list("pk", flat=True)) == [1]

@@ -147,7 +147,7 @@ def test_a_table_that_refers_to_one_the_dumps_state_lacks_is_created_after_migra
     out = io.StringIO()
     report = restore_through_migrations(str(manifest), stdout=out)
 
-    assert "testapp 0001-0002" in report
+    assert "testapp 0001-0003" in report
     text = out.getvalue()
     assert CREATED + "nomigapp_keyword.\nLoading the dump" in text
     assert text.index("Migrating forward through") < text.index(CREATED + "nomigapp_visit.\n")

@@ -10,10 +10,12 @@ in two steps as ``migrate`` does: first a plan, then its execution.
    cannot be restored is refused there, before the database is touched.
 2. Bring the database to the dump's migration state (``migrate``).
 3. In one transaction, empty the tables (``tables_to_replace`` is the one
-   rule for which) and load every row of the dump.
-   Before anything changes, the dump's media files are checked, and those
-   bound for a FileSystemStorage are staged beside their place; once the
-   rows have committed, they are put into storage (``restoring.media``).
+   rule for which) and load every row of the dump; large tables without
+   their secondary indexes and foreign keys, built again before the commit
+   (``postdata.py``). Before anything changes, the dump's media files are
+   checked, and those bound for a FileSystemStorage are staged beside their
+   place; once the rows have committed, they are put into storage
+   (``restoring.media``).
 4. Migrate forward to the code's state, when the dump was older.
 5. Report what was done.
 """
@@ -47,6 +49,7 @@ from .plan import (
     RestorePlan, confirm, describe_database, loading_models, plan_restore, refuse_missing_tables,
     refuse_unknown_models, refuse_unreachable_targets,
 )
+from .postdata import PostData, tables_worth_deferring
 from .steps import Interrupted, RestoreFailed, Step, Steps  # noqa: F401 (raised from here)
 from .unmigrated import create_missing_tables, models_without_table
 
@@ -245,6 +248,8 @@ def load_dump(manifest_path: str, connection: Any, registry: Any = None,
         dump = manifest.read_file(manifest_path)
     if signals is None:
         signals = restore_signals_setting()
+    post_data = PostData.drop(
+        connection, tables_worth_deferring(dump, registry or global_apps, empty_tables, excludes))
     with connection.constraint_checks_disabled():
         deserializer = Deserializer(
             dump, using=using, handle_forward_references=True, apps=registry,
@@ -270,7 +275,7 @@ def load_dump(manifest_path: str, connection: Any, registry: Any = None,
         except DumpError as exc:
             raise hints.with_restore_hint(exc, manifest_path) from exc
     models = [model for model, ok in allowed.items() if ok]
-    check_references(connection, models, manifest_path)
+    check_references(connection, models, manifest_path, post_data)
     statements = connection.ops.sequence_reset_sql(no_style(), models)
     if statements:
         with connection.cursor() as cursor:
@@ -279,12 +284,15 @@ def load_dump(manifest_path: str, connection: Any, registry: Any = None,
     return objects, models
 
 
-def check_references(connection: Any, models: list[type[Model]], manifest_path: str) -> None:
+def check_references(connection: Any, models: list[type[Model]], manifest_path: str,
+                     post_data: PostData | None = None) -> None:
     """Check the constraints of the loaded tables and of their many-to-many tables
-    before the transaction commits. A reference the database rejects is named by
-    model, primary key, field and value, found with a query while the
-    transaction is still open (PostgreSQL's message names only the value, and
-    SQLite's, at commit, nothing)."""
+    before the transaction commits, then build the indexes and foreign keys
+    ``post_data`` dropped for the load (adding a key checks every row). A
+    reference the database rejects is named by model, primary key, field and
+    value, found with a query while the transaction is still open
+    (PostgreSQL's message names only the value, and SQLite's, at commit,
+    nothing)."""
     tables = [model._meta.db_table for model in models] + [
         field.remote_field.through._meta.db_table
         for model in models for field in model._meta.local_many_to_many
@@ -293,6 +301,8 @@ def check_references(connection: Any, models: list[type[Model]], manifest_path: 
     try:
         with transaction.atomic(using=connection.alias):
             connection.check_constraints(table_names=tables)
+            if post_data is not None:
+                post_data.rebuild()
     except IntegrityError as exc:
         found = references.first_invalid_reference(models, connection.alias)
         if found is None:

@@ -5,6 +5,7 @@ import tempfile
 from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
+from django.db.models.functions import Lower
 
 from .fields import CommaSeparatedIntegersField
 
@@ -162,3 +163,28 @@ class AuditEntry(models.Model):
         related_name="+",
     )
     action = models.CharField(max_length=50)
+
+
+class Listing(models.Model):
+    """Indexes and constraints a restore builds again after its load, exactly:
+    an indexed foreign key (deferrable on PostgreSQL), a slug (with its
+    pattern index on PostgreSQL), a unique constraint with a condition, an
+    expression index and a partial index. MariaDB has the first two only."""
+
+    city = models.ForeignKey(City, on_delete=models.CASCADE, related_name="listings")
+    slug = models.SlugField()
+    title = models.CharField(max_length=100)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["city", "slug"], condition=models.Q(active=True),
+                name="testapp_listing_active_slug_per_city",
+            ),
+        ]
+        indexes = [
+            models.Index(Lower("title"), name="testapp_listing_title_lower"),
+            models.Index(fields=["title"], condition=models.Q(active=True),
+                         name="testapp_listing_active_title"),
+        ]

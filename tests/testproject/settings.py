@@ -56,6 +56,9 @@ if _engine == "django.db.backends.mysql":
         "init_command": "SET sql_mode='STRICT_TRANS_TABLES'",
     })
     DATABASES["default"]["TEST"] = {"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_bin"}
+    # testapp.Listing: MariaDB has no unique constraint with a condition and no
+    # expression index (Django leaves them out), and makes a partial index whole.
+    SILENCED_SYSTEM_CHECKS = ["models.W036", "models.W037", "models.W043"]
 
 # tests/test_media.py gives `python DIR/restore.py` a media folder of its own.
 MEDIA_ROOT = os.environ.get("PYSERIALIZER_TEST_MEDIA_ROOT") or os.path.join(SCRATCH, "media")
