@@ -4,6 +4,7 @@ one with them; with signals, the rows of models nobody listens to are saved
 without model instances (the instance-free lane), the others as before."""
 
 import io
+import math
 from collections import Counter
 
 import pytest
@@ -272,3 +273,22 @@ def test_links_set_without_signals_are_those_the_manager_sets():
     finally:
         with connection.schema_editor() as editor:
             editor.delete_model(Friend)
+
+
+def test_negative_zero_goes_without_an_instance_as_negative_zero(tmp_path, monkeypatch):
+    """-0.0 stays -0.0 where the database keeps it (PostgreSQL; see test_negative_zero)."""
+    Everything.objects.create(pk=1)
+    Everything.objects.create(pk=2, floating=0.0)
+    with connection.cursor() as cursor:  # PostgreSQL reads the text "-0" as -0.0
+        cursor.execute("UPDATE testapp_everything SET floating = %s WHERE id = 1",
+                       ["-0" if connection.vendor == "postgresql" else -0.0])
+    dumped = db_snapshot()
+    call_command("dump2py", str(tmp_path / "dump"), "--noinput", verbosity=0)
+    wipe()
+    built = Built(monkeypatch)
+    restore_dump(tmp_path / "dump" / "restore.py", "--no-signals")
+    assert built.rows["testapp.everything"] == 2 and not built.instances["testapp.everything"]
+    assert_same_rows(dumped, db_snapshot())
+    signs = {pk: math.copysign(1.0, value)
+             for pk, value in Everything.objects.values_list("pk", "floating")}
+    assert signs == {1: -1.0 if connection.vendor == "postgresql" else 1.0, 2: 1.0}

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.core.serializers import base
-from django.db import DEFAULT_DB_ALIAS, IntegrityError
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, router
 
 from ..errors import DumpError, Kind
 from .saving import save_without_signals
@@ -70,10 +70,11 @@ class DumpedObject(base.DeserializedObject):
         """Save this row now, as Django's DeserializedObject does (without
         signals when the restore sends none)."""
         try:
-            if self.deserializer is None or self.deserializer.signals or kwargs or not save_m2m:
+            if self.deserializer is None or self.deserializer.signals:
                 super().save(save_m2m=save_m2m, using=using, **kwargs)
-            else:
-                save_without_signals(self, using or DEFAULT_DB_ALIAS)
+            else:  # as save_base chooses the database
+                save_without_signals(
+                    self, using or router.db_for_write(self.model, instance=self.object))
         except Exception as exc:
             raise self.rejected(exc) from exc
 

@@ -231,8 +231,7 @@ class BatchSaver:
         for dumped, pk_set in added:
             signals.m2m_changed.send(
                 sender=field.remote_field.through, action=action, instance=dumped.object,
-                reverse=False,
-                model=field.remote_field.model, pk_set=pk_set, using=self.using,
+                reverse=False, model=field.remote_field.model, pk_set=pk_set, using=self.using,
             )
 
 
