@@ -8,6 +8,7 @@ nothing itself: ``loaddata`` (or the caller) decides, inside its transaction.
 
 import os
 import warnings
+from operator import itemgetter
 from collections.abc import Callable, Collection, Generator, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -317,10 +318,11 @@ class RowPlan:
                 return False
         return True
 
-    def _lane(self) -> tuple[list[int], int] | None:
-        """Where the rows of this block go without model instances, as
-        ``DumpedRow``s: the column index of each field of the table's INSERT,
-        in order, and of the primary key. That is when no instance is needed:
+    def _lane(self) -> tuple[Callable[[list[Any]], Sequence[Any]], int] | None:
+        """How the rows of this block go without model instances, as
+        ``DumpedRow``s: a function giving a row's values of the fields of the
+        table's INSERT, in order, and the column index of the primary key.
+        That is when no instance is needed:
         a restore (``instance_free``) that saves them in batches, no signal
         any receiver gets (none sent, or none received: ``receives_signals``),
         an instance that would only hold the values (``_init_only_stores``), a
@@ -339,7 +341,10 @@ class RowPlan:
         fields = concrete._meta.local_concrete_fields
         if any(field.attname not in columns for field in fields):
             return None
-        return [columns[field.attname] for field in fields], columns[concrete._meta.pk.attname]
+        indexes = [columns[field.attname] for field in fields]
+        row_of: Callable[[list[Any]], Sequence[Any]] = (
+            itemgetter(*indexes) if len(indexes) > 1 else lambda values: (values[indexes[0]],))
+        return row_of, columns[concrete._meta.pk.attname]
 
     def _positional_order(self) -> list[int] | None:
         """Column indexes in the order of Model(*args), if every field is dumped."""
@@ -382,10 +387,9 @@ class RowPlan:
                 "invalid value %s: %s" % (shorten(repr(value)), reason_of(exc)), line, field.name
             ) from exc
         if self.lane is not None and not deferred:
-            positions, key = self.lane
+            row_of, key = self.lane
             if values[key] is not None:
-                return DumpedRow(self, values, [values[index] for index in positions],
-                                 values[key], m2m_data, line)
+                return DumpedRow(self, values, row_of(values), values[key], m2m_data, line)
         return DumpedObject(self.instance(values, line), m2m_data, deferred, self.reader.path,
                             line, self.saver, self.deserializer)
 

@@ -9,6 +9,7 @@ instance-free lane of a restore): it goes to that INSERT as its values alone.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -120,7 +121,7 @@ class DumpedRow(DumpedObject):
     model: Any = None
     key: Any = None
 
-    def __init__(self, plan: RowPlan, values: list[Any], row: list[Any], key: Any,
+    def __init__(self, plan: RowPlan, values: list[Any], row: Sequence[Any], key: Any,
                  m2m_data: dict[str, Any], line: int) -> None:
         self.plan = plan
         self.values = values
