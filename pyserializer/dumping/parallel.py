@@ -153,6 +153,7 @@ class ParallelTables:
         context = multiprocessing.get_context("fork")
         busy: dict[Any, Any] = {}  # a worker's end of its pipe -> (its process, the chunk it writes)
         workers: list[Any] = []
+        pipe: Any  # a Connection: wait() returns the objects it was given
         finished = False
         bar = None
         try:
