@@ -21,7 +21,7 @@ pytestmark = pytest.mark.usefixtures("auto_increment_reset")
 
 # The columns that Django converts on each backend and that the direct path takes.
 DIRECT_COLUMNS = {
-    "sqlite": {"boolean", "null_boolean", "datetime", "uuid", "json"},
+    "sqlite": {"boolean", "null_boolean", "date", "time", "datetime", "uuid", "json"},
     "mysql": {"boolean", "null_boolean", "datetime", "uuid", "json"},
     "postgresql": {"json"},
 }

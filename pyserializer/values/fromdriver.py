@@ -6,8 +6,10 @@ Python value) and then the codec (the Python value -> a JSON value): two calls
 of Python code per value. For some columns the two together are a known and
 much cheaper function of what the driver returns: a boolean the driver gives
 as 0 or 1, a JSONField's text, a UUID's hex digits, a naive datetime that
-Django would make aware in UTC. ``direct_column`` returns that function for a
-column, or None, and the dump then takes the general path.
+Django would make aware in UTC, a date or a time that SQLite's driver gives
+already and Django's converter leaves as it is. ``direct_column`` returns
+that function for a column, or None, and the dump then takes the general
+path.
 
 It recognises only Django's own converters, by name: a backend that overrides
 one gets the general path. A batch of values that the direct function cannot
@@ -50,6 +52,10 @@ def direct_column(
         return _booleans
     if kind is models.UUIDField and names in _one_of("convert_uuidfield_value"):
         return lambda values: _uuid_texts(values, general)
+    if kind is models.DateField and names == (_SQLITE + "convert_datefield_value",):
+        return lambda values: _isoformats(values, datetime.date, general)
+    if kind is models.TimeField and names == (_SQLITE + "convert_timefield_value",):
+        return lambda values: _isoformats(values, datetime.time, general)
     if kind is models.DateTimeField and names in _one_of("convert_datetimefield_value"):
         offset = _offset_of(connection.timezone)
         if offset is not None:
@@ -123,7 +129,18 @@ def _uuid_texts(values: Sequence[Any], general: ColumnFunction) -> Sequence[Any]
     ]
 
 
-_AWARE = object()
+_NOT_MINE = object()
+"""Stands for a value the direct function leaves to the general path."""
+
+
+def _isoformats(values: Sequence[Any], kind: type, general: ColumnFunction) -> Sequence[Any]:
+    """The codec's isoformat of the dates (or times) that SQLite's driver
+    gives already, which Django's converter leaves as they are."""
+    texts = [
+        value if value is None else value.isoformat() if isinstance(value, kind) else _NOT_MINE
+        for value in values
+    ]
+    return general(values) if _NOT_MINE in texts else texts
 
 
 def _naive_datetimes(values: Sequence[Any], offset: str, general: ColumnFunction) -> Sequence[Any]:
@@ -133,14 +150,12 @@ def _naive_datetimes(values: Sequence[Any], offset: str, general: ColumnFunction
         texts = [
             value if value is None
             else value.isoformat() + offset if value.tzinfo is None
-            else _AWARE
+            else _NOT_MINE
             for value in values
         ]
     except AttributeError:  # not a datetime
         return general(values)
-    if _AWARE in texts:
-        return general(values)
-    return texts
+    return general(values) if _NOT_MINE in texts else texts
 
 
 def _json_texts(values: Sequence[Any], general: ColumnFunction) -> Sequence[Any]:
