@@ -133,7 +133,7 @@ _NOT_MINE = object()
 """Stands for a value the direct function leaves to the general path."""
 
 
-def _isoformats(values: Sequence[Any], kind: type, general: ColumnFunction) -> Sequence[Any]:
+def _isoformats(values: Sequence[Any], kind: type[Any], general: ColumnFunction) -> Sequence[Any]:
     """The codec's isoformat of the dates (or times) that SQLite's driver
     gives already, which Django's converter leaves as they are."""
     texts = [
