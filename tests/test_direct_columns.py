@@ -1,7 +1,8 @@
-"""The dump's direct path (values.fromdriver: the driver's values straight to
-JSON values) writes byte for byte what the general path (Django's converters,
-then the codec) writes: for every column type, for values hypothesis picks,
-and for stored values the direct path must hand to the general one."""
+"""The dump's direct path (values.fromdriver: the driver's fastest loaders,
+its values straight to JSON values) writes byte for byte what the general
+path (Django's loaders and converters, then the codec) writes: for every
+column type, for values hypothesis picks, and for stored values the direct
+path must hand to the general one."""
 
 import datetime
 
@@ -32,6 +33,7 @@ def dumped(direct=True, monkeypatch=None):
     it), with the direct path or without it."""
     if not direct:
         monkeypatch.setattr(rows, "direct_column", lambda *args: None)
+        monkeypatch.setattr(rows, "use_fastest_loaders", lambda *args: None)
     try:
         return serializers.serialize("py", [Everything.objects.all()])
     finally:
@@ -139,3 +141,27 @@ def test_a_boolean_column_holding_another_number_is_written_as_before(monkeypatc
     Everything.objects.create(pk=1, null_boolean=True)
     stored("null_boolean", str(value))
     assert_both_paths_write_the_same(monkeypatch)
+
+
+@pytest.mark.django_db
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="psycopg's loaders")
+@pytest.mark.parametrize("use_tz", [True, False], ids=["USE_TZ", "naive"])
+def test_a_dump_reads_timestamptz_with_psycopgs_own_loader_in_utc_only(use_tz):
+    """The control of the loader the direct path swaps: Django's own where the
+    session is not in UTC (its loader then makes the values naive)."""
+    import psycopg
+    from psycopg.pq import Format
+
+    from pyserializer.values.fromdriver import use_fastest_loaders
+
+    oid = psycopg.postgres.types["timestamptz"].oid
+    with override_settings(USE_TZ=use_tz):  # which sets the session's time zone
+        with connection.chunked_cursor() as cursor:
+            djangos = cursor.cursor.adapters.get_loader(oid, Format.TEXT)
+            use_fastest_loaders(cursor, connection)
+            loader = cursor.cursor.adapters.get_loader(oid, Format.TEXT)
+    if use_tz:
+        assert loader is psycopg.adapters.get_loader(oid, Format.TEXT)
+        assert loader is not djangos
+    else:
+        assert loader is djangos

@@ -18,13 +18,14 @@ from dataclasses import dataclass
 from itertools import groupby, islice
 from typing import Any, Iterator, NamedTuple
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connections, models
 from django.db.models.sql.constants import CURSOR
 
 from ..errors import DumpWriteError
 from ..tables import every_row, key_attnames, keys_of
 from ..values.codec import JSON_NULL, codec_for
-from ..values.fromdriver import ColumnFunction, direct_column
+from ..values.fromdriver import ColumnFunction, direct_column, use_fastest_loaders
 
 BATCH_SIZE = 1000
 
@@ -270,7 +271,7 @@ def _key_reader(
 
 def _stream(values: Any, using: str, key_positions: list[int]) -> Records:
     compiler = values.query.get_compiler(using=using)
-    cursor = compiler.execute_sql(CURSOR, chunked_fetch=True)
+    cursor = _streaming_cursor(compiler)
     if cursor is None:
         return
     # Closed before an error leaves, so that a savepoint rollback (dump2py
@@ -287,6 +288,26 @@ def _stream(values: Any, using: str, key_positions: list[int]) -> Records:
         cursor.close()
         raise
     cursor.close()
+
+
+def _streaming_cursor(compiler: Any) -> Any:
+    """``compiler.execute_sql(CURSOR, chunked_fetch=True)``, with the driver's
+    fastest loaders (``use_fastest_loaders``) set before the query runs; None
+    when the query can have no rows."""
+    try:
+        sql, params = compiler.as_sql()
+        if not sql:
+            raise EmptyResultSet
+    except EmptyResultSet:
+        return None
+    cursor = compiler.connection.chunked_cursor()
+    try:
+        use_fastest_loaders(cursor, compiler.connection)
+        cursor.execute(sql, params)
+    except BaseException:
+        cursor.close()
+        raise
+    return cursor
 
 
 def _pages(values: Any, using: str, key_positions: list[int]) -> Records:

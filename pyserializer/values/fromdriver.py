@@ -70,6 +70,28 @@ def direct_column(
     return None
 
 
+def use_fastest_loaders(cursor: Any, connection: Any) -> None:
+    """Have the driver load the rows of ``cursor`` (a Django cursor, not yet
+    executed) in its fastest form that the dump writes the same: on
+    PostgreSQL with psycopg 3, a ``timestamptz`` by psycopg's own loader (in C
+    with its binary package) rather than the Python subclass of it that
+    Django installs to set the time zone, when the session reads in UTC. Both
+    give the same moment at offset 0, and the codec writes it with
+    ``+00:00``."""
+    raw: Any = getattr(cursor, "cursor", None)
+    if (
+        connection.vendor != "postgresql"
+        or connection.timezone is not datetime.timezone.utc
+        or not hasattr(raw, "adapters")  # psycopg2
+    ):
+        return
+    import psycopg
+    from psycopg.pq import Format
+
+    oid = psycopg.postgres.types["timestamptz"].oid
+    raw.adapters.register_loader(oid, psycopg.adapters.get_loader(oid, Format.TEXT))
+
+
 def _qualified_name(function: Callable[..., Any]) -> str:
     function = getattr(function, "__func__", function)  # a bound method
     return "%s.%s" % (getattr(function, "__module__", ""), getattr(function, "__qualname__", ""))
