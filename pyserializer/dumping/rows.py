@@ -3,8 +3,10 @@
 Turns model instances (what ``dumpdata`` hands a serializer) or querysets
 (what ``dump2py`` hands it) into blocks of rows: per model, the columns to
 write and batches of rows of JSON values, ready for the writer. A queryset is
-read with one cursor per table, without building instances, through Django's
-converters only where it has some. Both sources then go through the one
+read with one cursor per table, without building instances, a column straight
+from the driver's values to JSON values where ``values.fromdriver`` knows an
+exact way, else through Django's converters where it has some. Both sources
+then go through the one
 encoder (``_encoded_rows``), a column at a time: everything a row needs from
 other tables is fetched once per batch, never once per row (many-to-many keys,
 natural keys of related objects, and for instances whether a JSONField's
@@ -217,7 +219,7 @@ class _Readers(NamedTuple):
 def _column_readers(compiler: Any, columns: list[Any], natural: AbstractSet[int]) -> _Readers:
     """Each column straight to JSON values where ``direct_column`` knows how;
     else through Django's converters, if it has some. A column written as
-    natural keys keeps the converted value, which the natural key is looked up by."""
+    natural keys keeps the converted value: its natural key is looked up by it."""
     readers = _Readers([], [])
     for index, column in enumerate(columns):
         read = _column_reader(compiler, index, column)
