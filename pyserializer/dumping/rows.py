@@ -6,12 +6,11 @@ write and batches of rows of JSON values, ready for the writer. A queryset is
 read with one cursor per table, without building instances, a column straight
 from the driver's values to JSON values where ``values.fromdriver`` knows an
 exact way, else through Django's converters where it has some. Both sources
-then go through the one
-encoder (``_encoded_rows``), a column at a time: everything a row needs from
-other tables is fetched once per batch, never once per row (many-to-many keys,
-natural keys of related objects, and for instances whether a JSONField's
-``None`` is SQL NULL or JSON ``null``), then each column is encoded by its
-codec.
+then go through the one encoder (``_Encoder``), a column at a time:
+everything a row needs from other tables is fetched once per batch, never
+once per row (many-to-many keys, natural keys of related objects, and for
+instances whether a JSONField's ``None`` is SQL NULL or JSON ``null``), then
+each column is encoded by its codec.
 """
 
 from collections.abc import Callable, Collection, Container, Iterable, Sequence
