@@ -411,9 +411,9 @@ class Bench:
                 STEP[key].available = False
                 STEP[key].why_not = ("not available: zstandard is not installed "
                                      "(pip install django-pyserializer[zstd])")
-        if self.db.vendor != "postgresql":
+        if self.info["dump2py_jobs_refused"]:
             STEP["dump2py-jobs2"].available = False
-            STEP["dump2py-jobs2"].why_not = "not available: dump2py --jobs runs in parallel on PostgreSQL only"
+            STEP["dump2py-jobs2"].why_not = "not available: " + self.info["dump2py_jobs_refused"]
         elif not self.info["dump2py_jobs"]:
             STEP["dump2py-jobs2"].available = False
             STEP["dump2py-jobs2"].why_not = "not available: this checkout's dump2py has no --jobs"

@@ -409,9 +409,20 @@ def info():
         "compress": importlib.util.find_spec("pyserializer.files.compression") is not None,
         "zstd": importlib.util.find_spec("zstandard") is not None,
         "dump2py_jobs": dump2py_has_option("--jobs"),
+        "dump2py_jobs_refused": jobs_refused(),
         "driver": database_driver(connection),
         "tables": dumped_tables(),
     }
+
+
+def jobs_refused():
+    """Why this database cannot be dumped with dump2py --jobs (the code's own
+    reason), or None."""
+    try:
+        from pyserializer.dumping.parallel import reason_not_to_split
+    except ImportError:
+        return None
+    return reason_not_to_split("default")
 
 
 def main(argv=None):

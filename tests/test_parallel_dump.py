@@ -1,10 +1,13 @@
 """dump2py --jobs N: the same files as one process, from one snapshot, on
-PostgreSQL; refused where connections cannot share a snapshot."""
+PostgreSQL and MariaDB; refused where connections cannot share a snapshot, and
+on MariaDB for a user without the RELOAD privilege."""
 
 import errno
 import io
 import multiprocessing
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,17 +17,19 @@ from django.db import connection, connections
 from django.db.models import F
 
 from helpers import (
-    KeepWriting, assert_same_rows, db_snapshot, load, on_creating, populate, raising,
+    TESTS_DIR, KeepWriting, assert_same_rows, db_snapshot, load, on_creating, populate, raising,
     read_lines, restore_files, wipe,
 )
-from pyserializer.dumping import parallel, rows, writer
+from processes import project_env
+from pyserializer.dumping import rows, snapshot, writer
 from test_backup_consistency import (
     ACCOUNTS, TOTAL, database_total, dumped_total, open_accounts, transfer, transfer_after,
 )
 from testapp.models import Author, Book, Everything
 
-postgresql_only = pytest.mark.skipif(
-    connection.vendor != "postgresql", reason="--jobs needs PostgreSQL's exported snapshots"
+shares_snapshots = pytest.mark.skipif(
+    connection.vendor not in ("postgresql", "mysql"),
+    reason="--jobs needs a snapshot that several connections can read",
 )
 
 
@@ -59,7 +64,7 @@ def populate_more():
 # The same dump as with one process.
 
 
-@postgresql_only
+@shares_snapshots
 @pytest.mark.parametrize("jobs, max_rows, compress", [
     (2, 3, "none"), (3, 1, "none"), (2, 4, "gzip"), (4, 50000, "none"),
 ])
@@ -75,7 +80,7 @@ def test_jobs_write_the_same_files_as_one_process(tmp_path, transactional_db, jo
         cursor.execute("SELECT 1")
 
 
-@postgresql_only
+@shares_snapshots
 def test_a_parallel_dump_restores_every_row(tmp_path, transactional_db):
     populate_more()
     before = db_snapshot()
@@ -85,7 +90,7 @@ def test_a_parallel_dump_restores_every_row(tmp_path, transactional_db):
     assert_same_rows(before, db_snapshot())
 
 
-@postgresql_only
+@shares_snapshots
 def test_the_summary_counts_every_row_and_a_bar_counts_the_files(tmp_path, transactional_db):
     populate_more()
 
@@ -117,7 +122,7 @@ def transfer_when_adopted(monkeypatch, label, part):
     )
 
 
-@postgresql_only
+@shares_snapshots
 def test_a_transfer_committed_while_workers_read_is_not_half_in_the_dump(
     tmp_path, transactional_db, monkeypatch
 ):
@@ -131,15 +136,15 @@ def test_a_transfer_committed_while_workers_read_is_not_half_in_the_dump(
     assert dumped_total(manifest) == TOTAL
 
 
-@postgresql_only
+@shares_snapshots
 def test_the_check_above_catches_workers_that_do_not_share_the_snapshot(
     tmp_path, transactional_db, monkeypatch
 ):
     """The control: workers each in their own READ COMMITTED transaction."""
     from django.db import transaction
 
-    monkeypatch.setattr("pyserializer.dumping.parallel.imported_snapshot",
-                        lambda using, snapshot_id: transaction.atomic(using=using))
+    for shared in (snapshot.ExportedSnapshot, snapshot.LockedMoment):
+        monkeypatch.setattr(shared, "opened", lambda self: transaction.atomic(using=self.using))
     open_accounts()
     done = transfer_when_adopted(monkeypatch, "testapp.everything", 1)
     manifest = dump2py(tmp_path / "backup", "-m", 20, "--jobs", 2)
@@ -147,7 +152,7 @@ def test_the_check_above_catches_workers_that_do_not_share_the_snapshot(
     assert dumped_total(manifest) == TOTAL - 7
 
 
-@postgresql_only
+@shares_snapshots
 def test_rows_keep_moving_and_appearing_while_the_workers_read(
     tmp_path, transactional_db, monkeypatch
 ):
@@ -168,15 +173,17 @@ def test_rows_keep_moving_and_appearing_while_the_workers_read(
             Everything.objects.create(pk=new_pk, integer=0)
             taken.add(new_pk)
 
-    export_snapshot = parallel.export_snapshot
+    def dump_with_one_process_too(all_opened):
+        """Also dump the shared moment in one process, in the parent's
+        transaction, once the workers have opened it."""
+        def wrapped(self):
+            if not (tmp_path / "one").exists():
+                dump2py(tmp_path / "one", "-m", 7)
+            all_opened(self)
+        return wrapped
 
-    def export_and_dump_with_one_process(using):
-        """Also dump the exported moment in one process, in the parent's transaction."""
-        snapshot_id = export_snapshot(using)
-        dump2py(tmp_path / "one", "-m", 7)
-        return snapshot_id
-
-    monkeypatch.setattr(parallel, "export_snapshot", export_and_dump_with_one_process)
+    for shared in (snapshot.ExportedSnapshot, snapshot.LockedMoment):
+        monkeypatch.setattr(shared, "all_opened", dump_with_one_process_too(shared.all_opened))
     with KeepWriting(move_or_open, seed=2) as writes:
         # The next chunk is handed out only once the writer has committed twice more.
         writes.pause_after(monkeypatch, writer.DirectoryWriter, "adopt")
@@ -194,18 +201,19 @@ def test_rows_keep_moving_and_appearing_while_the_workers_read(
 # Refused where it cannot give one consistent dump.
 
 
-@pytest.mark.skipif(connection.vendor == "postgresql", reason="PostgreSQL shares snapshots")
+@pytest.mark.skipif(connection.vendor in ("postgresql", "mysql"), reason="shares snapshots")
 @pytest.mark.django_db
 def test_jobs_are_refused_where_connections_cannot_share_a_snapshot(tmp_path):
     with pytest.raises(CommandError, match=r"with --jobs 2: .* cannot share one snapshot "
-                       r".*only PostgreSQL can\. Nothing was written; dump it with one process"):
+                       r".*only PostgreSQL and MariaDB/MySQL can\. Nothing was written; "
+                       r"dump it with one process"):
         dump2py(tmp_path / "backup", "--jobs", 2)
     assert os.listdir(tmp_path) == []
     dump2py(tmp_path / "backup", "--jobs", 1)  # one process is the default
     assert (tmp_path / "backup" / "restore.py").exists()
 
 
-@postgresql_only
+@shares_snapshots
 @pytest.mark.django_db
 def test_jobs_are_refused_inside_a_transaction(tmp_path):
     """pytest-django's test transaction: the workers would not see its rows."""
@@ -236,20 +244,21 @@ def no_worker_left():
     return not multiprocessing.active_children()
 
 
-@postgresql_only
+@shares_snapshots
 def test_a_table_a_worker_cannot_read_is_named_and_nothing_is_left(
     tmp_path, transactional_db, monkeypatch
 ):
     populate_more()
-    stream = rows._stream
+    def read_or_fail(read):
+        def reading(values, using, pk_position):
+            if values.model._meta.label_lower == "testapp.book":
+                with connections[using].cursor() as cursor:
+                    cursor.execute("SELECT * FROM no_such_table")  # a real database error
+            return read(values, using, pk_position)
+        return reading
 
-    def stream_or_fail(values, using, pk_position):
-        if values.model._meta.label_lower == "testapp.book":
-            with connections[using].cursor() as cursor:
-                cursor.execute("SELECT * FROM no_such_table")  # a real database error
-        return stream(values, using, pk_position)
-
-    monkeypatch.setattr(rows, "_stream", stream_or_fail)
+    for reader in ("_stream", "_pages"):  # PostgreSQL's way to read rows, MariaDB's
+        monkeypatch.setattr(rows, reader, read_or_fail(getattr(rows, reader)))
     with pytest.raises(CommandError, match=r"Cannot read table testapp_book \(model "
                        r"testapp\.book\): .*no_such_table.* No dump was written\."):
         dump2py(tmp_path / "backup", "-m", 3, "--jobs", 2)
@@ -259,7 +268,7 @@ def test_a_table_a_worker_cannot_read_is_named_and_nothing_is_left(
         cursor.execute("SELECT 1")
 
 
-@postgresql_only
+@shares_snapshots
 def test_a_chunk_a_worker_cannot_write_is_named_and_nothing_is_left(
     tmp_path, transactional_db, monkeypatch
 ):
@@ -273,7 +282,7 @@ def test_a_chunk_a_worker_cannot_write_is_named_and_nothing_is_left(
     assert no_worker_left()
 
 
-@postgresql_only
+@shares_snapshots
 def test_a_worker_that_dies_is_an_error_and_nothing_is_left(
     tmp_path, transactional_db, monkeypatch
 ):
@@ -286,7 +295,7 @@ def test_a_worker_that_dies_is_an_error_and_nothing_is_left(
     assert no_worker_left()
 
 
-@postgresql_only
+@shares_snapshots
 def test_an_interrupted_parallel_dump_stops_its_workers_and_leaves_nothing(
     tmp_path, transactional_db, monkeypatch
 ):
@@ -314,7 +323,7 @@ def test_help_lists_jobs():
     assert "-j N, --jobs N" in help_text
 
 
-@postgresql_only
+@shares_snapshots
 def test_verbosity_2_says_per_model_the_rows_and_files_the_workers_wrote(tmp_path, transactional_db):
     populate_more()
     lines = {}
@@ -326,3 +335,44 @@ def test_verbosity_2_says_per_model_the_rows_and_files_the_workers_wrote(tmp_pat
     books = Book.objects.count()
     assert lines[2] == lines[1]
     assert "testapp.book: %d rows in %d files" % (books, -(-books // 3)) in "\n".join(lines[2])
+
+
+# ---------------------------------------------------------------------------
+# MariaDB: the global read lock needs the RELOAD privilege.
+
+
+@pytest.mark.skipif(connection.vendor != "mysql", reason="MariaDB's global read lock")
+def test_a_mariadb_user_without_reload_is_refused_before_anything_is_written(
+    tmp_path, transactional_db
+):
+    """As the user meets it, in a process of its own: one line, nothing
+    written; the same user with RELOAD dumps with two processes."""
+    settings = connection.settings_dict
+    user, password = "pys_dumpfast_noreload", "pys-dumpfast-pw"
+    url = "mysql://%s:%s@%s:%s/%s" % (user, password, settings["HOST"] or "127.0.0.1",
+                                      settings["PORT"] or 3306, settings["NAME"])
+
+    def dump(name):
+        return subprocess.run(
+            [sys.executable, "-m", "django", "dump2py", "--jobs", "2", str(tmp_path / name)],
+            cwd=TESTS_DIR, env=project_env(url), capture_output=True, text=True, timeout=300)
+
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE USER '%s'@'%%' IDENTIFIED BY '%s'" % (user, password))
+        try:
+            cursor.execute("GRANT SELECT ON `%s`.* TO '%s'@'%%'" % (settings["NAME"], user))
+            refused = dump("refused")
+            cursor.execute("GRANT RELOAD ON *.* TO '%s'@'%%'" % user)
+            allowed = dump("allowed")
+        finally:
+            cursor.execute("DROP USER '%s'@'%%'" % user)
+    assert refused.returncode == 1
+    assert refused.stderr.splitlines() == [
+        "CommandError: Cannot dump database 'default' with --jobs 2: the database user "
+        "%s@%% lacks the RELOAD privilege, which the brief global read lock (FLUSH TABLES "
+        "WITH READ LOCK) that gives every worker the same snapshot needs (GRANT RELOAD ON "
+        "*.* TO ...). Nothing was written; dump it with one process (leave out --jobs)." % user
+    ]
+    assert not (tmp_path / "refused").exists()
+    assert allowed.returncode == 0, allowed.stderr
+    assert (tmp_path / "allowed" / "restore.py").exists()

@@ -5,24 +5,30 @@ would run one at a time. Why chunks rather than tables: a site often keeps
 most of its rows in one table, and the dump can go no faster than its
 largest unit of work; a chunk (``--max-row-count`` rows of a model in
 primary key order) is the unit, so that N processes share even that table.
-Why PostgreSQL only: a dump must show the database at one moment, and only
-PostgreSQL lets several connections read one snapshot (the parent exports
-it, each worker imports it, as ``pg_dump -j`` does); the other backends get
-``--jobs 1`` rather than an inconsistent dump (``reason_not_to_split``).
+Why PostgreSQL and MariaDB/MySQL only: a dump must show the database at one
+moment, so every worker must read the snapshot the parent reads
+(``snapshot.shared_snapshot``). PostgreSQL exports it and each worker imports
+it, as ``pg_dump -j`` does. MariaDB cannot hand a snapshot over; for the
+moment the workers start theirs, the parent holds a global read lock, under
+which no write commits, as mydumper does. SQLite cannot (see
+``reason_not_to_split``), and gets ``--jobs 1`` rather than an inconsistent
+dump.
 
 How: ``ParallelTables`` is the Serializer's way of writing the tables
 (``Serializer(write_tables=ParallelTables(jobs))``); the Serializer does
 everything else as for one process. Inside its snapshot (``read_snapshot``),
-the parent finds the primary key that begins each chunk of each model, then
-forks the workers. Forked, they inherit the models and the DumpOptions as they
-are, with nothing to pickle. A worker leaves the parent's database connections
-alone, without ever closing them (that would end the parent's session, and
-with it the snapshot), opens its own, imports the snapshot, and writes whole
-chunk files for the chunks it is given with ``write_blocks``, the one-process
-code, and a writer of the dump started at the chunk (``for_chunk``). The parent hands out the chunks,
-full ones first, gathers the finished files, and publishes them with the
-manifest exactly as a one-process dump would: same names, same bytes, same
-manifest entries in the same order.
+the parent shares it, forks the workers, and once each has opened the
+snapshot (the lock, on MariaDB, ends then), finds the primary key that begins
+each chunk of each model. Forked, the workers inherit the models and the
+DumpOptions as they are, with nothing to pickle. A worker leaves the parent's
+database connections alone, without ever closing them (that would end the
+parent's session, and with it the snapshot), opens its own, opens the shared
+snapshot, and writes whole chunk files for the chunks it is given with
+``write_blocks``, the one-process code, and a writer of the dump started at
+the chunk (``for_chunk``). The parent hands out the chunks, full ones first,
+gathers the finished files, and publishes them with the manifest exactly as a
+one-process dump would: same names, same bytes, same manifest entries in the
+same order.
 """
 
 import multiprocessing
@@ -44,24 +50,32 @@ from ..tables import key_attnames, keys_of, unused_name
 from .dumpoptions import DumpObserver, DumpOptions
 from .rows import Block
 from .serializer import UnreadableTable, UnwritableTable, Written, blocks_of, write_blocks
-from .snapshot import export_snapshot, imported_snapshot
+from .snapshot import SharedSnapshot, missing_lock_privilege, shared_snapshot
 from .writer import ChunkWriter, SharedChunkWriter, WrittenChunk
 
 
 def reason_not_to_split(using: str) -> str | None:
     """Why database ``using`` cannot be dumped by several processes, or None."""
     connection = connections[using]
-    if connection.vendor != "postgresql":
+    if connection.vendor not in ("postgresql", "mysql"):
         return (
-            "%s cannot share one snapshot between connections, so parallel workers "
-            "would each see the database at a different moment; only PostgreSQL can"
-            % connection.display_name
+            "%s cannot share one snapshot between processes, so parallel workers "
+            "would each see the database at a different moment; only PostgreSQL and "
+            "MariaDB/MySQL can" % connection.display_name
         )
     if connection.in_atomic_block:
         return (
             "the connection is inside a transaction, whose uncommitted rows other "
             "connections cannot see"
         )
+    if connection.vendor == "mysql":
+        user = missing_lock_privilege(using)
+        if user is not None:
+            return (
+                "the database user %s lacks the RELOAD privilege, which the brief global "
+                "read lock (FLUSH TABLES WITH READ LOCK) that gives every worker the same "
+                "snapshot needs (GRANT RELOAD ON *.* TO ...)" % user
+            )
     return None
 
 
@@ -84,8 +98,8 @@ _inherited_connections: list[Any] = []
 
 class ParallelTables:
     """How ``dump2py --jobs N`` writes the tables of a directory dump: ``jobs``
-    worker processes write their chunks; whole querysets of one PostgreSQL
-    database only. A Serializer's ``write_tables``."""
+    worker processes write their chunks; whole querysets of one PostgreSQL or
+    MariaDB/MySQL database only. A Serializer's ``write_tables``."""
 
     def __init__(self, jobs: int, bar_stream: IO[str] | None = None) -> None:
         self.jobs = jobs
@@ -105,11 +119,8 @@ class ParallelTables:
         if not blocks:
             return Written([], [], None)
         using = blocks[0].using
-        snapshot_id = export_snapshot(using)
-        chunks = self._plan(blocks, writer)
-        for block in blocks:
-            options.observer.start_block(block)
-        self._run_workers(chunks, blocks, writer, options, snapshot_id)
+        with shared_snapshot(using) as snapshot:
+            self._run_workers(blocks, writer, options, snapshot)
         written = writer.written()
         for block in blocks:
             files = [chunk for chunk in written if chunk.label == block.label]
@@ -132,35 +143,45 @@ class ParallelTables:
 
     def _run_workers(
         self,
-        chunks: list[Chunk],
         blocks: list[Block],
         writer: SharedChunkWriter,
         options: DumpOptions,
-        snapshot_id: str,
+        snapshot: SharedSnapshot,
     ) -> None:
+        """Start the workers; once each has opened the snapshot, plan the
+        chunks and hand them out, a chunk at a time, until all are written."""
         context = multiprocessing.get_context("fork")
-        to_do = deque(chunks)
         busy: dict[Any, Any] = {}  # a worker's end of its pipe -> (its process, the chunk it writes)
         workers: list[Any] = []
+        pipe: Any  # a Connection: wait() returns the objects it was given
         finished = False
-        bar = None if self.bar_stream is None else tqdm(
-            total=len(chunks), desc="Dumping", unit=" files", file=self.bar_stream,
-            dynamic_ncols=True,
-        )
+        bar = None
         try:
-            for _ in range(min(self.jobs, len(chunks))):
+            for _ in range(self.jobs):
                 ours, theirs = context.Pipe()
                 parent_ends = [pipe for _, pipe in workers] + [ours]
                 process = context.Process(
                     target=_work, daemon=True,
-                    args=(theirs, parent_ends, blocks, options, snapshot_id, writer),
+                    args=(theirs, parent_ends, blocks, options, snapshot, writer),
                 )
                 process.start()
                 theirs.close()
                 workers.append((process, ours))
-                busy[ours] = (process, to_do.popleft())
-                ours.send(busy[ours][1])
-            pipe: Any  # a Connection: wait() returns the objects it was given
+            for process, pipe in workers:
+                _opened(pipe, process)
+            snapshot.all_opened()
+            chunks = self._plan(blocks, writer)
+            for block in blocks:
+                options.observer.start_block(block)
+            if self.bar_stream is not None:
+                bar = tqdm(total=len(chunks), desc="Dumping", unit=" files",
+                           file=self.bar_stream, dynamic_ncols=True)
+            to_do = deque(chunks)
+            for process, pipe in workers:
+                next_chunk = to_do.popleft() if to_do else None
+                pipe.send(next_chunk)
+                if next_chunk is not None:
+                    busy[pipe] = (process, next_chunk)
             while busy:
                 for pipe in wait(list(busy)):
                     process, chunk = busy.pop(pipe)
@@ -186,6 +207,19 @@ class ParallelTables:
         _check_chunks_join_up(writer, blocks, chunks)
 
 
+def _opened(pipe: Connection, process: BaseProcess) -> None:
+    """Wait until a worker has opened the snapshot; its failure to, as a DatabaseError."""
+    try:
+        outcome, *details = pipe.recv()
+    except EOFError:
+        process.join()
+        raise DatabaseError(
+            "a worker process ended before it opened the snapshot (exit code %s)"
+            % process.exitcode)
+    if outcome == "failed":
+        raise DatabaseError("a worker process could not open the snapshot: %s" % details[0])
+
+
 def _result(pipe: Connection, process: BaseProcess, block: Block) -> list[WrittenChunk]:
     """The files a worker wrote for its chunk; its failure as a TableError."""
     try:
@@ -204,7 +238,7 @@ def _work(
     parent_ends: list[Connection],
     blocks: list[Block],
     options: DumpOptions,
-    snapshot_id: str,
+    snapshot: SharedSnapshot,
     parent_writer: SharedChunkWriter,
 ) -> None:
     """A worker process: write the chunks the parent sends, until None. It
@@ -216,7 +250,8 @@ def _work(
     _leave_inherited_connections()
     options = replace(options, observer=DumpObserver(), on_block_error=None)
     try:
-        with imported_snapshot(blocks[0].using, snapshot_id):
+        with snapshot.opened():
+            pipe.send(("opened",))
             while (chunk := pipe.recv()) is not None:
                 pipe.send(("written", _write_chunk(chunk, blocks, options, parent_writer)))
     except (EOFError, BrokenPipeError):

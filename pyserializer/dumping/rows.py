@@ -3,34 +3,35 @@
 Turns model instances (what ``dumpdata`` hands a serializer) or querysets
 (what ``dump2py`` hands it) into blocks of rows: per model, the columns to
 write and batches of rows of JSON values, ready for the writer. A queryset is
-read with one cursor per table, without building instances, through Django's
-converters only where it has some. Both sources then go through the one
-encoder (``_encoded_rows``), a column at a time: everything a row needs from
-other tables is fetched once per batch, never once per row (many-to-many keys,
-natural keys of related objects, and for instances whether a JSONField's
-``None`` is SQL NULL or JSON ``null``), then each column is encoded by its
-codec.
+read with one cursor per table, without building instances, a column straight
+from the driver's values to JSON values where ``values.fromdriver`` knows an
+exact way, else through Django's converters where it has some. Both sources
+then go through the one encoder (``_Encoder``), a column at a time:
+everything a row needs from other tables is fetched once per batch, never
+once per row (many-to-many keys, natural keys of related objects, and for
+instances whether a JSONField's ``None`` is SQL NULL or JSON ``null``), then
+each column is encoded by its codec.
 """
 
 from collections.abc import Callable, Collection, Container, Iterable, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from itertools import groupby, islice
-from typing import Any, Iterator
+from typing import Any, Iterator, NamedTuple
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connections, models
 from django.db.models.sql.constants import CURSOR
 
 from ..errors import DumpWriteError
 from ..tables import every_row, key_attnames, keys_of
 from ..values.codec import JSON_NULL, codec_for
+from ..values.fromdriver import ColumnFunction, direct_column, use_fastest_loaders
 
 BATCH_SIZE = 1000
 
 Row = tuple[Any, ...]
 """One row of JSON values, a value per column."""
-ColumnFunction = Callable[[Sequence[Any]], Sequence[Any]]
-"""The values of one column of a batch -> those values converted or encoded."""
 Records = Iterator[tuple[Any, list[Any]]]
 """(compiler, records) for each batch of records the driver returns."""
 
@@ -178,8 +179,10 @@ def _attribute_values(instances: list[Any], attname: str) -> list[Any]:
 def _queryset_batches(
     queryset: Any, columns: list[Any], natural_foreign: bool | AbstractSet[str]
 ) -> Iterator[list[Row]]:
-    """Batches of rows as the driver returns them, each column read through
-    Django's converters where it has some (see _column_reader), then encoded."""
+    """Batches of rows as the driver returns them, each column turned into
+    JSON values straight from the driver's values where that is exact
+    (``values.fromdriver``), else read through Django's converters where it
+    has some (see _column_reader) and then encoded."""
     model, using = queryset.model, queryset.db
     key_names = key_attnames(model)
     names = [field.attname for field in columns if not field.many_to_many]
@@ -188,21 +191,58 @@ def _queryset_batches(
     key_positions = [names.index(name) for name in key_names]
     padding = [None] * (len(columns) - width)
     values = queryset.order_by(*key_names).values_list(*names)
-    encode = _Encoder(model, columns, natural_foreign)
-    readers = None
+    natural = natural_columns_of(columns, natural_foreign)
+    encode = None
     for compiler, records in _reader_for(connections[using])(values, using, key_positions):
-        if readers is None:
+        if encode is None:
             read_keys = _key_reader(compiler, key_positions)
-            readers = [
-                (index, reader)
-                for index in range(width)
-                if (reader := _column_reader(compiler, index, columns[index]))
-            ]
+            readers = _column_readers(compiler, columns[:width], natural)
+            encode = _Encoder(model, columns, natural_foreign,
+                              already_json=frozenset(readers.direct))
         by_column: list[Any] = list(zip(*records))
         pks = read_keys(by_column)
-        for index, read in readers:
+        for index, read in readers.functions:
             by_column[index] = _each_column(model, columns[index], read, by_column[index], pks)
         yield encode(by_column[:width] + padding, pks, using, json_nulls_known=True)
+
+
+class _Readers(NamedTuple):
+    """What a batch's columns go through before the encoder: (index, function)
+    for each column that needs it, and the indexes of the columns that come out
+    as JSON values already (``direct``)."""
+
+    functions: list[tuple[int, ColumnFunction]]
+    direct: list[int]
+
+
+def _column_readers(compiler: Any, columns: list[Any], natural: AbstractSet[int]) -> _Readers:
+    """Each column straight to JSON values where ``direct_column`` knows how;
+    else through Django's converters, if it has some. A column written as
+    natural keys keeps the converted value: its natural key is looked up by it."""
+    readers = _Readers([], [])
+    for index, column in enumerate(columns):
+        read = _column_reader(compiler, index, column)
+        if index not in natural:
+            encode = codec_for(column).encode
+            general = _then(read, encode and _column_encoder(encode))
+            direct = direct_column(
+                column, _converter_functions(compiler, index), compiler.connection, general)
+            if direct is not None:
+                readers.functions.append((index, direct))
+                readers.direct.append(index)
+                continue
+        if read is not None:
+            readers.functions.append((index, read))
+    return readers
+
+
+def _then(first: ColumnFunction | None, second: ColumnFunction | None) -> ColumnFunction:
+    """``first``, then ``second``; either may be None (nothing to do)."""
+    if first is None:
+        return second or list
+    if second is None:
+        return first
+    return lambda values: second(first(values))
 
 
 def _reader_for(connection: Any) -> Callable[[Any, str, list[int]], Records]:
@@ -232,7 +272,7 @@ def _key_reader(
 
 def _stream(values: Any, using: str, key_positions: list[int]) -> Records:
     compiler = values.query.get_compiler(using=using)
-    cursor = compiler.execute_sql(CURSOR, chunked_fetch=True)
+    cursor = _streaming_cursor(compiler)
     if cursor is None:
         return
     # Closed before an error leaves, so that a savepoint rollback (dump2py
@@ -249,6 +289,26 @@ def _stream(values: Any, using: str, key_positions: list[int]) -> Records:
         cursor.close()
         raise
     cursor.close()
+
+
+def _streaming_cursor(compiler: Any) -> Any:
+    """``compiler.execute_sql(CURSOR, chunked_fetch=True)``, with the driver's
+    fastest loaders (``use_fastest_loaders``) set before the query runs; None
+    when the query can have no rows."""
+    try:
+        sql, params = compiler.as_sql()
+        if not sql:
+            raise EmptyResultSet
+    except EmptyResultSet:
+        return None
+    cursor = compiler.connection.chunked_cursor()
+    try:
+        use_fastest_loaders(cursor, compiler.connection)
+        cursor.execute(sql, params)
+    except BaseException:
+        cursor.close()
+        raise
+    return cursor
 
 
 def _pages(values: Any, using: str, key_positions: list[int]) -> Records:
@@ -271,13 +331,19 @@ def _pages(values: Any, using: str, key_positions: list[int]) -> Records:
         page = values.filter(pk__gt=last)
 
 
+def _converter_functions(compiler: Any, position: int) -> list[Callable[..., Any]]:
+    """The functions Django applies to the driver's values of one column, in order."""
+    converters = compiler.get_converters([compiler.select[position][0]])
+    return list(converters[0][0]) if converters else []
+
+
 def _converter(compiler: Any, position: int) -> ColumnFunction | None:
     """The driver's values of one column -> what values_list returns, or None
     when Django has no converter for it and takes them as they come."""
-    converters = compiler.get_converters([compiler.select[position][0]])
-    if not converters:
+    functions = _converter_functions(compiler, position)
+    if not functions:
         return None
-    functions, expression = converters[0]
+    expression = compiler.select[position][0]
     connection = compiler.connection
     if len(functions) == 1:
         convert = functions[0]
@@ -309,8 +375,11 @@ class _Encoder:
     relations are written as natural keys (see ``natural_columns_of``)."""
 
     def __init__(
-        self, model: Any, columns: list[Any], natural_foreign: bool | AbstractSet[str]
+        self, model: Any, columns: list[Any], natural_foreign: bool | AbstractSet[str],
+        already_json: AbstractSet[int] = frozenset(),
     ) -> None:
+        """``already_json``: the indexes of the columns whose values come
+        as JSON values already (``values.fromdriver``)."""
         self.model = model
         self.columns = columns
         self.natural = natural_columns_of(columns, natural_foreign)
@@ -318,6 +387,7 @@ class _Encoder:
             (index, _column_encoder(codec.encode))
             for index, codec in enumerate(map(codec_for, columns))
             if codec.encode is not None and index not in self.natural
+            and index not in already_json
         ]
 
     def __call__(

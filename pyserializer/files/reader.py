@@ -34,14 +34,13 @@ import codecs
 import hashlib
 import io
 import json
-import json.scanner
 import re
 from collections.abc import Callable, Iterator
 from typing import IO, Any
 
 from ..errors import DumpError, Kind, shorten
 from .compression import DecompressingReader
-from .grammar import IMPORT_LINE, SCRIPT_TRAILER_START, format_problem
+from .grammar import IMPORT_LINE, SCRIPT_TRAILER_START, format_problem, parse_json_value
 from .safefiles import check_regular_file
 
 READ_BLOCK_SIZE = 1 << 20
@@ -71,24 +70,6 @@ _LITERAL_NAMES = {
     "NaN": float("nan"),
     "Infinity": float("inf"),
 }
-_full_json_decode = json.JSONDecoder().decode
-_scan_json_value = json.scanner.make_scanner(json.JSONDecoder())  # type: ignore[arg-type]
-
-
-def _json_decode(text: str) -> Any:
-    """``json.loads`` of a row: the scanner alone when the value fills the
-    text, as it does in every line pyserializer writes (it skips the two
-    passes for blanks around the value); any other text takes the full path,
-    so what is accepted, and the error, is json's."""
-    try:
-        value, end = _scan_json_value(text, 0)
-    except StopIteration:
-        return _full_json_decode(text)
-    if end != len(text):
-        return _full_json_decode(text)
-    return value
-
-
 def _refuse_constant(name: str) -> Any:
     raise ValueError("%s is not a value of restore.py" % name)
 
@@ -340,7 +321,7 @@ class DumpReader:
                 problem = "restore.py holds JSON values only (%s)" % shorten(str(exc), 60)
         else:
             try:
-                return _json_decode(text)
+                return parse_json_value(text)
             except (ValueError, RecursionError):
                 pass
             try:

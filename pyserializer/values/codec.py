@@ -67,7 +67,14 @@ def codec_for(field: Any) -> Codec:
 
 
 def _builtin_codec_maker(field_class: Any) -> Callable[[Any], Codec] | None:
-    """The codec of the nearest built-in field class, if the field converts like it.
+    """The codec of the nearest built-in field class, if the field converts like it."""
+    kind = builtin_kind(field_class)
+    return None if kind is None else _MAKERS[kind]
+
+
+def builtin_kind(field_class: Any) -> Any:
+    """The built-in field class whose codec a field of ``field_class`` gets:
+    its nearest built-in ancestor, or None when it converts on its own.
 
     A subclass that overrides ``to_python`` or ``value_to_string`` has its own
     text form, and gets the codec that uses them.
@@ -78,7 +85,7 @@ def _builtin_codec_maker(field_class: Any) -> Callable[[Any], Codec] | None:
                 field_class.to_python is cls.to_python
                 and field_class.value_to_string is cls.value_to_string
             ):
-                return _MAKERS[cls]
+                return cls
             return None
     return None
 

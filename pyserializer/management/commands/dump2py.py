@@ -115,8 +115,8 @@ class Command(OneVoice, BaseCommand):
         parser.add_argument(
             "-j", "--jobs", type=int, default=1, metavar="N",
             help="Write the dump with N processes that read one snapshot, each a chunk "
-            "at a time (PostgreSQL only; not with --tolerate or --simulate). The files "
-            "are the same as with one process.",
+            "at a time (PostgreSQL, and MariaDB/MySQL with the RELOAD privilege; not with "
+            "--tolerate or --simulate). The files are the same as with one process.",
         )
         add_database_argument(
             parser, 'Nominates a specific database to dump. Defaults to the "default" database.',
