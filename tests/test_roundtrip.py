@@ -231,6 +231,11 @@ def dump_wipe_load(form, tmp):
         assert (again.parent / name).read_bytes() == (path.parent / name).read_bytes(), name
 
 
+def has_init_receivers(model):
+    """Before Django 5.1, every model with an ImageField has a post_init receiver."""
+    return signals.pre_init.has_listeners(model) or signals.post_init.has_listeners(model)
+
+
 def restore_load(path, receivers):
     """A restore's load of ``path``: without instances, or (``receivers``)
     with a receiver of every model's pre_save, through instances."""
@@ -239,7 +244,8 @@ def restore_load(path, receivers):
 
     def counted_build(plan, values, line):
         dumped = build(plan, values, line)
-        built.append(isinstance(dumped, DumpedRow))
+        if not has_init_receivers(plan.model):
+            built.append(isinstance(dumped, DumpedRow))
         return dumped
 
     def receiver(**kwargs):
@@ -252,7 +258,8 @@ def restore_load(path, receivers):
             load_dump(str(path), connection)
     finally:
         signals.pre_save.disconnect(receiver)
-    # Rows went without instances exactly when nobody received their signals.
+    # Rows went without instances exactly when nobody received their signals
+    # (rows of a model with init receivers always get instances).
     if built:
         assert any(built) is not receivers
 
