@@ -53,11 +53,22 @@ class DumpError(DeserializationError):
         place = describe_place(path, line, model, field)
         super().__init__("%s: %s" % (place, problem) if place else problem)
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled whole, message and all (a restore's worker process sends it)."""
+        return _rebuilt, (type(self), self.args, self.__dict__)
+
     def advise(self, advice: str, separator: str = "\n") -> "DumpError":
         """Add what the user can do to the message; return the error."""
         self.args = ("%s%s%s" % (self.args[0], separator, advice),)  # type: ignore[has-type]
         self.advised = True
         return self
+
+
+def _rebuilt(cls: type[DumpError], args: tuple[Any, ...], state: dict[str, Any]) -> DumpError:
+    error = cls.__new__(cls, *args)
+    error.args = args
+    error.__dict__.update(state)
+    return error
 
 
 class DumpWriteError(SerializationError):

@@ -77,7 +77,7 @@ def main(manifest_path: str, argv: list[str] | None = None) -> None:
                 verbosity=args.verbosity, ignorenonexistent=args.ignorenonexistent,
                 excludes=args.exclude, stdout=sys.stdout,
                 bar_stream=bar_stream(sys.stderr, args.verbosity),
-                replace_media=args.replace_media, signals=args.signals,
+                replace_media=args.replace_media, signals=args.signals, jobs=args.jobs,
             )
     except KeyboardInterrupt as exc:
         parser.exit(1, "%s\n" % interrupted(exc))
@@ -108,7 +108,24 @@ def add_restore_arguments(parser: argparse.ArgumentParser) -> None:
         "The default is the setting PYSERIALIZER_RESTORE_SIGNALS (true unless set).",
     )
     parser.add_argument(
+        "-j", "--jobs", type=jobs_count, default=1, metavar="N",
+        help="Read the dump with N processes: N-1 of them read, check and parse the "
+        "chunks ahead of this one, which writes the rows in one transaction, as with "
+        "one process. Default: 1.",
+    )
+    parser.add_argument(
         "--replace-media", action="store_true",
         help="Overwrite a file that a storage holds at the name of one of the dump's media "
         "files with other content (without it, the restore is refused).",
     )
+
+
+def jobs_count(text: str) -> int:
+    """The value of ``--jobs``: a number of processes, at least 1."""
+    try:
+        jobs = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("%r is not a number of processes" % text) from None
+    if jobs < 1:
+        raise argparse.ArgumentTypeError("--jobs must be at least 1")
+    return jobs

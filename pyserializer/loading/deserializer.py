@@ -25,12 +25,12 @@ from ..dumping.wholesite import is_excluded
 from ..errors import DumpError, Kind, shorten
 from ..files import grammar, manifest, resealing
 from ..files.reader import DumpReader, Section
-from ..files.safefiles import open_chunk
 from ..restoring import hints
 from ..restoring.migration_state import migration_differences
 from ..tables import key_attnames
 from ..values.codec import codec_for
 from .objects import DumpedObject, DumpedRow, reason_of
+from .readahead import ChunkReader, chunk_readers
 from .saving import (
     BatchSaver, batchable, receives_signals, takes_values_alone, write_negative_zero,
 )
@@ -54,6 +54,7 @@ class Deserializer(base.Deserializer):
         resolve_natural_keys: bool = True,
         signals: bool = True,
         instance_free: bool = False,
+        jobs: int = 1,
         **options: Any,
     ) -> None:
         """``stream_or_string`` is a dump file, a directory dump's ``restore.py``
@@ -73,7 +74,9 @@ class Deserializer(base.Deserializer):
         ``m2m_changed`` (a restore's ``--no-signals``). With ``instance_free``
         (a restore, whose caller saves what it is given; loaddata reads
         instances) a row that needs no model instance is yielded as a
-        ``DumpedRow`` (see ``RowPlan.lane``)."""
+        ``DumpedRow`` (see ``RowPlan.lane``). With ``jobs`` above 1, a
+        directory dump's chunks are read by ``jobs - 1`` worker processes
+        (``loading.readahead``); the rows come in the same order."""
         super().__init__(stream_or_string, **options)
         self.using = using
         self.ignorenonexistent = ignorenonexistent
@@ -84,6 +87,7 @@ class Deserializer(base.Deserializer):
         self.resolve_natural_keys = resolve_natural_keys
         self.signals = signals
         self.instance_free = instance_free
+        self.jobs = jobs
         self.saver = (BatchSaver(using, empty_tables, signals) if handle_forward_references
                       else None)
         self.dump: manifest.Manifest | None = None
@@ -91,7 +95,7 @@ class Deserializer(base.Deserializer):
         self._plans: dict[tuple[str, str, tuple[str, ...]], RowPlan | None] = {}
         self._iterator: Iterator[DumpedObject] | None = None
 
-    def __iter__(self) -> Iterator["DumpedObject"]:
+    def __iter__(self) -> Generator["DumpedObject", None, None]:
         write_negative_zero(connections[self.using])
         path = getattr(self.stream, "name", None)
         if isinstance(self.stream, manifest.Manifest):
@@ -116,16 +120,15 @@ class Deserializer(base.Deserializer):
                 "was taken: %s" % (dump.directory, ", ".join(row[1] for row in dump.skipped)),
                 RuntimeWarning,
             )
-        for path, entry in zip(paths, dump.files):
-            if self._excluded(entry.model):
-                continue
-            with open_chunk(path) as chunk:
-                reader = DumpReader(chunk, path)
+        wanted = [(path, entry) for path, entry in zip(paths, dump.files)
+                  if not self._excluded(entry.model)]
+        with chunk_readers([(path, entry.model) for path, entry in wanted], self.jobs) as readers:
+            for (path, entry), reader in zip(wanted, readers):
                 rows = yield from self._load_file(reader, entry.model)
-            resealing.check_sealed(reader, rows, entry, dump.directory)
+                resealing.check_sealed(reader, rows, entry, dump.directory)
 
     def _load_file(
-        self, reader: DumpReader, expected_model: str | None = None,
+        self, reader: ChunkReader, expected_model: str | None = None,
     ) -> Generator["DumpedObject", None, int]:
         """Yield the objects of one file; return how many rows it held."""
         rows = 0
@@ -143,7 +146,7 @@ class Deserializer(base.Deserializer):
         return rows
 
     def _transformed(
-        self, transform: Transform, reader: DumpReader, block: Section, line: int,
+        self, transform: Transform, reader: ChunkReader, block: Section, line: int,
         values: list[Any],
     ) -> Iterator["DumpedObject"]:
         """Objects for what a project's row transform makes of one row."""
@@ -153,14 +156,14 @@ class Deserializer(base.Deserializer):
                 yield plan.build(list(row.values()), line)
 
     def _model_plan(
-        self, reader: DumpReader, label: str, field_names: list[str], line: int,
+        self, reader: ChunkReader, label: str, field_names: list[str], line: int,
     ) -> "RowPlan | None":
         key = (reader.path, label, tuple(field_names))
         if key not in self._plans:
             self._plans[key] = self._new_plan(reader, label, field_names, line)
         return self._plans[key]
 
-    def _plan(self, reader: DumpReader, block: Section) -> "RowPlan | None":
+    def _plan(self, reader: ChunkReader, block: Section) -> "RowPlan | None":
         return self._new_plan(
             reader, block.model, block.fields, block.line_of("MODEL"), block.line_of("FIELDS"))
 
@@ -168,7 +171,7 @@ class Deserializer(base.Deserializer):
         return is_excluded(label, self.excludes)
 
     def _new_plan(
-        self, reader: DumpReader, label: str, field_names: Sequence[str], model_line: int | None,
+        self, reader: ChunkReader, label: str, field_names: Sequence[str], model_line: int | None,
         fields_line: int | None = None,
     ) -> "RowPlan | None":
         if self._excluded(label):
@@ -222,7 +225,7 @@ class RowPlan:
     """
 
     def __init__(
-        self, deserializer: Deserializer, reader: DumpReader, model: Any,
+        self, deserializer: Deserializer, reader: ChunkReader, model: Any,
         field_names: Sequence[str], line: int | None,
     ) -> None:
         self.deserializer = deserializer

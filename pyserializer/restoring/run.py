@@ -73,7 +73,8 @@ def _pending_migrations(connection: Any) -> bool:
 def run_restore(plan: RestorePlan, using: str = DEFAULT_DB_ALIAS, ignorenonexistent: bool = False,
                 stdout: IO[str] | None = None, verbosity: int = 1,
                 progress: RestoreProgress | None = None, replace_media: bool = False,
-                restore_media: bool = True, signals: bool | None = None) -> RestoreReport:
+                restore_media: bool = True, signals: bool | None = None,
+                jobs: int = 1) -> RestoreReport:
     """Carry out ``plan`` on database ``using``; return a RestoreReport.
 
     ``stdout`` (optional) is told about each step as it starts; ``progress``
@@ -81,7 +82,7 @@ def run_restore(plan: RestorePlan, using: str = DEFAULT_DB_ALIAS, ignorenonexist
     files are checked before anything changes and put into storage once the
     rows have committed (``restoring.media``), unless ``restore_media`` is
     false (a trial restore); ``replace_media`` overwrites a different file
-    a storage holds at a name. ``signals``: see ``load_dump``.
+    a storage holds at a name. ``signals`` and ``jobs``: see ``load_dump``.
     """
     started = time.monotonic()
     connection = connections[using]
@@ -107,7 +108,7 @@ def run_restore(plan: RestorePlan, using: str = DEFAULT_DB_ALIAS, ignorenonexist
                 step(Step.TO_CODE, _create_unmigrated_tables, connection, plan.unmigrated, say)
             objects, models = step(Step.INTO_CURRENT, replace_rows, plan, connection,
                                    ignorenonexistent=ignorenonexistent, progress=progress,
-                                   signals=signals)
+                                   signals=signals, jobs=jobs)
             text = "dump taken at the code's migration state, restored %s" % counted(objects, len(models))
             text += _and(step(Step.MEDIA, media.publish))
             forward = []
@@ -122,7 +123,7 @@ def run_restore(plan: RestorePlan, using: str = DEFAULT_DB_ALIAS, ignorenonexist
             say("Loading the dump into the models as they were then.")
             objects, models = step(
                 Step.AT_DUMP_STATE, replace_rows, plan, connection, registry, transforms,
-                ignorenonexistent, progress, signals)
+                ignorenonexistent, progress, signals, jobs)
             put = _and(step(Step.MEDIA, media.publish))
             forward = step(Step.FORWARD, _migrate_forward, connection, plan.unmigrated, say)
             text = "dump taken at %s, restored %s%s, migrated forward through %s" % (
@@ -149,19 +150,19 @@ def restore(manifest_path: str | os.PathLike[str], using: str = DEFAULT_DB_ALIAS
             excludes: Iterable[str] = (),
             stdout: IO[str] | None = None, ask: Callable[[str], str] = input,
             bar_stream: IO[str] | None = None, replace_media: bool = False,
-            signals: bool | None = None) -> RestoreReport:
+            signals: bool | None = None, jobs: int = 1) -> RestoreReport:
     """Plan, ask (unless ``interactive`` is false), run; return the RestoreReport.
 
     The core of ``python DIR/restore.py`` and ``manage.py restore_dump``.
     Raises Cancelled when the answer is not yes. ``bar_stream`` (a terminal)
     gets a progress bar of the rows restored. ``replace_media``: see
-    ``run_restore``; ``signals``: see ``load_dump``.
+    ``run_restore``; ``signals`` and ``jobs``: see ``load_dump``.
     """
     plan = plan_restore(manifest_path, excludes)
     confirm(plan, connections[using], interactive, verbosity, stdout, ask)
     with RestoreProgress(plan.rows_to_load(), bar_stream) as progress:
         return run_restore(plan, using, ignorenonexistent, stdout, verbosity, progress,
-                           replace_media, signals=signals)
+                           replace_media, signals=signals, jobs=jobs)
 
 
 def tables_to_replace(connection: Any, registry: Any, matched: Collection[str] = frozenset(),
@@ -201,7 +202,7 @@ def tables_to_replace(connection: Any, registry: Any, matched: Collection[str] =
 def replace_rows(plan: RestorePlan, connection: Any, registry: Any = None,
                  transforms: dict[str, Transform] | None = None, ignorenonexistent: bool = False,
                  progress: RestoreProgress | None = None, signals: bool | None = None,
-                 ) -> tuple[int, list[type[Model]]]:
+                 jobs: int = 1) -> tuple[int, list[type[Model]]]:
     """Empty the tables and load the dump, in one transaction; return (objects, models).
 
     Into the current models, the content types and permissions the dump lacks
@@ -217,7 +218,7 @@ def replace_rows(plan: RestorePlan, connection: Any, registry: Any = None,
         loaded = load_dump(plan.manifest_path, connection, registry, transforms,
                            ignorenonexistent=ignorenonexistent, excludes=plan.excludes,
                            progress=progress, empty_tables=tables, dump=plan.dump,
-                           signals=signals)
+                           signals=signals, jobs=jobs)
         if registry is global_apps:
             complete_rebuilt_rows(connection.alias)
         return loaded
@@ -227,7 +228,7 @@ def load_dump(manifest_path: str, connection: Any, registry: Any = None,
               transforms: dict[str, Transform] | None = None, ignorenonexistent: bool = False,
               excludes: Collection[str] = (), progress: RestoreProgress | None = None,
               empty_tables: Collection[str] = (), dump: manifest.Manifest | None = None,
-              signals: bool | None = None) -> tuple[int, list[type[Model]]]:
+              signals: bool | None = None, jobs: int = 1) -> tuple[int, list[type[Model]]]:
     """Save every row of the dump as ``loaddata`` does; return (objects, models).
 
     Call it inside a transaction: rows are saved with constraint checks off,
@@ -239,6 +240,8 @@ def load_dump(manifest_path: str, connection: Any, registry: Any = None,
     or ``m2m_changed``, as ``pg_restore`` runs no code of the site's; None
     takes the setting ``PYSERIALIZER_RESTORE_SIGNALS`` (true unless set).
     Rows of a model that gets no signal are saved without model instances.
+    ``jobs`` above 1 has ``jobs - 1`` worker processes read the chunks ahead
+    of this one, which saves the rows (``loading.readahead``).
     """
     using = connection.alias
     progress = progress if progress is not None else RestoreProgress(0)
@@ -254,11 +257,12 @@ def load_dump(manifest_path: str, connection: Any, registry: Any = None,
         deserializer = Deserializer(
             dump, using=using, handle_forward_references=True, apps=registry,
             transforms=transforms, ignorenonexistent=ignorenonexistent, excludes=excludes,
-            empty_tables=empty_tables, signals=signals, instance_free=True,
+            empty_tables=empty_tables, signals=signals, instance_free=True, jobs=jobs,
         )
         waiting = []
+        rows = iter(deserializer)
         try:
-            for dumped in deserializer:
+            for dumped in rows:
                 model = dumped.model
                 if model not in allowed:
                     allowed[model] = router.allow_migrate_model(using, model)
@@ -274,6 +278,8 @@ def load_dump(manifest_path: str, connection: Any, registry: Any = None,
             progress.finished(objects)
         except DumpError as exc:
             raise hints.with_restore_hint(exc, manifest_path) from exc
+        finally:
+            rows.close()  # the worker processes end before the transaction does
     models = [model for model, ok in allowed.items() if ok]
     check_references(connection, models, manifest_path, post_data)
     statements = connection.ops.sequence_reset_sql(no_style(), models)

@@ -127,7 +127,7 @@ def verify(manifest_path: str | os.PathLike[str], using: str = DEFAULT_DB_ALIAS,
            into: str | None = None, excludes: Iterable[str] = (), ignorenonexistent: bool = False,
            interactive: bool = True, ask: Callable[[str], str] = input,
            stdout: IO[str] | None = None, verbosity: int = 1,
-           signals: bool | None = None) -> VerifyReport:
+           signals: bool | None = None, jobs: int = 1) -> VerifyReport:
     """Restore the dump into a scratch database, dump that again, compare; return a VerifyReport.
 
     The database ``using`` is only read for its settings. With ``into`` (an
@@ -136,7 +136,7 @@ def verify(manifest_path: str | os.PathLike[str], using: str = DEFAULT_DB_ALIAS,
     with ``verbosity`` 2 or more the restore's steps. Raises VerifyFailed at
     the first difference, CannotCreateDatabase when the user may not create
     the scratch database, and DumpError or NotRestorable as a restore does.
-    ``signals``: as for a restore (``run.load_dump``).
+    ``signals`` and ``jobs``: as for a restore (``run.load_dump``).
     """
     started = time.monotonic()
     plan = plan_restore(manifests.manifest_path_of(manifest_path), excludes)
@@ -152,7 +152,7 @@ def verify(manifest_path: str | os.PathLike[str], using: str = DEFAULT_DB_ALIAS,
         with scratch as alias:
             try:
                 run_restore(plan, alias, ignorenonexistent, stdout if verbosity >= 2 else None,
-                            verbosity, restore_media=False, signals=signals)
+                            verbosity, restore_media=False, signals=signals, jobs=jobs)
             except RestoreFailed as exc:  # its advice is about a database that is gone
                 raise CommandError("Verify failed: the trial restore failed: %s" % (
                     exc.failure.partition("\n")[0])) from exc

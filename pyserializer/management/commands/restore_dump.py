@@ -126,6 +126,7 @@ class Command(OneVoice, BaseCommand):
                     stdout=self.stdout._out, ask=input,
                     bar_stream=bar_stream(self.stderr._out, verbosity),
                     replace_media=options["replace_media"], signals=options["signals"],
+                    jobs=options["jobs"],
                 )
         except DumpError as exc:
             what = ("Verify failed" if verifying else "Check failed" if options["check"]
@@ -162,6 +163,7 @@ class Command(OneVoice, BaseCommand):
                     excludes=options["exclude"], ignorenonexistent=options["ignorenonexistent"],
                     interactive=interactive, ask=input,
                     stdout=self.stdout._out, verbosity=verbosity, signals=options["signals"],
+                    jobs=options["jobs"],
                 )
         except KeyboardInterrupt as exc:
             what = stopped_by(exc)
