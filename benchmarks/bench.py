@@ -77,12 +77,14 @@ STEPS = [
          needs="dump2py-zstd"),
     Step("restore-script", "python DIR/restore.py --noinput", "load", py=True),
     Step("restore-script-nosignals", "python DIR/restore.py --noinput --no-signals", "load", py=True),
+    Step("restore-script-jobs2", "python DIR/restore.py --noinput --no-signals --jobs 2", "load",
+         py=True),
     Step("driver-insert", "driver insert limit (eval + executemany)", "load", limit=True, needs="driver-read"),
     Step("native-restore", "the database's own restore", "load", native=True, needs="native-dump"),
 ]
 STEP = {step.key: step for step in STEPS}
 # The steps that run the dump2py directory's restore.py.
-RESTORE_SCRIPTS = ("restore-script", "restore-script-nosignals")
+RESTORE_SCRIPTS = ("restore-script", "restore-script-nosignals", "restore-script-jobs2")
 
 # The tools each database ships, per vendor: the client binaries they need,
 # the titles of native-dump and native-restore, and the dump's file name.
@@ -294,6 +296,9 @@ class Bench:
             return [self.python, self.restore_script_path(), "--noinput"], "dst"
         if key == "restore-script-nosignals":
             return [self.python, self.restore_script_path(), "--noinput", "--no-signals"], "dst"
+        if key == "restore-script-jobs2":
+            return [self.python, self.restore_script_path(), "--noinput", "--no-signals",
+                    "--jobs", "2"], "dst"
         if key == "driver-insert":
             return driver + ["insert", json.dumps(self.db.connection("dst")), self.path("driver.txt")], "dst"
         if key in ("native-dump", "native-restore"):
@@ -432,6 +437,10 @@ class Bench:
             STEP["restore-script-nosignals"].available = False
             STEP["restore-script-nosignals"].why_not = (
                 "not available: this checkout's restore.py has no --no-signals")
+        if not self.info.get("restore_jobs"):
+            STEP["restore-script-jobs2"].available = False
+            STEP["restore-script-jobs2"].why_not = (
+                "not available: this checkout's restore.py has no --jobs")
 
     def run(self):
         args = self.args

@@ -406,6 +406,7 @@ def info():
         "dump2py": "dump2py" in get_commands(),
         "restore_script": importlib.util.find_spec("pyserializer.restore") is not None,
         "restore_no_signals": restore_has_option("--no-signals"),
+        "restore_jobs": restore_has_option("--jobs"),
         "compress": importlib.util.find_spec("pyserializer.files.compression") is not None,
         "zstd": importlib.util.find_spec("zstandard") is not None,
         "dump2py_jobs": dump2py_has_option("--jobs"),

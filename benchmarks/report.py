@@ -33,7 +33,8 @@ NATIVE_COMPARISONS = (
     ("dump2py-gzip", "native-dump", None),
     ("dump2py-zstd", "native-dump", None),
     ("restore-script", "native-restore", {"sqlite": 2.0, "postgresql": 3.0, "mysql": 2.5}),
-    ("restore-script-nosignals", "native-restore", 1.5),
+    ("restore-script-nosignals", "native-restore", None),
+    ("restore-script-jobs2", "native-restore", 1.5),
     ("loaddata-dump2py", "native-restore", 4.0),
     ("loaddata-gzip", "native-restore", None),
     ("loaddata-zstd", "native-restore", None),
@@ -44,8 +45,9 @@ NATIVE_SIZES = ("dump2py", "dump2py-gzip", "dump2py-zstd")
 # dump2py's dumps and of their restores, every value back after the py format's
 # loads, and dump2py --jobs 2 against --jobs 1 at the largest size.
 DUMP2PY_STEPS = ("dump2py", "dump2py-jobs2", "loaddata-dump2py", "restore-script",
-                 "restore-script-nosignals")
-VALUE_STEPS = RESTORE_STEPS + ("restore-script-nosignals", "loaddata-gzip", "loaddata-zstd")
+                 "restore-script-nosignals", "restore-script-jobs2")
+VALUE_STEPS = RESTORE_STEPS + ("restore-script-nosignals", "restore-script-jobs2",
+                               "loaddata-gzip", "loaddata-zstd")
 JOBS_SPEEDUP = 1.6
 JOBS_TARGET_ROWS = 1000000
 

@@ -152,8 +152,8 @@ class Built:
         monkeypatch.setattr(deserializer_module.RowPlan, "instance", counted_instance)
         build = deserializer_module.RowPlan.build
 
-        def counted_build(plan, values, line):
-            dumped = build(plan, values, line)
+        def counted_build(plan, values, line, *decoded):
+            dumped = build(plan, values, line, *decoded)
             if isinstance(dumped, DumpedRow):
                 self.rows[plan.label] += 1
             return dumped

@@ -6,6 +6,7 @@ behind."""
 
 import io
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -16,7 +17,8 @@ from django.core.management.base import CommandError
 from django.db.models import signals
 
 from helpers import (
-    as_json, chunk_names, db_snapshot, db_snapshot_in, line_number, populate, replace_line, reseal, restore_files, wipe,
+    as_json, chunk_names, db_snapshot, db_snapshot_in, line_number, populate, read_lines,
+    replace_line, reseal, restore_files, wipe,
 )
 from processes import project_env
 from test_restore_script import TESTS_DIR, run_script
@@ -104,20 +106,24 @@ def changed_after_the_dump():
     return db_snapshot()
 
 
-def broken_row(manifest):
-    """Break a row of a chunk well after the first (resealed: only its content is
-    wrong); return the chunk's path and the line."""
+def broken_row(manifest, breaking):
+    """Break the first row of a chunk well after the first with ``breaking``
+    (resealed: only its content is wrong); return the chunk's path and the line."""
     names = chunk_names(manifest)
     path = manifest.parent / names[len(names) // 2 + 1]
     number = line_number(path, lambda line: line.startswith("["))
-    replace_line(path, number, "[1, 2, os.system('true')],")
+    replace_line(path, number, breaking(read_lines(path)[number - 1]))
     reseal(manifest)
     return path, number
 
 
-def test_a_bad_row_read_by_a_worker_is_refused_as_one_process_refuses_it(dump):
+@pytest.mark.parametrize("breaking", [
+    lambda row: "[1, 2, os.system('true')],",  # the reader refuses it
+    lambda row: re.sub(r"^\[\d+,", '["one",', row),  # the primary key's codec refuses it
+])
+def test_a_bad_row_read_by_a_worker_is_refused_as_one_process_refuses_it(dump, breaking):
     manifest, _ = dump
-    path, number = broken_row(manifest)
+    path, number = broken_row(manifest, breaking)
     before = changed_after_the_dump()
     refusals = []
     for jobs in ("1", "3"):
@@ -151,10 +157,10 @@ def test_a_worker_that_dies_is_named_with_its_chunk_and_nothing_changes(dump, mo
     doomed = str(manifest.parent / name)
     send_chunk = readahead._send_chunk
 
-    def dying(pipe, path, model):  # runs in the forked worker
+    def dying(pipe, path, model, *rest):  # runs in the forked worker
         if path == doomed:
             os._exit(9)
-        return send_chunk(pipe, path, model)
+        return send_chunk(pipe, path, model, *rest)
 
     monkeypatch.setattr(readahead, "_send_chunk", dying)
     before = changed_after_the_dump()

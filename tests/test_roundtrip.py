@@ -35,7 +35,7 @@ from testapp.models import (
 pytestmark = pytest.mark.usefixtures("auto_increment_reset")
 
 CHUNK_SIZE = 2
-FORMS = ["file", "directory", "api", "restore", "restore-receivers"]
+FORMS = ["file", "directory", "api", "restore", "restore-receivers", "restore-jobs"]
 # Loading a dump of empty tables is fine; Django's loaddata warns about it all the same.
 EMPTY_DUMP_WARNING = "ignore:No fixture data found:RuntimeWarning"
 # PYSERIALIZER_EXAMPLES=500 make test-sqlite: a deeper search than the default.
@@ -217,7 +217,8 @@ def dump_wipe_load(form, tmp):
     path = dump_dir(Path(tmp) / "dump")
     if form.startswith("restore"):
         wipe()
-        restore_load(path, receivers=form == "restore-receivers")
+        restore_load(path, receivers=form == "restore-receivers",
+                     jobs=3 if form == "restore-jobs" else 1)
         return
     for name in chunk_names(path):
         for block in blocks(path.parent / name):
@@ -236,14 +237,15 @@ def has_init_receivers(model):
     return signals.pre_init.has_listeners(model) or signals.post_init.has_listeners(model)
 
 
-def restore_load(path, receivers):
+def restore_load(path, receivers, jobs):
     """A restore's load of ``path``: without instances, or (``receivers``)
-    with a receiver of every model's pre_save, through instances."""
+    with a receiver of every model's pre_save, through instances; its chunks
+    read by ``jobs - 1`` worker processes (which decode the values)."""
     built = []
     build = RowPlan.build
 
-    def counted_build(plan, values, line):
-        dumped = build(plan, values, line)
+    def counted_build(plan, values, line, *decoded):
+        dumped = build(plan, values, line, *decoded)
         if not has_init_receivers(plan.model):
             built.append(isinstance(dumped, DumpedRow))
         return dumped
@@ -255,7 +257,7 @@ def restore_load(path, receivers):
         signals.pre_save.connect(receiver)
     try:
         with mock.patch.object(RowPlan, "build", counted_build):
-            load_dump(str(path), connection)
+            load_dump(str(path), connection, jobs=jobs)
     finally:
         signals.pre_save.disconnect(receiver)
     # Rows went without instances exactly when nobody received their signals

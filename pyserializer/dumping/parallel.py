@@ -32,7 +32,6 @@ same order.
 """
 
 import multiprocessing
-import signal
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import replace
@@ -47,6 +46,7 @@ from tqdm import tqdm
 
 from ..errors import DumpWriteError, one_line
 from ..tables import key_attnames, keys_of, unused_name
+from ..workers import start_worker
 from .dumpoptions import DumpObserver, DumpOptions
 from .rows import Block
 from .serializer import UnreadableTable, UnwritableTable, Written, blocks_of, write_blocks
@@ -89,11 +89,6 @@ class Chunk(NamedTuple):
     first_row: int
     start: Any
     end: Any
-
-
-# The parent's connections, as a worker inherited them: kept referenced and
-# never closed, so that no finalizer ends the parent's session from here.
-_inherited_connections: list[Any] = []
 
 
 class ParallelTables:
@@ -243,11 +238,7 @@ def _work(
 ) -> None:
     """A worker process: write the chunks the parent sends, until None. It
     tells nobody but the parent of its rows: the observer is the parent's."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops the workers
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    for parent_end in parent_ends:  # held by the parent only: its death ends the pipes
-        parent_end.close()
-    _leave_inherited_connections()
+    start_worker(parent_ends)
     options = replace(options, observer=DumpObserver(), on_block_error=None)
     try:
         with snapshot.opened():
@@ -298,14 +289,6 @@ def chunk_starts(queryset: Any, size: int) -> list[Any]:
         .filter(**{phase: 0, position + "__gt": 1})
         .order_by(*key_names)
     ))
-
-
-def _leave_inherited_connections() -> None:
-    """Give this worker its own connections, leaving the parent's untouched."""
-    for alias in connections:
-        inherited = connections[alias]
-        _inherited_connections.append(inherited)
-        connections[alias] = type(inherited)(dict(inherited.settings_dict), alias)
 
 
 def _check_chunks_join_up(

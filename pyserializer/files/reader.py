@@ -81,8 +81,11 @@ class Section:
     """One ``NAME = [`` block: the names assigned before it, and its rows.
 
     ``rows`` yields ``(line_number, value)`` and must be consumed before the
-    reader moves on to the next section.
+    reader moves on to the next section. ``decoded`` says whether the row
+    last yielded was decoded already (by a read-ahead worker).
     """
+
+    decoded = False
 
     def __init__(self, name: str, names: dict[str, Any], line: int,
                  rows: Iterator[tuple[int, Any]] | None, name_lines: dict[str, int] | None = None) -> None:

@@ -122,7 +122,8 @@ class Deserializer(base.Deserializer):
             )
         wanted = [(path, entry) for path, entry in zip(paths, dump.files)
                   if not self._excluded(entry.model)]
-        with chunk_readers([(path, entry.model) for path, entry in wanted], self.jobs) as readers:
+        chunks = [(path, entry.model) for path, entry in wanted]
+        with chunk_readers(chunks, self.jobs, self._decoder_for_worker) as readers:
             for (path, entry), reader in zip(wanted, readers):
                 rows = yield from self._load_file(reader, entry.model)
                 resealing.check_sealed(reader, rows, entry, dump.directory)
@@ -140,10 +141,24 @@ class Deserializer(base.Deserializer):
                 if transform is not None:
                     yield from self._transformed(transform, reader, block, line, values)
                 elif plan is not None:
-                    yield plan.build(values, line)
+                    yield plan.build(values, line, block.decoded)
             if self.saver is not None:
                 self.saver.flush()
         return rows
+
+    def _decoder_for_worker(
+        self, reader: ChunkReader, block: Section,
+    ) -> Callable[[list[Any]], None] | None:
+        """How a read-ahead worker decodes the rows of a block before it sends
+        them (``RowPlan.decode``), or None: the rows of a transform's model,
+        and of a block this process will refuse, come as they were read."""
+        if self.transforms.get(block.model) is not None:
+            return None
+        try:
+            plan = self._plan(reader, block)
+        except Exception:  # refused here, at the same place, when this process plans it
+            return None
+        return plan.decode if plan is not None else None
 
     def _transformed(
         self, transform: Transform, reader: ChunkReader, block: Section, line: int,
@@ -360,8 +375,9 @@ class RowPlan:
     def error(self, problem: str, line: int | None, field: str | None = None) -> DumpError:
         return self.reader.error(problem, line, self.label, field)
 
-    def build(self, values: list[Any], line: int) -> "DumpedObject":
-        """The object of one row: a list of one value per field (the reader checked)."""
+    def decode(self, values: list[Any]) -> None:
+        """Decode, in place, the values of the fields whose values need no
+        database to decode (all but natural keys and many-to-many keys)."""
         field: Any = None
         value = None
         try:
@@ -369,6 +385,17 @@ class RowPlan:
                 value = values[index]
                 if value is not None and type(value) not in as_is:
                     values[index] = decode(value)
+        except Exception as exc:
+            raise _Undecodable(field, value) from exc
+
+    def build(self, values: list[Any], line: int, decoded: bool = False) -> "DumpedObject":
+        """The object of one row: a list of one value per field (the reader
+        checked), ``decoded`` already or not (``decode``)."""
+        field: Any = None
+        value = None
+        try:
+            if not decoded:
+                self.decode(values)
             deferred = {}
             for index, field, codec in self.relations:
                 value = values[index]
@@ -385,16 +412,20 @@ class RowPlan:
                     deferred[field] = value
                 else:
                     m2m_data[field.name] = keys
+        except _Undecodable as exc:
+            raise self.invalid(exc.value, exc.__cause__, line, exc.field) from exc.__cause__
         except Exception as exc:
-            raise self.error(
-                "invalid value %s: %s" % (shorten(repr(value)), reason_of(exc)), line, field.name
-            ) from exc
+            raise self.invalid(value, exc, line, field) from exc
         if self.lane is not None and not deferred:
             row_of, key = self.lane
             if values[key] is not None:
                 return DumpedRow(self, values, row_of(values), values[key], m2m_data, line)
         return DumpedObject(self.instance(values, line), m2m_data, deferred, self.reader.path,
                             line, self.saver, self.deserializer)
+
+    def invalid(self, value: Any, exc: Any, line: int, field: Any) -> DumpError:
+        return self.error("invalid value %s: %s" % (shorten(repr(value)), reason_of(exc)), line,
+                          field.name)
 
     def instance(self, values: list[Any], line: int) -> Any:
         """The model instance of a row of decoded values, as loaddata makes it."""
@@ -463,6 +494,14 @@ class RowPlan:
         if resolved is not base.DEFER_FIELD:
             self.deserializer.natural_keys[cache_key] = resolved
         return resolved
+
+
+class _Undecodable(Exception):
+    """A value of ``field`` that its codec refuses (the cause)."""
+
+    def __init__(self, field: Any, value: Any) -> None:
+        self.field = field
+        self.value = value
 
 
 def _natural_m2m_key(field: Any, natural_key: Sequence[Any], using: str, forward: bool) -> Any:

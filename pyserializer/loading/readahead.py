@@ -27,8 +27,7 @@ restore's transaction rolls back.
 
 import fcntl
 import multiprocessing
-import signal
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
@@ -37,6 +36,7 @@ from typing import Any
 from ..errors import DumpError, Kind, one_line
 from ..files.reader import DumpReader, Section
 from ..files.safefiles import open_chunk
+from ..workers import start_worker
 
 # A batch of rows ends at this many rows or bytes of their lines, whichever comes first.
 BATCH_ROWS = 1000
@@ -46,20 +46,27 @@ PIPE_BYTES = 1 << 20
 
 # The messages down a worker's pipe, by their first item.
 BLOCK = "block"  # a block begins: its name, names, line, name lines
-ROWS = "rows"  # a batch of its rows: [(line, values), ...]
+ROWS = "rows"  # whether decoded, and a batch of its rows: [(line, values), ...]
 BLOCK_END = "block end"
 CHUNK_END = "chunk end"  # the chunk's stored size and SHA-256
 FAILED = "failed"  # the DumpError that ended the chunk
 
 
-def chunk_readers(chunks: Sequence[tuple[str, str]], jobs: int) -> Any:
+# How a worker decodes the rows of a block: a function that decodes a row in
+# place (or None: they are sent as read), given the reader and the block.
+Decoder = Callable[[list[Any]], None]
+DecoderOf = Callable[[Any, Section], Decoder | None]
+
+
+def chunk_readers(chunks: Sequence[tuple[str, str]], jobs: int, decoder_of: DecoderOf) -> Any:
     """A context manager that gives an iterator of readers of ``chunks``
     (path and model of each, in the loading order): read in this process
-    when ``jobs`` is 1, else ahead of it by ``jobs - 1`` workers."""
+    when ``jobs`` is 1, else ahead of it by ``jobs - 1`` workers, which
+    decode the rows with what ``decoder_of`` gives for each block."""
     workers = min(jobs - 1, len(chunks))
     if workers < 1:
         return _read_here(chunks)
-    return ReadAhead(chunks, workers)
+    return ReadAhead(chunks, workers, decoder_of)
 
 
 @contextmanager
@@ -76,9 +83,11 @@ class ReadAhead:
     """``workers`` processes reading ``chunks`` for this one, which takes
     them in order; a context manager whose value iterates ChunkFromWorkers."""
 
-    def __init__(self, chunks: Sequence[tuple[str, str]], workers: int) -> None:
+    def __init__(self, chunks: Sequence[tuple[str, str]], workers: int,
+                 decoder_of: DecoderOf) -> None:
         self.chunks = list(chunks)
         self.count = workers
+        self.decoder_of = decoder_of
         self.workers: list[tuple[BaseProcess, Connection]] = []
 
     def __enter__(self) -> Iterator["ChunkFromWorker"]:
@@ -90,7 +99,7 @@ class ReadAhead:
                 parent_ends = [pipe for _, pipe in self.workers] + [ours]
                 process = context.Process(
                     target=_read_chunks, daemon=True,
-                    args=(theirs, parent_ends, self.chunks[index::self.count]),
+                    args=(theirs, parent_ends, self.chunks[index::self.count], self.decoder_of),
                 )
                 process.start()
                 theirs.close()
@@ -160,14 +169,17 @@ class ChunkFromWorker:
                 self._ended = True
                 return
             _, name, names, line, name_lines = message
-            yield Section(name, names, line, self._rows(), name_lines)
+            section = Section(name, names, line, None, name_lines)
+            section.rows = self._rows(section)
+            yield section
 
-    def _rows(self) -> Iterator[tuple[int, Any]]:
+    def _rows(self, section: Section) -> Iterator[tuple[int, Any]]:
         while True:
             message = self._receive()
             if message[0] == BLOCK_END:
                 return
-            yield from message[1]
+            section.decoded = message[1]
+            yield from message[2]
 
     def finish(self) -> None:
         """Read what is left of the chunk, so that the next one comes next."""
@@ -194,37 +206,54 @@ class ChunkFromWorker:
 
 
 def _read_chunks(pipe: Connection, parent_ends: list[Connection],
-                 chunks: Sequence[tuple[str, str]]) -> None:
+                 chunks: Sequence[tuple[str, str]], decoder_of: DecoderOf) -> None:
     """A worker process: read ``chunks`` in order, sending what each holds."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops the workers
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    for parent_end in parent_ends:  # held by the parent only: its death ends the pipes
-        parent_end.close()
+    start_worker(parent_ends)
     try:
         for path, model in chunks:
-            if not _send_chunk(pipe, path, model):
+            if not _send_chunk(pipe, path, model, decoder_of):
                 break
     except BrokenPipeError:
         pass  # the parent is gone, and with it the restore
 
 
-def _send_chunk(pipe: Connection, path: str, model: str) -> bool:
+def _send_rows(pipe: Connection, reader: DumpReader, block: Section,
+               decode: Decoder | None) -> None:
+    """Send the rows of a block in batches, decoded (by ``decode``) or as
+    read: a row that does not decode is sent as read, for the parent to
+    refuse as one process does."""
+    batch: list[tuple[int, Any]] = []
+    decoded = decode is not None
+    start = reader.size
+    for line, values in block.rows:
+        if decode is not None:
+            row = values.copy()
+            try:
+                decode(row)
+            except Exception:
+                row = values
+            if (row is not values) is not decoded and batch:
+                pipe.send((ROWS, decoded, batch))
+                batch = []
+            decoded = row is not values
+            values = row
+        batch.append((line, values))
+        if len(batch) >= BATCH_ROWS or reader.size - start >= BATCH_BYTES:
+            pipe.send((ROWS, decoded, batch))
+            batch = []
+            start = reader.size
+    if batch:
+        pipe.send((ROWS, decoded, batch))
+
+
+def _send_chunk(pipe: Connection, path: str, model: str, decoder_of: DecoderOf) -> bool:
     """Send one chunk's blocks, rows and seal; False after sending its error."""
     try:
         with open_chunk(path) as stream:
             reader = DumpReader(stream, path)
             for block in reader.blocks(model):
                 pipe.send((BLOCK, block.name, block.names, block.line, block.name_lines))
-                batch: list[tuple[int, Any]] = []
-                start = reader.size
-                for row in block.rows:
-                    batch.append(row)
-                    if len(batch) >= BATCH_ROWS or reader.size - start >= BATCH_BYTES:
-                        pipe.send((ROWS, batch))
-                        batch = []
-                        start = reader.size
-                if batch:
-                    pipe.send((ROWS, batch))
+                _send_rows(pipe, reader, block, decoder_of(reader, block))
                 pipe.send((BLOCK_END,))
             pipe.send((CHUNK_END, reader.size, reader.sha256()))
             return True
