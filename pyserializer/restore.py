@@ -109,9 +109,9 @@ def add_restore_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "-j", "--jobs", type=jobs_count, default=1, metavar="N",
-        help="Read the dump with N processes: N-1 of them read, check and parse the "
+        help="Read the dump with N processes: N-1 of them read, check and decode the "
         "chunks ahead of this one, which writes the rows in one transaction, as with "
-        "one process. Default: 1.",
+        "one process (restore_dump: with --check and --verify too). Default: 1.",
     )
     parser.add_argument(
         "--replace-media", action="store_true",

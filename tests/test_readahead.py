@@ -181,6 +181,19 @@ def test_jobs_must_be_a_number_of_processes(dump):
         assert str(refused.value) == "Error: argument -j/--jobs: %s" % problem
 
 
+def test_check_reads_with_more_jobs_as_with_one(dump):
+    manifest, _ = dump
+    said = [restore_dump(manifest, "--check", "--jobs", jobs) for jobs in ("1", "3")]
+    assert said[0] == said[1] and "objects" in said[0]
+    broken_row(manifest, lambda row: re.sub(r"^\[\d+,", '["one",', row))
+    refusals = []
+    for jobs in ("1", "3"):
+        with pytest.raises(CommandError) as refused:
+            restore_dump(manifest, "--check", "--jobs", jobs)
+        refusals.append(str(refused.value))
+    assert refusals[0] == refusals[1] and "invalid value 'one'" in refusals[0]
+
+
 def test_verify_reads_with_more_jobs(dump):
     manifest, _ = dump
     out = io.StringIO()

@@ -76,7 +76,7 @@ class CheckReport:
 
 def check_dump(
     manifest_path: str | os.PathLike[str], using: str = DEFAULT_DB_ALIAS, excludes: Iterable[str] = (),
-    replace_media: bool = False,
+    replace_media: bool = False, jobs: int = 1,
 ) -> CheckReport:
     """Read every row of the dump as a restore would, saving nothing; return a CheckReport.
 
@@ -86,7 +86,8 @@ def check_dump(
     empties the tables first, and the database may be new); only a model's own
     ``__init__`` may read it (``built_without_tables``). The media
     files are checked as a restore checks them before it changes anything,
-    storages included (``replace_media`` as for a restore).
+    storages included (``replace_media`` as for a restore). ``jobs`` as for
+    a restore (``run.load_dump``).
     """
     plan = plan_restore(manifest_path, excludes)
     registry, _ = loading_models(plan, using)
@@ -94,15 +95,19 @@ def check_dump(
     media = check_media(plan.dump, plan.excluded, replace_media) if plan.dump.media else None
     objects, models = 0, []
     missing = MissingRows(registry, plan.matched_by_target)
-    for dumped in built_without_tables(Deserializer(
+    rows = iter(Deserializer(
         plan.dump, using=using, handle_forward_references=True, apps=registry,
-        excludes=plan.excludes, resolve_natural_keys=False,
-    ), plan, using):
-        objects += 1
-        missing.add(dumped)
-        label = dumped.object._meta.label_lower
-        if label not in models:
-            models.append(label)
+        excludes=plan.excludes, resolve_natural_keys=False, jobs=jobs,
+    ))
+    try:
+        for dumped in built_without_tables(rows, plan, using):
+            objects += 1
+            missing.add(dumped)
+            label = dumped.object._meta.label_lower
+            if label not in models:
+                models.append(label)
+    finally:
+        rows.close()  # the worker processes end here, whatever happened
     refuse_missing_rows(missing.dangling(), plan.manifest_path)
     entries = [entry for entry in plan.dump.files if not plan.excluded(entry.model)]
     return CheckReport(objects, models, len(entries), sum(e.size for e in entries), plan, media)

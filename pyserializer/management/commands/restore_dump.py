@@ -111,7 +111,8 @@ class Command(OneVoice, BaseCommand):
                     self.stdout.write(list_dump(manifests.read(stream, manifest)))
             elif options["check"]:
                 report = check_dump(manifest, using=database, excludes=options["exclude"],
-                                    replace_media=options["replace_media"])
+                                    replace_media=options["replace_media"],
+                                    jobs=options["jobs"])
                 if verbosity >= 1:
                     self.stdout.write(report.describe())
             elif verifying:
