@@ -117,6 +117,20 @@ def broken_row(manifest, breaking):
     return path, number
 
 
+def refused_with_one_and_more_jobs(manifest, *options):
+    """What ``restore_dump`` (with ``options``) says when it refuses the dump,
+    with one process and with three; the database, changed after the dump, is
+    left as it was."""
+    before = changed_after_the_dump()
+    refusals = []
+    for jobs in ("1", "3"):
+        with pytest.raises(CommandError) as refused:
+            restore_dump(manifest, *options, "--jobs", jobs)
+        refusals.append(str(refused.value))
+        assert db_snapshot() == before
+    return refusals
+
+
 @pytest.mark.parametrize("breaking", [
     lambda row: "[1, 2, os.system('true')],",  # the reader refuses it
     lambda row: re.sub(r"^\[\d+,", '["one",', row),  # the primary key's codec refuses it
@@ -124,13 +138,7 @@ def broken_row(manifest, breaking):
 def test_a_bad_row_read_by_a_worker_is_refused_as_one_process_refuses_it(dump, breaking):
     manifest, _ = dump
     path, number = broken_row(manifest, breaking)
-    before = changed_after_the_dump()
-    refusals = []
-    for jobs in ("1", "3"):
-        with pytest.raises(CommandError) as refused:
-            restore_dump(manifest, "--jobs", jobs)
-        refusals.append(str(refused.value))
-        assert db_snapshot() == before
+    refusals = refused_with_one_and_more_jobs(manifest)
     assert refusals[0] == refusals[1]
     assert "%s, line %d" % (path, number) in refusals[0]
 
@@ -140,13 +148,7 @@ def test_an_altered_chunk_read_by_a_worker_is_refused_as_one_process_refuses_it(
     names = chunk_names(manifest)
     path = manifest.parent / names[-2]
     path.write_bytes(path.read_bytes().replace(b"[", b"[ ", 1)[:-1] + b"\n")
-    before = changed_after_the_dump()
-    refusals = []
-    for jobs in ("1", "2"):
-        with pytest.raises(CommandError) as refused:
-            restore_dump(manifest, "--jobs", jobs)
-        refusals.append(str(refused.value))
-        assert db_snapshot() == before
+    refusals = refused_with_one_and_more_jobs(manifest)
     assert refusals[0] == refusals[1]
     assert str(path) in refusals[0] and "it was truncated or altered" in refusals[0], refusals[0]
 
@@ -186,11 +188,7 @@ def test_check_reads_with_more_jobs_as_with_one(dump):
     said = [restore_dump(manifest, "--check", "--jobs", jobs) for jobs in ("1", "3")]
     assert said[0] == said[1] and "objects" in said[0]
     broken_row(manifest, lambda row: re.sub(r"^\[\d+,", '["one",', row))
-    refusals = []
-    for jobs in ("1", "3"):
-        with pytest.raises(CommandError) as refused:
-            restore_dump(manifest, "--check", "--jobs", jobs)
-        refusals.append(str(refused.value))
+    refusals = refused_with_one_and_more_jobs(manifest, "--check")
     assert refusals[0] == refusals[1] and "invalid value 'one'" in refusals[0]
 
 
