@@ -23,7 +23,11 @@ from helpers import (
 from processes import project_env
 from test_restore_script import TESTS_DIR, run_script
 from pyserializer.errors import DumpError
+from pyserializer.files import manifest as manifests
+from pyserializer.files.reader import DumpReader
+from pyserializer.files.safefiles import open_chunk
 from pyserializer.loading import readahead
+from pyserializer.loading.deserializer import Deserializer
 from pyserializer.restoring.run import restore
 from testapp.models import Everything, Person
 
@@ -172,6 +176,26 @@ def test_a_worker_that_dies_is_named_with_its_chunk_and_nothing_changes(dump, mo
         "%s, model %s: the worker process reading this chunk ended unexpectedly "
         "(exit code 9)" % (doomed, model))
     assert db_snapshot() == before
+
+
+def test_a_worker_decodes_only_the_values_that_are_plain_data(dump):
+    """What a worker sends must come back as the same value without the
+    project's code: a JSONField's values (its decoder may be the project's,
+    JSON null is an expression) and a field's own ``to_python`` (any object)
+    are decoded by the restoring process."""
+    manifest, _ = dump
+    deserializer = Deserializer(manifests.read_file(str(manifest)))
+    path = manifest.parent / next(
+        name for name in chunk_names(manifest) if name.startswith("testapp_everything"))
+    with open_chunk(path) as stream:
+        reader = DumpReader(stream, str(path))
+        block = next(reader.blocks())
+        decode = deserializer._decoder_for_worker(reader, block)
+        sent_decoded = {field.name for _, field, _, _ in decode.keywords["decoders"]}
+        for _ in block.rows:
+            pass
+    assert {"datetime", "date", "time", "duration", "decimal", "uuid", "binary"} <= sent_decoded
+    assert not {"json", "integers"} & sent_decoded
 
 
 def test_jobs_must_be_a_number_of_processes(dump):

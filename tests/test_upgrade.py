@@ -35,9 +35,9 @@ from renumber import renumber_content_types_and_permissions, shift_content_type_
 UTC = datetime.timezone.utc
 
 
-def restore_through_migrations(manifest, stdout=None):
+def restore_through_migrations(manifest, stdout=None, jobs=1):
     """Restore without asking; return the report's text."""
-    return restore(manifest, interactive=False, stdout=stdout).text
+    return restore(manifest, interactive=False, stdout=stdout, jobs=jobs).text
 
 # (pk, name, owner's username)
 TEAMS = [(1, "Analytical Engines \u2713", "alice"), (5, "\u00d8rsted Lab", None)]
@@ -175,14 +175,15 @@ def test_migrapp_models_are_the_state_after_its_last_migration(migrapp_db):
 
 
 @pytest.mark.parametrize("state", OLD_STATES)
+@pytest.mark.parametrize("jobs", [1, 3])  # 3: the old models' rows read by worker processes
 def test_a_dump_taken_at_an_older_migration_restores_into_the_current_models(
-        migrapp_db, tmp_path, state):
+        migrapp_db, tmp_path, state, jobs):
     manifest = dump_old(state, tmp_path / "dump")
     call_command("migrate", verbosity=0)
     fill_current()
 
     out = io.StringIO()
-    report = restore_through_migrations(str(manifest), stdout=out)
+    report = restore_through_migrations(str(manifest), stdout=out, jobs=jobs)
 
     forward = {"0001_initial": "0002-0005", "0002_rename_nick": "0003-0005",
                "0003_split_fullname": "0004-0005"}[state]

@@ -6,6 +6,7 @@ one DeserializedObject per row. Like Django's own deserializers it saves
 nothing itself: ``loaddata`` (or the caller) decides, inside its transaction.
 """
 
+import functools
 import os
 import warnings
 from operator import itemgetter
@@ -15,7 +16,7 @@ from typing import Any
 from django.apps import apps as global_apps
 from django.core.exceptions import FieldDoesNotExist, ObjectDoesNotExist, ValidationError
 from django.core.serializers import base
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import DEFAULT_DB_ALIAS, connections, models
 from django.db.models import Model, signals
 from django.db.models.base import ModelState
 from django.db.models.fields.files import FileDescriptor, ImageFileDescriptor
@@ -28,7 +29,7 @@ from ..files.reader import DumpReader, Section
 from ..restoring import hints
 from ..restoring.migration_state import migration_differences
 from ..tables import key_attnames
-from ..values.codec import codec_for
+from ..values.codec import builtin_kind, codec_for
 from .objects import DumpedObject, DumpedRow, reason_of
 from .readahead import ChunkReader, chunk_readers
 from .saving import (
@@ -158,7 +159,9 @@ class Deserializer(base.Deserializer):
             plan = self._plan(reader, block)
         except Exception:  # refused here, at the same place, when this process plans it
             return None
-        return plan.decode if plan is not None else None
+        if plan is None:
+            return None
+        return functools.partial(plan.decode, decoders=plan.in_workers)
 
     def _transformed(
         self, transform: Transform, reader: ChunkReader, block: Section, line: int,
@@ -258,6 +261,8 @@ class RowPlan:
         self.attributes: list[Any] = []
         for index, name in enumerate(field_names):
             self._add_column(index, name, line)
+        self.in_workers = [decoder for decoder in self.decoders if _plain_data(decoder[1])]
+        self.after_workers = [decoder for decoder in self.decoders if not _plain_data(decoder[1])]
         self.positions = self._positional_order()
         self.has_pk = set(key_attnames(model)) <= {attname for attname, _ in self.attributes}
         self.saver = (deserializer.saver if not deserializer.signals or batchable(model)
@@ -375,13 +380,15 @@ class RowPlan:
     def error(self, problem: str, line: int | None, field: str | None = None) -> DumpError:
         return self.reader.error(problem, line, self.label, field)
 
-    def decode(self, values: list[Any]) -> None:
+    def decode(self, values: list[Any], decoders: Sequence[Any] | None = None) -> None:
         """Decode, in place, the values of the fields whose values need no
-        database to decode (all but natural keys and many-to-many keys)."""
+        database to decode (all but natural keys and many-to-many keys), or
+        of those ``decoders`` (``in_workers``: what a read-ahead worker
+        decodes; ``after_workers``: the rest)."""
         field: Any = None
         value = None
         try:
-            for index, field, as_is, decode in self.decoders:
+            for index, field, as_is, decode in self.decoders if decoders is None else decoders:
                 value = values[index]
                 if value is not None and type(value) not in as_is:
                     values[index] = decode(value)
@@ -390,12 +397,11 @@ class RowPlan:
 
     def build(self, values: list[Any], line: int, decoded: bool = False) -> "DumpedObject":
         """The object of one row: a list of one value per field (the reader
-        checked), ``decoded`` already or not (``decode``)."""
+        checked), with the ``in_workers`` values ``decoded`` already or not."""
         field: Any = None
         value = None
         try:
-            if not decoded:
-                self.decode(values)
+            self.decode(values, self.after_workers if decoded else self.decoders)
             deferred = {}
             for index, field, codec in self.relations:
                 value = values[index]
@@ -494,6 +500,16 @@ class RowPlan:
         if resolved is not base.DEFER_FIELD:
             self.deserializer.natural_keys[cache_key] = resolved
         return resolved
+
+
+def _plain_data(field: Any) -> bool:
+    """Whether the decoded values of ``field`` are plain data that a worker
+    can send as they are: those of Django's own field classes (numbers, text,
+    dates and times, decimals, UUIDs, bytes), not a JSONField's (its decoder
+    may be the project's, and JSON null is an expression) nor a field's own
+    ``to_python`` (any object)."""
+    target = field.target_field if field.is_relation else field
+    return builtin_kind(type(target)) not in (None, models.JSONField)
 
 
 class _Undecodable(Exception):
