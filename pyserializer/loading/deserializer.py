@@ -401,7 +401,9 @@ class RowPlan:
         field: Any = None
         value = None
         try:
-            self.decode(values, self.after_workers if decoded else self.decoders)
+            decoders = self.after_workers if decoded else self.decoders
+            if decoders:
+                self.decode(values, decoders)
             deferred = {}
             for index, field, codec in self.relations:
                 value = values[index]

@@ -112,9 +112,7 @@ class ReadAhead:
     def _in_order(self) -> Iterator["ChunkFromWorker"]:
         for index, (path, model) in enumerate(self.chunks):
             process, pipe = self.workers[index % self.count]
-            chunk = ChunkFromWorker(path, model, process, pipe)
-            yield chunk
-            chunk.finish()
+            yield ChunkFromWorker(path, model, process, pipe)
 
     def __exit__(self, *exc_info: Any) -> None:
         self.stop()
@@ -180,14 +178,6 @@ class ChunkFromWorker:
                 return
             section.decoded = message[1]
             yield from message[2]
-
-    def finish(self) -> None:
-        """Read what is left of the chunk, so that the next one comes next."""
-        if self._ended:
-            return
-        for block in self.blocks():
-            for _ in block.rows:
-                pass
 
     def _receive(self) -> Any:
         if self._ended:
