@@ -30,6 +30,7 @@ from ..restoring import hints
 from ..restoring.migration_state import migration_differences
 from ..tables import key_attnames
 from ..values.codec import builtin_kind, codec_for
+from ..values.copytext import ColumnCheck, copies, copy_text_column
 from .objects import DumpedObject, DumpedRow, reason_of
 from .readahead import ChunkReader, chunk_readers
 from .saving import (
@@ -91,6 +92,7 @@ class Deserializer(base.Deserializer):
         self.jobs = jobs
         self.saver = (BatchSaver(using, empty_tables, signals) if handle_forward_references
                       else None)
+        self.copies = False  # whether rows go to the database by COPY, once connected
         self.dump: manifest.Manifest | None = None
         self.natural_keys: dict[tuple[Any, tuple[Any, ...]], Any] = {}
         self._plans: dict[tuple[str, str, tuple[str, ...]], RowPlan | None] = {}
@@ -98,6 +100,7 @@ class Deserializer(base.Deserializer):
 
     def __iter__(self) -> Generator["DumpedObject", None, None]:
         write_negative_zero(connections[self.using])
+        self.copies = copies(connections[self.using])
         path = getattr(self.stream, "name", None)
         if isinstance(self.stream, manifest.Manifest):
             self.dump = self.stream
@@ -261,14 +264,16 @@ class RowPlan:
         self.attributes: list[Any] = []
         for index, name in enumerate(field_names):
             self._add_column(index, name, line)
-        self.in_workers = [decoder for decoder in self.decoders if _plain_data(decoder[1])]
-        self.after_workers = [decoder for decoder in self.decoders if not _plain_data(decoder[1])]
         self.positions = self._positional_order()
         self.has_pk = set(key_attnames(model)) <= {attname for attname, _ in self.attributes}
         self.saver = (deserializer.saver if not deserializer.signals or batchable(model)
                       else None)
         self.plain_attnames = self._plain_construction()
         self.lane = self._lane()
+        self.copy_texts, self.as_dumped = self._copied_as_dumped()
+        self.decoders = [decoder for decoder in self.decoders if decoder not in self.as_dumped]
+        self.in_workers = [decoder for decoder in self.decoders if _plain_data(decoder[1])]
+        self.after_workers = [decoder for decoder in self.decoders if not _plain_data(decoder[1])]
 
     def _add_column(self, index: int, name: str, line: int | None) -> None:
         try:
@@ -369,6 +374,23 @@ class RowPlan:
             itemgetter(*indexes) if len(indexes) > 1 else lambda values: (values[indexes[0]],))
         return row_of, columns[concrete._meta.pk.attname]
 
+    def _copied_as_dumped(self) -> tuple[dict[str, ColumnCheck], list[Any]]:
+        """({attname: check}, decoders) of the columns whose dumped values the
+        lane's rows keep undecoded, for COPY to take as they are
+        (``values.copytext``); ``decode_as_dumped`` decodes them when a row
+        needs an instance after all, and the saver when a check fails."""
+        if self.lane is None or not self.deserializer.copies:
+            return {}, []
+        connection = connections[self.using]
+        checks = {}
+        as_dumped = []
+        for decoder in self.decoders:
+            check = copy_text_column(decoder[1], connection)
+            if check is not None:
+                checks[decoder[1].attname] = check
+                as_dumped.append(decoder)
+        return checks, as_dumped
+
     def _positional_order(self) -> list[int] | None:
         """Column indexes in the order of Model(*args), if every field is dumped."""
         by_attname = dict(self.attributes)
@@ -380,15 +402,16 @@ class RowPlan:
     def error(self, problem: str, line: int | None, field: str | None = None) -> DumpError:
         return self.reader.error(problem, line, self.label, field)
 
-    def decode(self, values: list[Any], decoders: Sequence[Any] | None = None) -> None:
-        """Decode, in place, the values of the fields whose values need no
-        database to decode (all but natural keys and many-to-many keys), or
-        of those ``decoders`` (``in_workers``: what a read-ahead worker
-        decodes; ``after_workers``: the rest)."""
+    def decode(self, values: list[Any], decoders: Sequence[Any]) -> None:
+        """Decode, in place, the values of the fields of ``decoders``: all
+        whose values need no database to decode (``decoders``: all but natural
+        keys, many-to-many keys and those kept ``as_dumped``), or part of them
+        (``in_workers``: what a read-ahead worker decodes; ``after_workers``:
+        the rest)."""
         field: Any = None
         value = None
         try:
-            for index, field, as_is, decode in self.decoders if decoders is None else decoders:
+            for index, field, as_is, decode in decoders:
                 value = values[index]
                 if value is not None and type(value) not in as_is:
                     values[index] = decode(value)
@@ -428,8 +451,18 @@ class RowPlan:
             row_of, key = self.lane
             if values[key] is not None:
                 return DumpedRow(self, values, row_of(values), values[key], m2m_data, line)
+        if self.as_dumped:
+            self.decode_as_dumped(values, line)
         return DumpedObject(self.instance(values, line), m2m_data, deferred, self.reader.path,
                             line, self.saver, self.deserializer)
+
+    def decode_as_dumped(self, values: list[Any], line: int) -> None:
+        """Decode, in place, the values a lane's row keeps as dumped
+        (``as_dumped``), for a row that needs its instance after all."""
+        try:
+            self.decode(values, self.as_dumped)
+        except _Undecodable as exc:
+            raise self.invalid(exc.value, exc.__cause__, line, exc.field) from exc.__cause__
 
     def invalid(self, value: Any, exc: Any, line: int, field: Any) -> DumpError:
         return self.error("invalid value %s: %s" % (shorten(repr(value)), reason_of(exc)), line,

@@ -135,9 +135,22 @@ class DumpedRow(DumpedObject):
         self.deserializer = plan.deserializer
         self.model = plan.model
 
+    as_dumped_decoded = False
+
     @cached_property
     def object(self) -> Any:
+        self.decode_as_dumped()
         return self.plan.instance(self.values, self.line)
+
+    def decode_as_dumped(self) -> None:
+        """Decode the values kept as dumped for COPY (``RowPlan.as_dumped``),
+        in ``values`` and ``row``: the row needs its instance, or its batch
+        has a value COPY cannot take as it is."""
+        lane = self.plan.lane
+        if self.plan.as_dumped and lane is not None and not self.as_dumped_decoded:
+            self.plan.decode_as_dumped(self.values, self.line)
+            self.row = lane[0](self.values)
+            self.as_dumped_decoded = True
 
 
 def _suspect_field(instance: Any) -> str:

@@ -21,7 +21,7 @@ as its values alone (``DumpedRow``, the instance-free lane).
 
 import functools
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +31,7 @@ from django.db.models import Q, signals
 
 from ..errors import DumpError, Kind
 from ..tables import every_row, keys_of
+from ..values.copytext import copies
 from ..values.dbvalues import db_values
 
 if TYPE_CHECKING:
@@ -209,7 +210,7 @@ class BatchSaver:
             links = [(dumped.key, key) for dumped, keys in added for key in keys]
             if links:
                 try:
-                    _insert_columns(through, [source, target], list(zip(*links)), self.using)
+                    _insert_columns(through, [source, target], list(zip(*links)), (), self.using)
                 except Exception as exc:
                     first = batch[0]
                     raise DumpError(
@@ -284,7 +285,7 @@ def _replace_links(field: Any, key: Any, targets: Iterable[Any], using: str) -> 
                        .values_list(source.attname, flat=True))
         rows += [(other, key) for other in new - mirrored]
     if rows:
-        _insert_columns(through, [source, target], list(zip(*rows)), using)
+        _insert_columns(through, [source, target], list(zip(*rows)), (), using)
 
 
 def _insert_rows(
@@ -296,7 +297,7 @@ def _insert_rows(
     field that wants SQL of its own."""
     connection = connections[using]
     if not batch[0].has_instance:
-        _insert_columns(model, fields, list(zip(*[dumped.row for dumped in batch])), using)
+        _insert_columns(model, fields, *_lane_columns(fields, batch), using)
         return
     objects = [dumped.object for dumped in batch]
     if None in [_placeholder(field, connection) for field in fields]:
@@ -308,15 +309,33 @@ def _insert_rows(
     attributes = [obj.__dict__ for obj in objects]
     _insert_columns(model, fields, [
         list(map(itemgetter(field.attname), attributes)) for field in fields
-    ], using)
+    ], (), using)
+
+
+def _lane_columns(
+    fields: Sequence[Any], batch: Sequence["DumpedObject"],
+) -> tuple[list[Sequence[Any]], Collection[int]]:
+    """The columns of a batch of rows without instances (``DumpedRow``), and
+    the indexes of those whose values COPY takes as they were dumped
+    (``RowPlan.copy_texts``). When a column's check fails, the batch's
+    values kept as dumped are decoded and it takes the row path."""
+    columns: list[Sequence[Any]] = list(zip(*[dumped.row for dumped in batch]))
+    checks = batch[0].plan.copy_texts
+    ready = [index for index, field in enumerate(fields) if field.attname in checks]
+    if all(checks[fields[index].attname](columns[index]) for index in ready):
+        return columns, ready
+    for dumped in batch:
+        dumped.decode_as_dumped()
+    return list(zip(*[dumped.row for dumped in batch])), ()
 
 
 def _insert_columns(
     model: type[models.Model], fields: Sequence[Any], columns: Sequence[Sequence[Any]],
-    using: str,
+    ready: Collection[int], using: str,
 ) -> None:
     """INSERT rows given as one column of attribute values per field through
-    the backend's bulk path.
+    the backend's bulk path. The columns at the indexes ``ready`` go as they
+    are (to COPY), the others as their fields save them.
 
     PostgreSQL with psycopg 3 gets one ``COPY ... FROM STDIN``: Django binds
     parameters client-side there, so an executemany is one statement per row.
@@ -331,10 +350,11 @@ def _insert_columns(
     table = quote(model._meta.db_table)
     column_names = ", ".join(quote(field.column) for field in fields)
     rows = list(zip(*[
-        db_values(field, connection, column) for field, column in zip(fields, columns)
+        column if index in ready else db_values(field, connection, column)
+        for index, (field, column) in enumerate(zip(fields, columns))
     ]))
     with connection.cursor() as cursor:
-        if _copies(connection):
+        if copies(connection):
             with cursor.cursor.copy("COPY %s (%s) FROM STDIN" % (table, column_names)) as copy:
                 for row in rows:
                     copy.write_row(row)
@@ -372,11 +392,6 @@ def _multi_row_inserts(
             values, params, size = [], [], 0
     if values:
         cursor.execute(insert + ", ".join(values), params)
-
-
-def _copies(connection: Any) -> bool:
-    """Whether rows go to ``connection`` by COPY (PostgreSQL through psycopg 3)."""
-    return connection.vendor == "postgresql" and hasattr(connection.connection, "adapters")
 
 
 def _placeholder(field: Any, connection: Any) -> Placeholder | None:

@@ -1,0 +1,126 @@
+"""A column of dumped values -> what PostgreSQL's COPY takes, without decoding
+them, where that is exact.
+
+The row path decodes each value of a row into its Python value (a UUID, a
+datetime, a Decimal), converts it for the database (``get_db_prep_save``)
+and psycopg writes it back as text for COPY. For some columns that text is
+the dumped text itself: a canonical UUID, an ISO date, time or datetime, a
+plain decimal number, a duration as Django writes it, a dotted IPv4 address.
+PostgreSQL reads it as the same value the row path would have sent, since
+the database parses the text either way. ``copy_text_column`` returns the
+check of a column of a batch at once (a regular expression over the joined
+texts, and the date parsers in C). A batch with a value it cannot vouch for
+takes the row path, which decodes each value and names the line of one it
+refuses.
+
+Only Django's own field classes (a subclass may prepare its values its own
+way), on PostgreSQL through psycopg 3 (COPY), and never a primary key or a
+relation, whose decoded values a restore compares. A JSONField's text goes
+as it is when its numbers are written as the row path writes them.
+tests/test_copy_text.py loads every column type both ways and compares.
+"""
+
+import collections
+import datetime
+import decimal
+import re
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+
+
+ColumnCheck = Callable[[Sequence[Any]], bool]
+"""Whether COPY takes the dumped values of one column of a batch as they are."""
+
+_DATE = r"\d{4}-\d\d-\d\d"
+_TIME = r"\d\d:\d\d:\d\d(?:\.\d{6})?"
+_OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
+
+
+def copies(connection: Any) -> bool:
+    """Whether rows go to ``connection`` by COPY (PostgreSQL through psycopg 3)."""
+    return connection.vendor == "postgresql" and hasattr(connection.connection, "adapters")
+
+
+def copy_text_column(field: Any, connection: Any) -> ColumnCheck | None:
+    """The check that lets the dumped values of ``field`` go to COPY as they
+    are, or None when they must be decoded, on a ``connection`` that
+    ``copies``."""
+    if field.primary_key or field.is_relation or connection.vendor != "postgresql":
+        return None
+    kind = type(field)
+    if kind is models.UUIDField and connection.features.has_native_uuid_field:
+        return _texts(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+    if kind is models.DateTimeField:
+        offset = r"[+-]\d\d:\d\d" if settings.USE_TZ else ""
+        return _texts(_DATE + "T" + _TIME + offset, datetime.datetime.fromisoformat)
+    if kind is models.DateField:
+        return _texts(_DATE, datetime.date.fromisoformat)
+    if kind is models.TimeField:
+        return _texts(_TIME, datetime.time.fromisoformat)
+    if kind is models.DurationField and connection.features.has_native_duration_field:
+        # Days, when there are any, as duration_string writes them; not negative,
+        # whose sign PostgreSQL reads as the days' alone.
+        return _texts(r"(?:\d{1,9} )?(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d{6})?")
+    if kind is models.DecimalField and _decimals_sent_as_they_are(field, connection):
+        return _texts(r"-?\d+(?:\.\d+)?")
+    if kind is models.GenericIPAddressField:
+        return _texts(r"(?:%s\.){3}%s" % (_OCTET, _OCTET))
+    if kind is models.JSONField and field.encoder is None and field.decoder is None:
+        return _json_texts
+    return None
+
+
+# A JSON string, or a number with a fraction or an exponent (captured).
+_STRING_OR_FLOAT = re.compile(
+    r'"(?:[^"\\]|\\.)*"|(-?(?:0|[1-9]\d*)(?:\.\d+(?:[eE][+-]?\d+)?|[eE][+-]?\d+))')
+
+
+def _json_texts(values: Sequence[Any]) -> bool:
+    """Whether PostgreSQL reads each JSON text into the jsonb value that
+    ``json.dumps(json.loads(text))`` gives (the row path): when each number
+    with a fraction or an exponent is written as Python writes that float
+    (jsonb keeps a number's digits: 1.50 is not 1.5). Text that is not JSON
+    PostgreSQL refuses, and the row path names it."""
+    texts = [value for value in values if value is not None]
+    try:
+        joined = "\n".join(texts)
+    except TypeError:  # not text
+        return False
+    floats = [number for number in _STRING_OR_FLOAT.findall(joined) if number]
+    return list(map(repr, map(float, floats))) == floats
+
+
+def _decimals_sent_as_they_are(field: Any, connection: Any) -> bool:
+    """Whether the backend sends a Decimal as it is, whatever its digits (so
+    that PostgreSQL rounds it to the column's scale, as it does the text);
+    Django 4.2 formats it to the field's digits first."""
+    probe = decimal.Decimal("-0.125")
+    return connection.ops.adapt_decimalfield_value(probe, 2, 1) is probe
+
+
+def _texts(pattern: str, parse: Callable[[str], Any] | None = None) -> ColumnCheck:
+    """A check that every value is None or text that matches ``pattern`` (and
+    that ``parse`` accepts: the calendar and the clock)."""
+    joined_pattern = re.compile("(?:%s\n)*%s" % (pattern, pattern))
+
+    def check(values: Sequence[Any]) -> bool:
+        texts = [value for value in values if value is not None]
+        if not texts:
+            return True
+        try:
+            joined = "\n".join(texts)
+        except TypeError:  # not text
+            return False
+        if joined.count("\n") != len(texts) - 1 or not joined_pattern.fullmatch(joined):
+            return False
+        if parse is not None:
+            try:
+                collections.deque(map(parse, texts), maxlen=0)
+            except ValueError:
+                return False
+        return True
+
+    return check

@@ -1,0 +1,183 @@
+"""A restore's rows without instances give COPY the dumped text of some
+columns as it is (values.copytext): the database then holds exactly what the
+row path (decode, get_db_prep_save, psycopg) gives it, for every column type
+and for values hypothesis picks; a batch with a value the checks cannot
+vouch for takes the row path, and a value neither takes is refused with its
+file, line and field."""
+
+import datetime
+import decimal
+import json
+import uuid
+
+import pytest
+from django.db import connection, transaction
+from django.test import override_settings
+from hypothesis import given
+from hypothesis import strategies as st
+
+from helpers import (
+    assert_same_rows, db_snapshot, dump_dir, line_number, read_lines, replace_line, reseal, wipe,
+)
+from pyserializer.errors import DumpError
+from pyserializer.loading import deserializer, saving
+from pyserializer.restoring.run import load_dump
+from pyserializer.values.codec import codec_for
+from pyserializer.values.copytext import copy_text_column
+from test_roundtrip import HYPOTHESIS, everything_values, example_transaction
+from testapp.models import Everything
+
+pytestmark = pytest.mark.usefixtures("auto_increment_reset")
+
+# The columns of Everything that COPY takes as dumped on PostgreSQL.
+AS_DUMPED = {"date", "time", "datetime", "duration", "uuid", "decimal", "ip", "json"}
+
+
+def restored(path, monkeypatch, as_dumped=True):
+    """What the database holds after a restore's load of ``path`` without
+    signals (every row without an instance), with the dumped text going to
+    COPY as it is, or (not ``as_dumped``) every value decoded."""
+    with monkeypatch.context() as patched, transaction.atomic():
+        wipe()
+        if not as_dumped:
+            patched.setattr(deserializer, "copy_text_column", lambda *args: None)
+        load_dump(str(path), connection, signals=False)
+    return db_snapshot(), server_text()
+
+
+def server_text():
+    """The rows of Everything as PostgreSQL writes them (a number's digits, a
+    jsonb's text), where Django's values may be equal for different ones."""
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT everything::text FROM testapp_everything everything ORDER BY id")
+        return cursor.fetchall()
+
+
+def assert_same_restores(expected, actual):
+    assert_same_rows(expected[0], actual[0])
+    assert expected[1] == actual[1]
+
+
+# A value of each column that COPY takes as dumped, as the codec writes it.
+SAMPLES = {
+    "date": datetime.date(1, 1, 1),
+    "time": datetime.time(23, 59, 59, 999999),
+    "datetime": datetime.datetime(2019, 12, 19, 0, 57, 57, 199202, tzinfo=datetime.timezone.utc),
+    "duration": datetime.timedelta(days=99999999, seconds=86399, microseconds=1),
+    "uuid": uuid.UUID("9e22d128-30aa-4c5a-9c44-5a66d99d1cb9"),
+    "decimal": decimal.Decimal("-60956.529067"),
+    "ip": "255.0.10.199",
+    "json": {"n": [1, -0.0, 1e+16, 0.1, "1.50"], "t": "Zürich \"1.50\""},
+}
+
+
+@pytest.mark.django_db
+def test_the_columns_copy_takes_as_dumped():
+    checks = {field.name: copy_text_column(field, connection)
+              for field in Everything._meta.concrete_fields}
+    taken = {name for name, check in checks.items() if check is not None}
+    assert taken == (AS_DUMPED if connection.vendor == "postgresql" else set())
+    for name in taken:
+        field = Everything._meta.get_field(name)
+        dumped = codec_for(field).encode or str
+        assert checks[name]([dumped(SAMPLES[name]), None, dumped(SAMPLES[name])]), name
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("use_tz", [True, False], ids=["USE_TZ", "naive"])
+@HYPOTHESIS
+@given(data=st.data())
+def test_copy_as_dumped_restores_what_the_row_path_restores(use_tz, data, tmp_path_factory):
+    with pytest.MonkeyPatch.context() as monkeypatch, override_settings(USE_TZ=use_tz), \
+            example_transaction():
+        for pk in range(1, data.draw(st.integers(1, 4)) + 1):
+            Everything.objects.create(pk=pk, **data.draw(everything_values(use_tz)))
+        source = db_snapshot(), server_text()
+        path = dump_dir(tmp_path_factory.mktemp("dump") / "dump")
+        assert_same_restores(source, restored(path, monkeypatch))
+        assert_same_restores(source, restored(path, monkeypatch, as_dumped=False))
+
+
+# Values a check must leave to the row path, which decodes them: the row path
+# may read them otherwise than PostgreSQL reads the text.
+ROW_PATH_VALUES = {
+    "uuid": "9E22D12830AA4C5A9C445A66D99D1CB9",
+    "duration": "-1 01:00:00",
+    "decimal": "1E+2",
+    "ip": "::ffff:10.1.2.3",
+    "date": "2019-1-2",
+    "time": "12:30",
+    "datetime": "2019-12-19 00:57:57+00:00",
+    "json": '{"a": 1.50, "b": 1e5, "c": 2.5}',
+}
+
+
+def edited_dump(tmp_path, column, value):
+    """A dump of two rows of Everything, the second's ``column`` edited to
+    ``value`` by hand (and resealed); returns (restore.py, the edited line)."""
+    Everything.objects.create(pk=1, date=datetime.date(2020, 1, 2),
+                              time=datetime.time(1, 2, 3), uuid=uuid.uuid4(),
+                              duration=datetime.timedelta(days=3),
+                              decimal=decimal.Decimal("12.5"), ip="10.0.0.1")
+    Everything.objects.create(pk=2)
+    path = dump_dir(tmp_path / "dump", "testapp.everything")
+    chunk = path.parent / "testapp_everything.py"
+    lines = read_lines(chunk)
+    fields = json.loads(next(line for line in lines if line.startswith("FIELDS = "))[9:])
+    number = line_number(chunk, lambda line: line.startswith("[2, "))
+    row = json.loads(lines[number - 1].rstrip(","))
+    row[fields.index(column)] = value
+    replace_line(chunk, number, json.dumps(row, ensure_ascii=False) + ",")
+    reseal(path)
+    return path, number
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("column", sorted(ROW_PATH_VALUES))
+def test_a_value_the_check_refuses_takes_the_row_path(column, tmp_path, monkeypatch):
+    check = copy_text_column(Everything._meta.get_field(column), connection)
+    if check is not None:
+        assert not check([None, ROW_PATH_VALUES[column]])
+    path, _ = edited_dump(tmp_path, column, ROW_PATH_VALUES[column])
+    expected = restored(path, monkeypatch, as_dumped=False)
+    assert_same_restores(expected, restored(path, monkeypatch))
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("column, value", [("date", "2019-02-30"), ("uuid", "not a uuid"),
+                                           ("datetime", "2019-12-19T25:00:00+00:00")])
+def test_a_value_neither_path_takes_is_named(column, value, tmp_path, monkeypatch):
+    path, number = edited_dump(tmp_path, column, value)
+    wipe()
+    with pytest.raises(DumpError) as raised, transaction.atomic():
+        load_dump(str(path), connection, signals=False)
+    message = str(raised.value)
+    assert "testapp_everything.py" in message and "line %d" % number in message
+    assert "testapp.everything" in message and column in message
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("jobs", [1, 3])
+def test_read_ahead_workers_leave_the_text_to_copy(jobs, tmp_path, monkeypatch):
+    """Worker processes decide as the restoring process does: they leave the
+    values COPY takes as dumped undecoded."""
+    for pk in range(1, 4):
+        Everything.objects.create(pk=pk, **{name: SAMPLES[name] for name in AS_DUMPED})
+    source = db_snapshot()
+    path = dump_dir(tmp_path / "dump", "testapp.everything")
+    lane_columns = saving._lane_columns
+    taken = []
+
+    def recorded(fields, batch):
+        columns, ready = lane_columns(fields, batch)
+        taken.extend(fields[index].name for index in ready)
+        return columns, ready
+
+    monkeypatch.setattr(saving, "_lane_columns", recorded)
+    with transaction.atomic():
+        wipe()
+        load_dump(str(path), connection, signals=False, jobs=jobs)
+    assert_same_rows(source, db_snapshot())
+    assert set(taken) == (AS_DUMPED if connection.vendor == "postgresql" else set())
