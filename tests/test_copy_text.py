@@ -12,6 +12,7 @@ import uuid
 
 import pytest
 from django.db import connection, transaction
+from django.db.models import signals
 from django.test import override_settings
 from hypothesis import given
 from hypothesis import strategies as st
@@ -100,6 +101,16 @@ def test_copy_as_dumped_restores_what_the_row_path_restores(use_tz, data, tmp_pa
         assert_same_restores(source, restored(path, monkeypatch, as_dumped=False))
 
 
+@pytest.mark.django_db
+def test_a_value_that_holds_a_line_break_is_not_two_values():
+    check = copy_text_column(Everything._meta.get_field("date"), connection)
+    if check is None:
+        pytest.skip("COPY takes no text as dumped on %s" % connection.vendor)
+    assert check(["2019-12-19", "2019-12-20"])
+    assert not check(["2019-12-19\n2019-12-20"])
+    assert not check(["2019-12-19", "2019-12-20\n"])
+
+
 # Values a check must leave to the row path, which decodes them: the row path
 # may read them otherwise than PostgreSQL reads the text.
 ROW_PATH_VALUES = {
@@ -181,3 +192,52 @@ def test_read_ahead_workers_leave_the_text_to_copy(jobs, tmp_path, monkeypatch):
         load_dump(str(path), connection, signals=False, jobs=jobs)
     assert_same_rows(source, db_snapshot())
     assert set(taken) == (AS_DUMPED if connection.vendor == "postgresql" else set())
+
+
+def pre_save_receiver(change):
+    """A pre_save receiver of Everything that calls ``change(instance)``."""
+
+    def receive(sender, instance, **kwargs):
+        change(instance)
+
+    return receive
+
+
+@pytest.mark.django_db(transaction=True)
+def test_rows_with_instances_give_copy_the_texts_no_receiver_replaced(tmp_path, monkeypatch):
+    """Rows with instances (their model has receivers) keep the dumped text
+    of the columns COPY takes as it is, and COPY gets it for a column whose
+    values no receiver replaced; a replaced value, and a JSON value a
+    receiver changed in place, reach the database as the receiver left them."""
+    for pk in range(1, 4):
+        Everything.objects.create(pk=pk, **{name: SAMPLES[name] for name in AS_DUMPED})
+    path = dump_dir(tmp_path / "dump", "testapp.everything")
+    kept_texts = saving._kept_texts
+    taken = []
+
+    def recorded(fields, columns, batch):
+        ready = kept_texts(fields, columns, batch)
+        taken.extend(fields[index].name for index in ready)
+        return ready
+
+    def change(instance):
+        if instance.pk == 2:
+            instance.date = datetime.date(2000, 2, 29)
+        instance.json["n"].append(instance.pk)
+
+    monkeypatch.setattr(saving, "_kept_texts", recorded)
+    receiver = pre_save_receiver(change)
+    signals.pre_save.connect(receiver, sender=Everything)
+    try:
+        with transaction.atomic():
+            wipe()
+            load_dump(str(path), connection, signals=True)
+    finally:
+        signals.pre_save.disconnect(receiver, sender=Everything)
+    rows = Everything.objects.order_by("pk")
+    assert [row.date for row in rows] == [SAMPLES["date"], datetime.date(2000, 2, 29), SAMPLES["date"]]
+    assert [row.json["n"][-1] for row in rows] == [1, 2, 3]
+    for name in AS_DUMPED - {"date", "json"}:
+        assert {getattr(row, name) for row in rows} == {SAMPLES[name]}, name
+    expected = AS_DUMPED - {"date", "json"} if connection.vendor == "postgresql" else set()
+    assert set(taken) == expected

@@ -270,7 +270,15 @@ class RowPlan:
                       else None)
         self.plain_attnames = self._plain_construction()
         self.lane = self._lane()
-        self.copy_texts, self.as_dumped = self._copied_as_dumped()
+        self.copy_texts = self._copy_texts()
+        copied = [decoder for decoder in self.decoders if decoder[1].attname in self.copy_texts]
+        # A lane's rows keep these values undecoded. Rows with instances keep
+        # their text beside the decoded value, which COPY gets if no receiver
+        # replaced it; not a JSON value, which a receiver may change in place.
+        self.as_dumped = copied if self.lane is not None else []
+        self.texts_kept = [] if self.lane is not None else [
+            decoder for decoder in copied if type(decoder[1]) is not models.JSONField]
+        self.kept_attnames = [decoder[1].attname for decoder in self.texts_kept]
         self.decoders = [decoder for decoder in self.decoders if decoder not in self.as_dumped]
         self.in_workers = [decoder for decoder in self.decoders if _plain_data(decoder[1])]
         self.after_workers = [decoder for decoder in self.decoders if not _plain_data(decoder[1])]
@@ -374,22 +382,22 @@ class RowPlan:
             itemgetter(*indexes) if len(indexes) > 1 else lambda values: (values[indexes[0]],))
         return row_of, columns[concrete._meta.pk.attname]
 
-    def _copied_as_dumped(self) -> tuple[dict[str, ColumnCheck], list[Any]]:
-        """({attname: check}, decoders) of the columns whose dumped values the
-        lane's rows keep undecoded, for COPY to take as they are
-        (``values.copytext``); ``decode_as_dumped`` decodes them when a row
-        needs an instance after all, and the saver when a check fails."""
-        if self.lane is None or not self.deserializer.copies:
-            return {}, []
+    def _copy_texts(self) -> dict[str, ColumnCheck]:
+        """{attname: check} of the columns whose dumped text COPY may take as
+        it is (``values.copytext``), when the rows are saved in batches by
+        COPY. A lane's rows keep those values undecoded (``as_dumped``;
+        ``decode_as_dumped`` decodes them when a row needs an instance after
+        all, and the saver when a check fails); rows with instances keep the
+        text of some (``texts_kept``)."""
+        if self.saver is None or not self.deserializer.copies:
+            return {}
         connection = connections[self.using]
         checks = {}
-        as_dumped = []
-        for decoder in self.decoders:
-            check = copy_text_column(decoder[1], connection)
+        for _, field, _, _ in self.decoders:
+            check = copy_text_column(field, connection)
             if check is not None:
-                checks[decoder[1].attname] = check
-                as_dumped.append(decoder)
-        return checks, as_dumped
+                checks[field.attname] = check
+        return checks
 
     def _positional_order(self) -> list[int] | None:
         """Column indexes in the order of Model(*args), if every field is dumped."""
@@ -423,6 +431,8 @@ class RowPlan:
         checked), with the ``in_workers`` values ``decoded`` already or not."""
         field: Any = None
         value = None
+        kept = ([values[decoder[0]] for decoder in self.texts_kept]
+                if self.texts_kept and not decoded else None)
         try:
             decoders = self.after_workers if decoded else self.decoders
             if decoders:
@@ -453,8 +463,11 @@ class RowPlan:
                 return DumpedRow(self, values, row_of(values), values[key], m2m_data, line)
         if self.as_dumped:
             self.decode_as_dumped(values, line)
-        return DumpedObject(self.instance(values, line), m2m_data, deferred, self.reader.path,
-                            line, self.saver, self.deserializer)
+        dumped = DumpedObject(self.instance(values, line), m2m_data, deferred, self.reader.path,
+                              line, self.saver, self.deserializer)
+        if kept is not None:
+            dumped.dumped_texts = (self, kept, [values[decoder[0]] for decoder in self.texts_kept])
+        return dumped
 
     def decode_as_dumped(self, values: list[Any], line: int) -> None:
         """Decode, in place, the values a lane's row keeps as dumped

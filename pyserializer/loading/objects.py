@@ -34,6 +34,9 @@ class DumpedObject(base.DeserializedObject):
     """
 
     has_instance = True
+    # (plan, texts, decoded values) of the columns whose dumped text COPY may
+    # take instead of the instance's value (``RowPlan.texts_kept``).
+    dumped_texts: tuple[RowPlan, list[Any], list[Any]] | None = None
 
     def __init__(self, obj: Any, m2m_data: dict[str, Any], deferred_fields: dict[Any, Any],
                  path: str, line: int, saver: BatchSaver | None = None,

@@ -21,6 +21,7 @@ as its values alone (``DumpedRow``, the instance-free lane).
 
 import functools
 import math
+import operator
 from collections.abc import Callable, Collection, Iterable, Sequence
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
@@ -307,9 +308,9 @@ def _insert_rows(
             rows._insert(objects[start : start + size], fields=fields, using=using, raw=True)
         return
     attributes = [obj.__dict__ for obj in objects]
-    _insert_columns(model, fields, [
-        list(map(itemgetter(field.attname), attributes)) for field in fields
-    ], (), using)
+    columns: list[Sequence[Any]] = [
+        list(map(itemgetter(field.attname), attributes)) for field in fields]
+    _insert_columns(model, fields, columns, _kept_texts(fields, columns, batch), using)
 
 
 def _lane_columns(
@@ -327,6 +328,37 @@ def _lane_columns(
     for dumped in batch:
         dumped.decode_as_dumped()
     return list(zip(*[dumped.row for dumped in batch])), ()
+
+
+def _kept_texts(
+    fields: Sequence[Any], columns: list[Sequence[Any]], batch: Sequence["DumpedObject"],
+) -> list[int]:
+    """Put the dumped texts of a batch of rows with instances in place of
+    their values, in ``columns``, where COPY takes them as they are: a column
+    whose values are all still the decoded ones (no receiver replaced one)
+    and whose texts pass its check (``RowPlan.texts_kept``). Returns the
+    indexes of those columns."""
+    first = batch[0].dumped_texts
+    if first is None:
+        return []
+    plan = first[0]
+    kept = [dumped.dumped_texts for dumped in batch]
+    if not all(texts is not None and texts[0] is plan for texts in kept):
+        return []
+    positions = {attname: position for position, attname in enumerate(plan.kept_attnames)}
+    ready = []
+    for index, field in enumerate(fields):
+        position = positions.get(field.attname)
+        if position is None:
+            continue
+        decoded = [texts[2][position] for texts in kept]  # type: ignore[index]
+        if not all(map(operator.is_, columns[index], decoded)):
+            continue
+        texts = [texts[1][position] for texts in kept]  # type: ignore[index]
+        if plan.copy_texts[field.attname](texts):
+            columns[index] = texts
+            ready.append(index)
+    return ready
 
 
 def _insert_columns(
