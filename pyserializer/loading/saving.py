@@ -346,16 +346,16 @@ def _kept_texts(
     if not all(texts is not None and texts[0] is plan for texts in kept):
         return []
     positions = {attname: position for position, attname in enumerate(plan.kept_attnames)}
+    dumped_columns = list(zip(*[texts[1] for texts in kept]))  # type: ignore[index]
+    decoded_columns = list(zip(*[texts[2] for texts in kept]))  # type: ignore[index]
     ready = []
     for index, field in enumerate(fields):
         position = positions.get(field.attname)
         if position is None:
             continue
-        decoded = [texts[2][position] for texts in kept]  # type: ignore[index]
-        if not all(map(operator.is_, columns[index], decoded)):
-            continue
-        texts = [texts[1][position] for texts in kept]  # type: ignore[index]
-        if plan.copy_texts[field.attname](texts):
+        texts = dumped_columns[position]
+        if (all(map(operator.is_, columns[index], decoded_columns[position]))
+                and plan.copy_texts[field.attname](texts)):
             columns[index] = texts
             ready.append(index)
     return ready
