@@ -278,7 +278,8 @@ class RowPlan:
         self.as_dumped = copied if self.lane is not None else []
         self.texts_kept = [] if self.lane is not None else [
             decoder for decoder in copied if type(decoder[1]) is not models.JSONField]
-        self.kept_attnames = [decoder[1].attname for decoder in self.texts_kept]
+        self.kept_positions = {decoder[1].attname: position
+                               for position, decoder in enumerate(self.texts_kept)}
         self.decoders = [decoder for decoder in self.decoders if decoder not in self.as_dumped]
         self.in_workers = [decoder for decoder in self.decoders if _plain_data(decoder[1])]
         self.after_workers = [decoder for decoder in self.decoders if not _plain_data(decoder[1])]

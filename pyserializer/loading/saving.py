@@ -345,7 +345,7 @@ def _kept_texts(
     kept = [dumped.dumped_texts for dumped in batch]
     if not all(texts is not None and texts[0] is plan for texts in kept):
         return []
-    positions = {attname: position for position, attname in enumerate(plan.kept_attnames)}
+    positions = plan.kept_positions
     dumped_columns = list(zip(*[texts[1] for texts in kept]))  # type: ignore[index]
     decoded_columns = list(zip(*[texts[2] for texts in kept]))  # type: ignore[index]
     ready = []

@@ -30,6 +30,7 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 
+from .fromdriver import joined_texts
 
 ColumnCheck = Callable[[Sequence[Any]], bool]
 """Whether COPY takes the dumped values of one column of a batch as they are."""
@@ -64,7 +65,7 @@ def copy_text_column(field: Any, connection: Any) -> ColumnCheck | None:
         # Days, when there are any, as duration_string writes them; not negative,
         # whose sign PostgreSQL reads as the days' alone.
         return _texts(r"(?:\d{1,9} )?(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d{6})?")
-    if kind is models.DecimalField and _decimals_sent_as_they_are(field, connection):
+    if kind is models.DecimalField and _decimals_sent_as_they_are(connection):
         return _texts(r"-?\d+(?:\.\d+)?")
     if kind is models.GenericIPAddressField:
         return _texts(r"(?:%s\.){3}%s" % (_OCTET, _OCTET))
@@ -84,16 +85,14 @@ def _json_texts(values: Sequence[Any]) -> bool:
     with a fraction or an exponent is written as Python writes that float
     (jsonb keeps a number's digits: 1.50 is not 1.5). Text that is not JSON
     PostgreSQL refuses, and the row path names it."""
-    texts = [value for value in values if value is not None]
-    try:
-        joined = "\n".join(texts)
-    except TypeError:  # not text
+    texts = joined_texts(values)
+    if texts is None:
         return False
-    floats = [number for number in _STRING_OR_FLOAT.findall(joined) if number]
+    floats = [number for number in _STRING_OR_FLOAT.findall(texts[1]) if number]
     return list(map(repr, map(float, floats))) == floats
 
 
-def _decimals_sent_as_they_are(field: Any, connection: Any) -> bool:
+def _decimals_sent_as_they_are(connection: Any) -> bool:
     """Whether the backend sends a Decimal as it is, whatever its digits (so
     that PostgreSQL rounds it to the column's scale, as it does the text);
     Django 4.2 formats it to the field's digits first."""
@@ -107,18 +106,17 @@ def _texts(pattern: str, parse: Callable[[str], Any] | None = None) -> ColumnChe
     joined_pattern = re.compile("(?:%s\n)*%s" % (pattern, pattern))
 
     def check(values: Sequence[Any]) -> bool:
-        texts = [value for value in values if value is not None]
-        if not texts:
-            return True
-        try:
-            joined = "\n".join(texts)
-        except TypeError:  # not text
+        texts = joined_texts(values)
+        if texts is None:
             return False
-        if joined.count("\n") != len(texts) - 1 or not joined_pattern.fullmatch(joined):
+        count, joined = texts
+        if not count:
+            return True
+        if joined.count("\n") != count - 1 or not joined_pattern.fullmatch(joined):
             return False
         if parse is not None:
             try:
-                collections.deque(map(parse, texts), maxlen=0)
+                collections.deque(map(parse, joined.split("\n")), maxlen=0)
             except ValueError:
                 return False
         return True

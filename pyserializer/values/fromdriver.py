@@ -70,6 +70,17 @@ def direct_column(
     return None
 
 
+def joined_texts(values: Sequence[Any]) -> tuple[int, str] | None:
+    """(how many, their text joined by line breaks) of the values that are not
+    None, for one regular expression over a whole column; None when one of
+    them is not text."""
+    texts = [value for value in values if value is not None]
+    try:
+        return len(texts), "\n".join(texts)
+    except TypeError:
+        return None
+
+
 def use_fastest_loaders(cursor: Any, connection: Any) -> None:
     """Have the driver load the rows of ``cursor`` (a Django cursor, not yet
     executed) in its fastest form that the dump writes the same: on
@@ -133,13 +144,12 @@ def _uuid_texts(values: Sequence[Any], general: ColumnFunction) -> Sequence[Any]
     """``str(uuid.UUID(value))``: the 32 lower-case hex digits that SQLite and
     MySQL store, hyphenated; MariaDB's UUID type gives the canonical text
     already. Any other text (upper case, braces) takes the general path."""
-    texts = [value for value in values if value is not None]
-    if not texts:
-        return values
-    try:
-        joined = "\n".join(texts)
-    except TypeError:  # not text
+    texts = joined_texts(values)
+    if texts is None:
         return general(values)
+    count, joined = texts
+    if not count:
+        return values
     if _CANONICAL_UUIDS.fullmatch(joined):
         return values
     if not _HEX_UUIDS.fullmatch(joined):
