@@ -8,12 +8,13 @@ import datetime
 
 import pytest
 from django.core import serializers
-from django.db import connection
+from django.db import connection, models
 from django.test import override_settings
 from hypothesis import given
 from hypothesis import strategies as st
 
 from helpers import wipe
+from pyserializer.errors import DumpWriteError
 from pyserializer.dumping import rows
 from test_roundtrip import HYPOTHESIS, everything_values, example_transaction
 from testapp.models import Everything
@@ -24,7 +25,7 @@ pytestmark = pytest.mark.usefixtures("auto_increment_reset")
 DIRECT_COLUMNS = {
     "sqlite": {"boolean", "null_boolean", "date", "time", "datetime", "uuid", "json"},
     "mysql": {"boolean", "null_boolean", "datetime", "uuid", "json"},
-    "postgresql": {"json"},
+    "postgresql": {"json", "uuid", "decimal", "date", "time"},
 }
 
 
@@ -33,7 +34,7 @@ def dumped(direct=True, monkeypatch=None):
     it), with the direct path or without it."""
     if not direct:
         monkeypatch.setattr(rows, "direct_column", lambda *args: None)
-        monkeypatch.setattr(rows, "use_fastest_loaders", lambda *args: None)
+        monkeypatch.setattr(rows, "use_fastest_loaders", lambda *args: frozenset())
     try:
         return serializers.serialize("py", [Everything.objects.all()])
     finally:
@@ -158,10 +159,102 @@ def test_a_dump_reads_timestamptz_with_psycopgs_own_loader_in_utc_only(use_tz):
     with override_settings(USE_TZ=use_tz):  # which sets the session's time zone
         with connection.chunked_cursor() as cursor:
             djangos = cursor.cursor.adapters.get_loader(oid, Format.TEXT)
-            use_fastest_loaders(cursor, connection)
+            use_fastest_loaders(cursor, connection, None)
             loader = cursor.cursor.adapters.get_loader(oid, Format.TEXT)
     if use_tz:
         assert loader is psycopg.adapters.get_loader(oid, Format.TEXT)
         assert loader is not djangos
     else:
         assert loader is djangos
+
+
+postgresql_only = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="PostgreSQL's text, psycopg's loaders")
+
+
+@pytest.mark.django_db
+@postgresql_only
+@pytest.mark.parametrize("column, sql_value", [
+    ("time", "'12:30:00.1'"), ("time", "'12:30:00'"), ("time", "'00:00:00.000001'"),
+    ("time", "'23:59:59.99999'"),
+    ("decimal", "'NaN'"), ("decimal", "'12.5'"), ("decimal", "'-0.000001'"), ("decimal", "'0'"),
+    ("date", "'0001-01-01'"), ("date", "'9999-12-31'"),
+    ("uuid", "'{12345678-1234-5678-1234-56781234567A}'"),
+    ("json", "'{\"bb\": 1, \"a\": [1.0, 0.0000001, 1e2, -0, 12345678901234567890]}'"),
+    ("json", "'[1.5, 1.50]'"), ("json", r"""'"\u0001\t\"é\\ \u00e9/"'"""),
+])
+def test_postgresql_text_is_written_as_the_values_psycopg_makes_of_it(
+        monkeypatch, column, sql_value):
+    """The columns read as text (a time's fraction padded) or as jsonb's text,
+    for stored values the shortcut passes on and values it hands to psycopg's
+    loaders and the general path."""
+    wipe()
+    Everything.objects.create(pk=1, time=datetime.time(1, 2, 3), decimal="1.5")
+    Everything.objects.create(pk=2, time=datetime.time(4, 5, 6, 7), date=datetime.date(2024, 1, 2),
+                              uuid="9e22d128-30aa-4c5a-9c44-5a66d99d1cb9", json={"a": 1.25})
+    stored(column, sql_value)
+    assert_both_paths_write_the_same(monkeypatch)
+
+
+@pytest.mark.django_db
+@postgresql_only
+@pytest.mark.parametrize("column, sql_value", [
+    ("date", "'infinity'"), ("date", "'10000-01-01'"), ("time", "'24:00:00'"),
+])
+def test_postgresql_text_that_python_cannot_hold_fails_naming_the_row(monkeypatch, column, sql_value):
+    """psycopg's own loader refuses it, as on the general path, where the
+    table is named; here the row and the field are named too."""
+    wipe()
+    Everything.objects.create(pk=1)
+    stored(column, sql_value)
+    with pytest.raises(Exception) as general:
+        dumped(False, monkeypatch)
+    with pytest.raises(DumpWriteError) as direct:
+        dumped(True, monkeypatch)
+    assert str(direct.value) == "testapp.everything pk=1: cannot write field %s: %s" % (
+        column, general.value)
+
+
+@pytest.mark.django_db
+@postgresql_only
+def test_dates_in_another_date_style_are_written_as_before(monkeypatch):
+    wipe()
+    Everything.objects.create(pk=1, date=datetime.date(2024, 1, 31))
+    with connection.cursor() as cursor:
+        cursor.execute("SET DateStyle TO 'SQL, DMY'")
+    try:
+        direct = assert_both_paths_write_the_same(monkeypatch)
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SET DateStyle TO 'ISO, MDY'")
+    assert '"2024-01-31"' in direct
+
+
+class _SubclassDate(models.DateField):
+    pass
+
+
+class _Dates(models.Field):
+    def db_type(self, connection):
+        return "date[]"
+
+
+@postgresql_only
+def test_a_type_is_read_as_text_only_where_each_of_its_columns_is_a_plain_field():
+    """A loader serves every column of its type: one column of a subclass, a
+    key or an array of that type keeps that type's values psycopg's own."""
+    from pyserializer.values.fromdriver import _text_types
+
+    plain = [models.UUIDField(), models.DecimalField(max_digits=5, decimal_places=2),
+             models.DateField(), models.TimeField(), models.CharField(max_length=5),
+             models.DateTimeField()]
+    assert _text_types(connection, plain) == {
+        models.UUIDField, models.DecimalField, models.DateField, models.TimeField}
+    assert _text_types(connection, plain + [models.UUIDField(primary_key=True)]) == {
+        models.DecimalField, models.DateField, models.TimeField}
+    assert _text_types(connection, plain + [_SubclassDate()]) == {
+        models.UUIDField, models.DecimalField, models.TimeField}
+    assert _text_types(connection, [models.UUIDField(), _Dates()]) == set()
+    assert _text_types(connection, None) == set()
+    person = Everything._meta.get_field("id")
+    assert _text_types(connection, [person, models.TimeField()]) == {models.TimeField}

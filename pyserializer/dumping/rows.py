@@ -21,6 +21,7 @@ from typing import Any, Iterator, NamedTuple
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connections, models
+from django.db.models.expressions import Col
 from django.db.models.sql.constants import CURSOR
 
 from ..errors import DumpWriteError
@@ -32,8 +33,9 @@ BATCH_SIZE = 1000
 
 Row = tuple[Any, ...]
 """One row of JSON values, a value per column."""
-Records = Iterator[tuple[Any, list[Any]]]
-"""(compiler, records) for each batch of records the driver returns."""
+Records = Iterator[tuple[Any, list[Any], AbstractSet[type]]]
+"""(compiler, records, the field classes whose columns come as the database's
+text: ``use_fastest_loaders``) for each batch of records the driver returns."""
 
 
 @dataclass
@@ -193,10 +195,10 @@ def _queryset_batches(
     values = queryset.order_by(*key_names).values_list(*names)
     natural = natural_columns_of(columns, natural_foreign)
     encode = None
-    for compiler, records in _reader_for(connections[using])(values, using, key_positions):
+    for compiler, records, as_text in _reader_for(connections[using])(values, using, key_positions):
         if encode is None:
             read_keys = _key_reader(compiler, key_positions)
-            readers = _column_readers(compiler, columns[:width], natural)
+            readers = _column_readers(compiler, columns[:width], natural, as_text)
             encode = _Encoder(model, columns, natural_foreign,
                               already_json=frozenset(readers.direct))
         by_column: list[Any] = list(zip(*records))
@@ -215,10 +217,13 @@ class _Readers(NamedTuple):
     direct: list[int]
 
 
-def _column_readers(compiler: Any, columns: list[Any], natural: AbstractSet[int]) -> _Readers:
-    """Each column straight to JSON values where ``direct_column`` knows how;
-    else through Django's converters, if it has some. A column written as
-    natural keys keeps the converted value: its natural key is looked up by it."""
+def _column_readers(
+    compiler: Any, columns: list[Any], natural: AbstractSet[int], as_text: AbstractSet[type],
+) -> _Readers:
+    """Each column straight to JSON values where ``direct_column`` knows how
+    (``as_text``: the field classes whose columns come as the database's
+    text); else through Django's converters, if it has some. A column written
+    as natural keys keeps the converted value: its natural key is looked up by it."""
     readers = _Readers([], [])
     for index, column in enumerate(columns):
         read = _column_reader(compiler, index, column)
@@ -226,7 +231,8 @@ def _column_readers(compiler: Any, columns: list[Any], natural: AbstractSet[int]
             encode = codec_for(column).encode
             general = _then(read, encode and _column_encoder(encode))
             direct = direct_column(
-                column, _converter_functions(compiler, index), compiler.connection, general)
+                column, _converter_functions(compiler, index), compiler.connection, general,
+                as_text)
             if direct is not None:
                 readers.functions.append((index, direct))
                 readers.direct.append(index)
@@ -272,9 +278,10 @@ def _key_reader(
 
 def _stream(values: Any, using: str, key_positions: list[int]) -> Records:
     compiler = values.query.get_compiler(using=using)
-    cursor = _streaming_cursor(compiler)
-    if cursor is None:
+    opened = _streaming_cursor(compiler)
+    if opened is None:
         return
+    cursor, as_text = opened
     # Closed before an error leaves, so that a savepoint rollback (dump2py
     # --tolerate) never meets a cursor it has already dropped. Not when the
     # reader is abandoned (the dump failed elsewhere): that may run at garbage
@@ -282,7 +289,7 @@ def _stream(values: Any, using: str, key_positions: list[int]) -> Records:
     # with the transaction.
     try:
         while records := cursor.fetchmany(BATCH_SIZE):
-            yield compiler, records
+            yield compiler, records, as_text
     except GeneratorExit:
         raise
     except BaseException:
@@ -291,10 +298,11 @@ def _stream(values: Any, using: str, key_positions: list[int]) -> Records:
     cursor.close()
 
 
-def _streaming_cursor(compiler: Any) -> Any:
+def _streaming_cursor(compiler: Any) -> tuple[Any, AbstractSet[type]] | None:
     """``compiler.execute_sql(CURSOR, chunked_fetch=True)``, with the driver's
-    fastest loaders (``use_fastest_loaders``) set before the query runs; None
-    when the query can have no rows."""
+    fastest loaders (``use_fastest_loaders``) set before the query runs, and
+    the field classes whose columns it gives as text; None when the query can
+    have no rows."""
     try:
         sql, params = compiler.as_sql()
         if not sql:
@@ -303,12 +311,21 @@ def _streaming_cursor(compiler: Any) -> Any:
         return None
     cursor = compiler.connection.chunked_cursor()
     try:
-        use_fastest_loaders(cursor, compiler.connection)
+        as_text = use_fastest_loaders(cursor, compiler.connection, _selected_fields(compiler))
         cursor.execute(sql, params)
     except BaseException:
         cursor.close()
         raise
-    return cursor
+    return cursor, as_text
+
+
+def _selected_fields(compiler: Any) -> list[Any] | None:
+    """The field of each column the query selects, or None when it selects
+    something other than a table's columns."""
+    expressions = [expression for expression, _, _ in compiler.select]
+    if not all(isinstance(expression, Col) for expression in expressions):
+        return None
+    return [expression.target for expression in expressions]
 
 
 def _pages(values: Any, using: str, key_positions: list[int]) -> Records:
@@ -324,7 +341,7 @@ def _pages(values: Any, using: str, key_positions: list[int]) -> Records:
             cursor.close()
         if not records:
             return
-        yield compiler, records
+        yield compiler, records, frozenset()
         if len(records) < BATCH_SIZE:
             return
         [last] = _key_reader(compiler, key_positions)(list(zip(records[-1])))

@@ -30,7 +30,7 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 
-from .fromdriver import joined_texts
+from .fromdriver import joined_texts, json_numbers_as_python_writes
 
 ColumnCheck = Callable[[Sequence[Any]], bool]
 """Whether COPY takes the dumped values of one column of a batch as they are."""
@@ -70,26 +70,9 @@ def copy_text_column(field: Any, connection: Any) -> ColumnCheck | None:
     if kind is models.GenericIPAddressField:
         return _texts(r"(?:%s\.){3}%s" % (_OCTET, _OCTET))
     if kind is models.JSONField and field.encoder is None and field.decoder is None:
-        return _json_texts
+        # jsonb keeps a number's digits: 1.50 is not the 1.5 the row path sends.
+        return json_numbers_as_python_writes
     return None
-
-
-# A JSON string, or a number with a fraction or an exponent (captured).
-_STRING_OR_FLOAT = re.compile(
-    r'"(?:[^"\\]|\\.)*"|(-?(?:0|[1-9]\d*)(?:\.\d+(?:[eE][+-]?\d+)?|[eE][+-]?\d+))')
-
-
-def _json_texts(values: Sequence[Any]) -> bool:
-    """Whether PostgreSQL reads each JSON text into the jsonb value that
-    ``json.dumps(json.loads(text))`` gives (the row path): when each number
-    with a fraction or an exponent is written as Python writes that float
-    (jsonb keeps a number's digits: 1.50 is not 1.5). Text that is not JSON
-    PostgreSQL refuses, and the row path names it."""
-    texts = joined_texts(values)
-    if texts is None:
-        return False
-    floats = [number for number in _STRING_OR_FLOAT.findall(texts[1]) if number]
-    return list(map(repr, map(float, floats))) == floats
 
 
 def _decimals_sent_as_they_are(connection: Any) -> bool:

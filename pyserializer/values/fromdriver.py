@@ -23,6 +23,7 @@ import datetime
 import json
 import re
 from collections.abc import Callable, Sequence
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 from django.db import models
@@ -39,14 +40,19 @@ _JSON_FROM_DB = "django.db.models.fields.json.JSONField.from_db_value"
 
 
 def direct_column(
-    field: Any, converters: Sequence[Callable[..., Any]], connection: Any, general: ColumnFunction
+    field: Any, converters: Sequence[Callable[..., Any]], connection: Any, general: ColumnFunction,
+    as_text: AbstractSet[type] = frozenset(),
 ) -> ColumnFunction | None:
     """The function from the driver's values of ``field``'s column to its JSON
     values, or None. ``converters`` are the functions Django applies to the
     column, in order; ``general`` is the general path (those converters, then
-    the codec), taken by a batch the direct function cannot vouch for."""
+    the codec), taken by a batch the direct function cannot vouch for.
+    ``as_text``: the field classes whose columns the driver gives as the
+    database's text (``use_fastest_loaders``)."""
     target = field.target_field if field.is_relation else field
     kind = builtin_kind(type(target))
+    if type(field) in as_text:
+        return _database_texts(field, connection, general)
     names = tuple(map(_qualified_name, converters))
     if kind is models.BooleanField and names in _one_of("convert_booleanfield_value"):
         return _booleans
@@ -66,6 +72,8 @@ def direct_column(
         and target.decoder is None
         and target.encoder is None
     ):
+        if connection.vendor == "postgresql":
+            return lambda values: _jsonb_texts(values, general)
         return lambda values: _json_texts(values, general)
     return None
 
@@ -81,26 +89,75 @@ def joined_texts(values: Sequence[Any]) -> tuple[int, str] | None:
         return None
 
 
-def use_fastest_loaders(cursor: Any, connection: Any) -> None:
+def use_fastest_loaders(cursor: Any, connection: Any, fields: Sequence[Any] | None) -> frozenset[type]:
     """Have the driver load the rows of ``cursor`` (a Django cursor, not yet
-    executed) in its fastest form that the dump writes the same: on
-    PostgreSQL with psycopg 3, a ``timestamptz`` by psycopg's own loader (in C
-    with its binary package) rather than the Python subclass of it that
+    executed, that reads the columns of ``fields``, None when it reads
+    anything else) in its fastest form that the dump writes the same; return
+    the field classes whose columns it then gives as the database's text.
+
+    On PostgreSQL with psycopg 3: a ``timestamptz`` by psycopg's own loader (in
+    C with its binary package) rather than the Python subclass of it that
     Django installs to set the time zone, when the session reads in UTC. Both
     give the same moment at offset 0, and the codec writes it with
-    ``+00:00``."""
+    ``+00:00``. And the columns of ``_TEXT_TYPES`` as text, which the dump
+    writes as it is, or nearly (``_database_texts``), where psycopg would make
+    a UUID, a Decimal, a date or a time for the codec to write back as that
+    text. A loader serves every column of its type in the query, so a type
+    is read as text only when each of its columns is a field of Django's own
+    class there, not a key nor a relation (whose values the dump compares and
+    looks up), and when every column is of a type Django's own fields use (an
+    array or a range would load its elements with the same loader)."""
     raw: Any = getattr(cursor, "cursor", None)
-    if (
-        connection.vendor != "postgresql"
-        or connection.timezone is not datetime.timezone.utc
-        or not hasattr(raw, "adapters")  # psycopg2
-    ):
-        return
+    if connection.vendor != "postgresql" or not hasattr(raw, "adapters"):  # psycopg2
+        return frozenset()
     import psycopg
     from psycopg.pq import Format
 
-    oid = psycopg.postgres.types["timestamptz"].oid
-    raw.adapters.register_loader(oid, psycopg.adapters.get_loader(oid, Format.TEXT))
+    if connection.timezone is datetime.timezone.utc:
+        oid = psycopg.postgres.types["timestamptz"].oid
+        raw.adapters.register_loader(oid, psycopg.adapters.get_loader(oid, Format.TEXT))
+    as_text = _text_types(connection, fields)
+    text_loader = psycopg.adapters.get_loader(psycopg.postgres.types["text"].oid, Format.TEXT)
+    for kind in as_text:
+        raw.adapters.register_loader(psycopg.postgres.types[_TEXT_TYPES[kind]].oid, text_loader)
+    return frozenset(as_text)
+
+
+# Django's fields whose PostgreSQL type a dump reads as text: the database's
+# text of these is what the codec writes (a time's fraction aside).
+_TEXT_TYPES = {
+    models.UUIDField: "uuid",
+    models.DecimalField: "numeric",
+    models.DateField: "date",
+    models.TimeField: "time",
+}
+
+
+def _text_types(connection: Any, fields: Sequence[Any] | None) -> set[type]:
+    """The classes of ``_TEXT_TYPES`` whose columns a query of ``fields`` may
+    read as text (see ``use_fastest_loaders``)."""
+    if fields is None:
+        return set()
+    scalar_types = {
+        _type_name(db_type) for db_type in connection.data_types.values() if isinstance(db_type, str)
+    }
+    found: set[type] = set()
+    refused: set[str] = set()
+    for field in fields:
+        type_name = _type_name(field.db_type(connection) or "")
+        if type_name not in scalar_types:
+            return set()
+        kind = type(field)
+        if _TEXT_TYPES.get(kind) == type_name and not field.primary_key and not field.is_relation:
+            found.add(kind)
+        else:
+            refused.add(type_name)
+    return {kind for kind in found if _TEXT_TYPES[kind] not in refused}
+
+
+def _type_name(db_type: str) -> str:
+    """``numeric(20, 6)`` -> ``numeric``."""
+    return db_type.partition("(")[0].strip().lower()
 
 
 def _qualified_name(function: Callable[..., Any]) -> str:
@@ -207,3 +264,89 @@ def _parsed(text: str) -> Any:
         return parse_json_value(text)
     except json.JSONDecodeError:
         return text
+
+
+_NUMERIC_TEXTS = re.compile(r"(?:-?\d+(?:\.\d+)?\n)*-?\d+(?:\.\d+)?")
+_DATE_TEXTS = re.compile(r"(?:\d{4}-\d\d-\d\d\n)*\d{4}-\d\d-\d\d")
+_TIME = r"(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d{1,6})?"
+_TIME_TEXTS = re.compile("(?:%s\n)*%s" % (_TIME, _TIME))
+
+
+def _database_texts(field: Any, connection: Any, general: ColumnFunction) -> ColumnFunction:
+    """PostgreSQL's text of a column of ``_TEXT_TYPES`` -> the codec's text
+    of the value psycopg would have made of it: the same text for a
+    canonical UUID, a plain decimal number (``format(value, "f")`` of the
+    Decimal read from it) and an ISO date; a time with its fraction written
+    out to six digits, as ``isoformat`` writes it (PostgreSQL leaves off the
+    trailing zeros). A batch with any other text (a date style other than
+    ISO, a year past 9999, ``NaN``) gets psycopg's own values from it, then
+    the general path."""
+    import psycopg
+    from psycopg.pq import Format
+
+    oid = psycopg.postgres.types[_TEXT_TYPES[type(field)]].oid
+    loader: Any = psycopg.adapters.get_loader(oid, Format.TEXT)  # psycopg's own, never None
+    load = loader(oid, connection.connection).load
+
+    def general_from_text(values: Sequence[Any]) -> Sequence[Any]:
+        return general([value if value is None else load(value.encode()) for value in values])
+
+    kind = type(field)
+    if kind is models.UUIDField:
+        return lambda values: _uuid_texts(values, general_from_text)
+    if kind is models.TimeField:
+        return lambda values: _times(values, general_from_text)
+    pattern = _NUMERIC_TEXTS if kind is models.DecimalField else _DATE_TEXTS
+    return lambda values: _matching(values, pattern, general_from_text)
+
+
+def _matching(values: Sequence[Any], pattern: re.Pattern[str], general: ColumnFunction
+              ) -> Sequence[Any]:
+    """The values as they are when all that are not None match ``pattern``."""
+    return values if _all_match(values, pattern) else general(values)
+
+
+def _all_match(values: Sequence[Any], pattern: re.Pattern[str]) -> bool:
+    texts = joined_texts(values)
+    return texts is not None and (not texts[0] or pattern.fullmatch(texts[1]) is not None)
+
+
+def _times(values: Sequence[Any], general: ColumnFunction) -> Sequence[Any]:
+    """PostgreSQL's ``HH:MM:SS[.f]`` -> ``time.isoformat()``: ``HH:MM:SS``, or
+    the fraction to six digits."""
+    if not _all_match(values, _TIME_TEXTS):
+        return general(values)
+    return [value if value is None or len(value) == 8 else value.ljust(15, "0") for value in values]
+
+
+def _jsonb_texts(values: Sequence[Any], general: ColumnFunction) -> Sequence[Any]:
+    """PostgreSQL's jsonb text -> the JSON text the codec writes: the same
+    text when its numbers are written as Python writes them. jsonb writes its
+    values as ``json_value`` does (``", "`` and ``": "`` between them, keys
+    in its order, which parsing keeps, text unescaped but for the quote, the
+    backslash and the control characters, escaped as json escapes them), but
+    a number with its own digits (``1.50``, ``0.0000001``), which Python would
+    write as the float it reads (``1.5``, ``1e-07``)."""
+    if json_numbers_as_python_writes(values):
+        return values
+    return _json_texts(values, general)
+
+
+# A JSON string, or a number with a fraction or an exponent (captured). The
+# string's loop unrolled, and character classes rather than \d: the search
+# runs over every JSON value of a column.
+_STRING_OR_FLOAT = re.compile(
+    r'"[^"\\]*(?:\\.[^"\\]*)*"'
+    r"|(-?(?:0|[1-9][0-9]*)(?:\.[0-9]+(?:[eE][+-]?[0-9]+)?|[eE][+-]?[0-9]+))")
+
+
+def json_numbers_as_python_writes(values: Sequence[Any]) -> bool:
+    """Whether the values are JSON texts, or None, whose numbers with a
+    fraction or an exponent are each written as ``repr`` writes that float:
+    then ``json.dumps(json.loads(text))`` writes the numbers as the text
+    does."""
+    texts = joined_texts(values)
+    if texts is None:
+        return False
+    floats = [number for number in _STRING_OR_FLOAT.findall(texts[1]) if number]
+    return list(map(repr, map(float, floats))) == floats
