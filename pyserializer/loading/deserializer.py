@@ -102,14 +102,19 @@ class Deserializer(base.Deserializer):
         write_negative_zero(connections[self.using])
         self.copies = copies(connections[self.using])
         path = getattr(self.stream, "name", None)
-        if isinstance(self.stream, manifest.Manifest):
-            self.dump = self.stream
-        elif manifest.is_manifest_path(path):
-            self.dump = manifest.read(self.stream, path)
-        else:
-            yield from self._load_file(DumpReader(self.stream, path or "<string>"))
-            return
-        yield from self._load_directory(self.dump)
+        try:
+            if isinstance(self.stream, manifest.Manifest):
+                self.dump = self.stream
+            elif manifest.is_manifest_path(path):
+                self.dump = manifest.read(self.stream, path)
+            else:
+                yield from self._load_file(DumpReader(self.stream, path or "<string>"))
+                return
+            yield from self._load_directory(self.dump)
+        except BaseException:  # an error, an interruption, or the loader let go
+            if self.saver is not None:
+                self.saver.abandon()
+            raise
 
     def __next__(self) -> "DumpedObject":
         if self._iterator is None:

@@ -24,7 +24,7 @@ import math
 import operator
 from collections.abc import Callable, Collection, Iterable, Sequence
 from operator import itemgetter
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from django.conf import settings
 from django.db import connections, models, transaction
@@ -97,6 +97,13 @@ class BatchSaver:
     look (see ``_save_one_by_one``). Without ``signals`` (a restore's
     ``--no-signals``) no row gets any. A batch holds rows of one model, either
     all with instances or all without (``DumpedRow``).
+
+    Where the driver can send a statement and read its result later
+    (mysqlclient), a batch's INSERT is sent ahead (``_SentInsert``): the
+    server runs it while the next batch is read, as ``mysql`` streams a dump
+    to the server. It is completed (its result read, then its ``post_save``
+    and links) before anything else uses the connection: the next batch, a
+    ``flush``, or any query (an execute wrapper on the connection).
     """
 
     def __init__(self, using: str, empty_tables: Iterable[str] = (), signals: bool = True) -> None:
@@ -106,18 +113,54 @@ class BatchSaver:
         self.pending: list["DumpedObject"] = []
         self.model: Any = None
         self.kind: Any = None
+        self.sent: _SentInsert | None = None
 
     def add(self, dumped: "DumpedObject") -> None:
         model = dumped.model
         if model is not self.model or type(dumped) is not self.kind:
-            self.flush()
+            self._save_pending()
             self.model = model
             self.kind = type(dumped)
         self.pending.append(dumped)
         if len(self.pending) >= BATCH_SIZE:
-            self.flush()
+            self._save_pending()
 
     def flush(self) -> None:
+        """Save every queued row; nothing is left in flight."""
+        self._save_pending()
+        self.complete()
+
+    def complete(self) -> None:
+        """Finish the INSERT sent ahead, if one is in flight: read its result,
+        then send its ``post_save`` and write its links; a batch the database
+        rejected is saved row by row (``_save_one_by_one``)."""
+        sent, self.sent = self.sent, None
+        if sent is None:
+            return
+        sent.connection.execute_wrappers.remove(sent.wrapper)
+        try:
+            sent.driver.read_query_result()
+        except Exception:
+            transaction.savepoint_rollback(sent.savepoint, using=self.using)
+            self._save_one_by_one(sent.sender, sent.model, sent.batch)
+            return
+        transaction.savepoint_commit(sent.savepoint, using=self.using)
+        self._saved(sent.sender, sent.model, sent.batch, sent.objects)
+
+    def abandon(self) -> None:
+        """Leave the connection usable after an error or an interruption: read
+        the result of an INSERT in flight, whatever it is; the transaction
+        then rolls back."""
+        sent, self.sent = self.sent, None
+        if sent is not None:
+            sent.connection.execute_wrappers.remove(sent.wrapper)
+            try:
+                sent.driver.read_query_result()
+            except Exception:
+                pass
+
+    def _save_pending(self) -> None:
+        self.complete()
         pending, self.pending = self.pending, []
         if not pending:
             return
@@ -144,25 +187,65 @@ class BatchSaver:
 
     def _save(self, model: type[models.Model], batch: list["DumpedObject"]) -> None:
         """pre_save for each row, one INSERT, post_save for each row, the links.
-        Rows without instances (``DumpedRow``) get no signal and keep none."""
+        Rows without instances (``DumpedRow``) get no signal and keep none.
+        The INSERT may be sent ahead, the rest then done by ``complete``."""
         instances = self.kind.has_instance
         objects = [dumped.object for dumped in batch] if instances else []
-        self._send(signals.pre_save, objects, update_fields=None)
+        sender = self.model
+        self._send(signals.pre_save, sender, objects, update_fields=None)
+        fields = model._meta.local_concrete_fields
+        driver = _sends_ahead(connections[self.using], fields)
+        if driver is not None:
+            self._send_ahead(driver, sender, model, batch, objects)
+            return
         try:
             with transaction.atomic(using=self.using):
-                _insert_rows(model, model._meta.local_concrete_fields, batch, self.using)
+                _insert_rows(model, fields, batch, self.using)
         except Exception:
-            self._save_one_by_one(model, batch)
+            self._save_one_by_one(sender, model, batch)
             return
+        self._saved(sender, model, batch, objects)
+
+    def _send_ahead(self, driver: Any, sender: Any, model: type[models.Model],
+                    batch: list["DumpedObject"], objects: list[Any]) -> None:
+        """Send the batch's INSERT after a savepoint (all but its last
+        statement run now), and have any other query on the connection
+        complete it first."""
+        connection = connections[self.using]
+        savepoint = transaction.savepoint(using=self.using)
+        fields = model._meta.local_concrete_fields
+        try:
+            rows = _database_rows(fields, *_batch_columns(fields, batch), connection)
+            statements = _insert_statements(model, fields, rows, driver, connection)
+            for statement in statements[:-1]:
+                driver.query(statement)
+            driver.send_query(statements[-1])
+        except Exception:
+            transaction.savepoint_rollback(savepoint, using=self.using)
+            self._save_one_by_one(sender, model, batch)
+            return
+        wrapper = self._complete_first
+        connection.execute_wrappers.append(wrapper)
+        self.sent = _SentInsert(sender, model, batch, objects, savepoint, driver, connection,
+                                wrapper)
+
+    def _complete_first(self, execute: Callable[..., Any], sql: Any, params: Any, many: bool,
+                        context: Any) -> Any:
+        """The execute wrapper: a query waits for the INSERT in flight."""
+        self.complete()
+        return execute(sql, params, many, context)
+
+    def _saved(self, sender: Any, model: type[models.Model], batch: list["DumpedObject"],
+               objects: list[Any]) -> None:
+        """After a batch's INSERT: its instances are saved, post_save, links."""
         for obj in objects:
             obj._state.adding = False
             obj._state.db = self.using
-        self._send(signals.post_save, objects, created=True, update_fields=None)
+        self._send(signals.post_save, sender, objects, created=True, update_fields=None)
         self._save_links(model, batch)
 
-    def _send(self, signal: Any, objects: Iterable[Any], **kwargs: Any) -> None:
+    def _send(self, signal: Any, sender: Any, objects: Iterable[Any], **kwargs: Any) -> None:
         """Send ``signal`` for each object, as Model.save_base does."""
-        sender = self.model
         if (
             not self.signals
             or sender._meta.concrete_model._meta.auto_created
@@ -172,7 +255,9 @@ class BatchSaver:
         for obj in objects:
             signal.send(sender=sender, instance=obj, raw=True, using=self.using, **kwargs)
 
-    def _save_one_by_one(self, model: type[models.Model], batch: list["DumpedObject"]) -> None:
+    def _save_one_by_one(
+        self, sender: Any, model: type[models.Model], batch: list["DumpedObject"],
+    ) -> None:
         """After the database rejected a batch's INSERT: save each row as
         loaddata does (an UPDATE, else an INSERT), but for the pre_save it had.
         A row that is there already (made during the load by a receiver, or
@@ -186,7 +271,7 @@ class BatchSaver:
                 raise dumped.rejected(exc) from exc
             obj._state.adding = False
             obj._state.db = self.using
-            self._send(signals.post_save, [obj], created=not updated, update_fields=None)
+            self._send(signals.post_save, sender, [obj], created=not updated, update_fields=None)
             set_links(dumped, self.using, self.signals)
 
     def _save_links(self, model: type[models.Model], batch: list["DumpedObject"]) -> None:
@@ -297,20 +382,27 @@ def _insert_rows(
     already in the fields' order); through the instances themselves for a
     field that wants SQL of its own."""
     connection = connections[using]
-    if not batch[0].has_instance:
-        _insert_columns(model, fields, *_lane_columns(fields, batch), using)
-        return
-    objects = [dumped.object for dumped in batch]
-    if None in [_placeholder(field, connection) for field in fields]:
+    if batch[0].has_instance and None in [_placeholder(field, connection) for field in fields]:
+        objects = [dumped.object for dumped in batch]
         size = max(1, connection.ops.bulk_batch_size(fields, objects))
         rows = every_row(model, using)
         for start in range(0, len(objects), size):
             rows._insert(objects[start : start + size], fields=fields, using=using, raw=True)
         return
-    attributes = [obj.__dict__ for obj in objects]
+    _insert_columns(model, fields, *_batch_columns(fields, batch), using)
+
+
+def _batch_columns(
+    fields: Sequence[Any], batch: Sequence["DumpedObject"],
+) -> tuple[list[Sequence[Any]], Collection[int]]:
+    """The values of a batch, a column per field, and the indexes of the
+    columns that COPY takes as they are."""
+    if not batch[0].has_instance:
+        return _lane_columns(fields, batch)
+    attributes = [dumped.object.__dict__ for dumped in batch]
     columns: list[Sequence[Any]] = [
         list(map(itemgetter(field.attname), attributes)) for field in fields]
-    _insert_columns(model, fields, columns, _kept_texts(fields, columns, batch), using)
+    return columns, _kept_texts(fields, columns, batch)
 
 
 def _lane_columns(
@@ -378,13 +470,8 @@ def _insert_columns(
     """
     connection = connections[using]
     placeholders: list[Any] = [_placeholder(field, connection) for field in fields]
-    quote = connection.ops.quote_name
-    table = quote(model._meta.db_table)
-    column_names = ", ".join(quote(field.column) for field in fields)
-    rows = list(zip(*[
-        column if index in ready else db_values(field, connection, column)
-        for index, (field, column) in enumerate(zip(fields, columns))
-    ]))
+    table, column_names = _table_and_columns(model, fields, connection)
+    rows = _database_rows(fields, columns, ready, connection)
     with connection.cursor() as cursor:
         if copies(connection):
             with cursor.cursor.copy("COPY %s (%s) FROM STDIN" % (table, column_names)) as copy:
@@ -398,6 +485,84 @@ def _insert_columns(
         else:
             _multi_row_inserts(cursor, "INSERT INTO %s (%s) VALUES " % (table, column_names),
                                placeholders, rows)
+
+
+def _table_and_columns(model: type[models.Model], fields: Sequence[Any], connection: Any
+                       ) -> tuple[str, str]:
+    """The quoted table name and column list of an INSERT."""
+    quote = connection.ops.quote_name
+    return quote(model._meta.db_table), ", ".join(quote(field.column) for field in fields)
+
+
+def _database_rows(fields: Sequence[Any], columns: Sequence[Sequence[Any]], ready: Collection[int],
+                   connection: Any) -> list[tuple[Any, ...]]:
+    """The rows as the database gets them: the columns at the indexes
+    ``ready`` as they are, the others as their fields save them."""
+    return list(zip(*[
+        column if index in ready else db_values(field, connection, column)
+        for index, (field, column) in enumerate(zip(fields, columns))
+    ]))
+
+
+def _sends_ahead(connection: Any, fields: Sequence[Any]) -> Any:
+    """The driver's connection to send a batch's INSERT ahead on, or None:
+    mysqlclient (``send_query``), inside the load's transaction, for a table
+    without fields that want SQL of their own."""
+    driver = connection.connection
+    if (
+        connection.vendor != "mysql"
+        or not hasattr(driver, "send_query")
+        or not connection.in_atomic_block
+        or any(_placeholder(field, connection) is None for field in fields)
+    ):
+        return None
+    return driver
+
+
+def _insert_statements(model: type[models.Model], fields: Sequence[Any],
+                       rows: Sequence[tuple[Any, ...]], driver: Any, connection: Any
+                       ) -> list[bytes]:
+    """Multi-row INSERTs of the rows, of about ``STATEMENT_BYTES`` at most,
+    each value written by the driver as its executemany writes it, inside
+    the SQL its field puts around it (``_placeholder``)."""
+    table, column_names = _table_and_columns(model, fields, connection)
+    insert = ("INSERT INTO %s (%s) VALUES " % (table, column_names)).encode(driver.encoding)
+    literal = driver.literal
+    around: list[tuple[int, Callable[[Any], str]]] = [
+        (index, placeholder) for index, placeholder
+        in enumerate(_placeholder(field, connection) for field in fields)
+        if callable(placeholder)]
+    statements: list[bytes] = []
+    values: list[bytes] = []
+    size = 0
+    for row in rows:
+        if around:
+            items = list(map(literal, row))
+            for index, placeholder in around:
+                items[index] = placeholder(row[index]).encode() % items[index]
+            value = b"(%s)" % b",".join(items)
+        else:
+            value = literal(row)
+        if values and size + len(value) > STATEMENT_BYTES:
+            statements.append(insert + b",".join(values))
+            values, size = [], 0
+        values.append(value)
+        size += len(value) + 1
+    statements.append(insert + b",".join(values))
+    return statements
+
+
+class _SentInsert(NamedTuple):
+    """A batch whose INSERT the server runs while the next batch is read."""
+
+    sender: Any
+    model: type[models.Model]
+    batch: list["DumpedObject"]
+    objects: list[Any]
+    savepoint: str
+    driver: Any
+    connection: Any
+    wrapper: Callable[..., Any]
 
 
 # Statements of about this size at most, as MySQL's drivers cut an executemany.
