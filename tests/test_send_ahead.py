@@ -92,3 +92,20 @@ def test_an_insert_abandoned_in_flight_leaves_the_connection_usable(received):
     assert saver.sent is None and connection.execute_wrappers == []
     assert Country.objects.count() == BATCH_SIZE
     assert received == [] if sends_ahead() else len(received) == BATCH_SIZE
+
+
+def test_a_column_is_written_as_the_drivers_literal_of_each_value():
+    if not sends_ahead():
+        pytest.skip("mysqlclient's literals")
+    import datetime
+    import decimal
+
+    from pyserializer.loading.saving import _literals
+
+    texts = [None, "", "a'b\\c\x00\n\"é\U0001f600", "plain"]
+    integers = [None, 0, -5, 2**63 - 1, True, False]
+    others = texts + integers + [1.5, -0.0, decimal.Decimal("-1.50"), b"\x00'\\",
+                                 datetime.date(2024, 1, 2)]
+    driver = connection.connection
+    for column in (texts, integers, others, [None, None]):
+        assert _literals(column, driver) == [driver.literal(value) for value in column]

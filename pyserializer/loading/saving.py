@@ -215,8 +215,8 @@ class BatchSaver:
         savepoint = transaction.savepoint(using=self.using)
         fields = model._meta.local_concrete_fields
         try:
-            rows = _database_rows(fields, *_batch_columns(fields, batch), connection)
-            statements = _insert_statements(model, fields, rows, driver, connection)
+            columns = _database_columns(fields, *_batch_columns(fields, batch), connection)
+            statements = _insert_statements(model, fields, columns, driver, connection)
             for statement in statements[:-1]:
                 driver.query(statement)
             driver.send_query(statements[-1])
@@ -471,7 +471,7 @@ def _insert_columns(
     connection = connections[using]
     placeholders: list[Any] = [_placeholder(field, connection) for field in fields]
     table, column_names = _table_and_columns(model, fields, connection)
-    rows = _database_rows(fields, columns, ready, connection)
+    rows = list(zip(*_database_columns(fields, columns, ready, connection)))
     with connection.cursor() as cursor:
         if copies(connection):
             with cursor.cursor.copy("COPY %s (%s) FROM STDIN" % (table, column_names)) as copy:
@@ -494,14 +494,14 @@ def _table_and_columns(model: type[models.Model], fields: Sequence[Any], connect
     return quote(model._meta.db_table), ", ".join(quote(field.column) for field in fields)
 
 
-def _database_rows(fields: Sequence[Any], columns: Sequence[Sequence[Any]], ready: Collection[int],
-                   connection: Any) -> list[tuple[Any, ...]]:
-    """The rows as the database gets them: the columns at the indexes
-    ``ready`` as they are, the others as their fields save them."""
-    return list(zip(*[
+def _database_columns(fields: Sequence[Any], columns: Sequence[Sequence[Any]],
+                      ready: Collection[int], connection: Any) -> list[Sequence[Any]]:
+    """The columns as the database gets them: those at the indexes ``ready``
+    as they are, the others as their fields save them."""
+    return [
         column if index in ready else db_values(field, connection, column)
         for index, (field, column) in enumerate(zip(fields, columns))
-    ]))
+    ]
 
 
 def _sends_ahead(connection: Any, fields: Sequence[Any]) -> Any:
@@ -520,29 +520,26 @@ def _sends_ahead(connection: Any, fields: Sequence[Any]) -> Any:
 
 
 def _insert_statements(model: type[models.Model], fields: Sequence[Any],
-                       rows: Sequence[tuple[Any, ...]], driver: Any, connection: Any
+                       columns: Sequence[Sequence[Any]], driver: Any, connection: Any
                        ) -> list[bytes]:
     """Multi-row INSERTs of the rows, of about ``STATEMENT_BYTES`` at most,
-    each value written by the driver as its executemany writes it, inside
-    the SQL its field puts around it (``_placeholder``)."""
+    each value written as the driver's executemany writes it
+    (``_literals``), inside the SQL its field puts around it
+    (``_placeholder``)."""
     table, column_names = _table_and_columns(model, fields, connection)
     insert = ("INSERT INTO %s (%s) VALUES " % (table, column_names)).encode(driver.encoding)
-    literal = driver.literal
-    around: list[tuple[int, Callable[[Any], str]]] = [
-        (index, placeholder) for index, placeholder
-        in enumerate(_placeholder(field, connection) for field in fields)
-        if callable(placeholder)]
+    literals = []
+    for field, column in zip(fields, columns):
+        texts = _literals(column, driver)
+        placeholder = _placeholder(field, connection)
+        if callable(placeholder):
+            texts = [placeholder(value).encode() % text for value, text in zip(column, texts)]
+        literals.append(texts)
     statements: list[bytes] = []
     values: list[bytes] = []
     size = 0
-    for row in rows:
-        if around:
-            items = list(map(literal, row))
-            for index, placeholder in around:
-                items[index] = placeholder(row[index]).encode() % items[index]
-            value = b"(%s)" % b",".join(items)
-        else:
-            value = literal(row)
+    for row in zip(*literals):
+        value = b"(%s)" % b",".join(row)
         if values and size + len(value) > STATEMENT_BYTES:
             statements.append(insert + b",".join(values))
             values, size = [], 0
@@ -550,6 +547,31 @@ def _insert_statements(model: type[models.Model], fields: Sequence[Any],
         size += len(value) + 1
     statements.append(insert + b",".join(values))
     return statements
+
+
+def _literals(values: Sequence[Any], driver: Any) -> list[bytes]:
+    """``driver.literal`` of each value (mysqlclient's SQL text of it), a
+    column at a time: texts, integers and NULLs without its Python call per
+    value, where its encoders for them are its own."""
+    kinds = set(map(type, values))
+    if kinds <= {str, type(None)} and _plain_encoders(driver):
+        string_literal, encoding = driver.string_literal, driver.encoding
+        return [b"NULL" if value is None else string_literal(value.encode(encoding))
+                for value in values]
+    if kinds <= {int, bool, type(None)} and _plain_encoders(driver):
+        return [b"NULL" if value is None else b"%d" % value for value in values]
+    return list(map(driver.literal, values))
+
+
+def _plain_encoders(driver: Any) -> bool:
+    """Whether the driver writes None, integers and booleans with its own
+    converters (``literal`` writes text with ``string_literal`` whatever)."""
+    from MySQLdb import converters
+
+    encoders = driver.encoders
+    return (encoders.get(type(None)) is converters.None2NULL
+            and encoders.get(int) is converters.Thing2Str
+            and encoders.get(bool) is converters.Bool2Str)
 
 
 class _SentInsert(NamedTuple):
