@@ -9,7 +9,7 @@ from django.db.models import signals
 from pyserializer.errors import DumpError
 from pyserializer.loading.objects import DumpedObject
 from pyserializer.loading.saving import BATCH_SIZE, BatchSaver
-from testapp.models import Country
+from testapp.models import City, Country
 
 pytestmark = pytest.mark.django_db
 
@@ -83,6 +83,19 @@ def test_a_batch_the_database_rejects_in_flight_is_saved_row_by_row_and_the_row_
     assert "the database rejected this row" in str(refused.value)
     assert [pk for pk, there in received] == list(range(1, 300))
     assert connection.execute_wrappers == []
+
+
+def test_a_batch_refused_in_flight_is_named_when_another_rows_query_completes_it():
+    """The refusal names the refused row of the earlier batch, not the row
+    whose save (or natural-key lookup) made the query."""
+    saver = BatchSaver("default", [Country._meta.db_table])
+    with pytest.raises(DumpError) as refused:
+        countries(saver, range(1, BATCH_SIZE + 1),
+                  code=lambda number: "C7" if number == 300 else "C%d" % number)
+        city = DumpedObject(City(pk=1, name="Ghent", country_id=1), {}, {}, "cities.py", 9)
+        city.save_one()
+    assert str(refused.value).startswith("countries.py, line 300, model testapp.country: ")
+    assert "cities.py" not in str(refused.value)
 
 
 def test_an_insert_abandoned_in_flight_leaves_the_connection_usable(received):

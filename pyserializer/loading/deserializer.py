@@ -461,6 +461,8 @@ class RowPlan:
                     m2m_data[field.name] = keys
         except _Undecodable as exc:
             raise self.invalid(exc.value, exc.__cause__, line, exc.field) from exc.__cause__
+        except DumpError:  # about an earlier row: its batch, completed by a lookup's query
+            raise
         except Exception as exc:
             raise self.invalid(value, exc, line, field) from exc
         if self.lane is not None and not deferred:

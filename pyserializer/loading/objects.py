@@ -79,6 +79,8 @@ class DumpedObject(base.DeserializedObject):
             else:  # as save_base chooses the database
                 save_without_signals(
                     self, using or router.db_for_write(self.model, instance=self.object))
+        except DumpError:  # about an earlier row: its batch, completed by this row's query
+            raise
         except Exception as exc:
             raise self.rejected(exc) from exc
 
