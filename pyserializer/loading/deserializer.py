@@ -30,7 +30,8 @@ from ..restoring import hints
 from ..restoring.migration_state import migration_differences
 from ..tables import key_attnames
 from ..values.codec import builtin_kind, codec_for
-from ..values.copytext import ColumnCheck, copies, copy_text_column
+from ..values.copytext import copies, copy_text_column
+from ..values.fromdriver import TextsCheck
 from .objects import DumpedObject, DumpedRow, reason_of
 from .readahead import ChunkReader, chunk_readers
 from .saving import (
@@ -388,7 +389,7 @@ class RowPlan:
             itemgetter(*indexes) if len(indexes) > 1 else lambda values: (values[indexes[0]],))
         return row_of, columns[concrete._meta.pk.attname]
 
-    def _copy_texts(self) -> dict[str, ColumnCheck]:
+    def _copy_texts(self) -> dict[str, TextsCheck]:
         """{attname: check} of the columns whose dumped text COPY may take as
         it is (``values.copytext``), when the rows are saved in batches by
         COPY. A lane's rows keep those values undecoded (``as_dumped``;

@@ -20,20 +20,15 @@ as it is when its numbers are written as the row path writes them.
 tests/test_copy_text.py loads every column type both ways and compares.
 """
 
-import collections
 import datetime
 import decimal
-import re
-from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.conf import settings
 from django.db import models
 
-from .fromdriver import joined_texts, json_numbers_as_python_writes
+from .fromdriver import TextsCheck, json_numbers_as_python_writes, texts_check
 
-ColumnCheck = Callable[[Sequence[Any]], bool]
-"""Whether COPY takes the dumped values of one column of a batch as they are."""
 
 _DATE = r"\d{4}-\d\d-\d\d"
 _TIME = r"\d\d:\d\d:\d\d(?:\.\d{6})?"
@@ -45,7 +40,7 @@ def copies(connection: Any) -> bool:
     return connection.vendor == "postgresql" and hasattr(connection.connection, "adapters")
 
 
-def copy_text_column(field: Any, connection: Any) -> ColumnCheck | None:
+def copy_text_column(field: Any, connection: Any) -> TextsCheck | None:
     """The check that lets the dumped values of ``field`` go to COPY as they
     are, or None when they must be decoded, on a ``connection`` that
     ``copies``."""
@@ -53,22 +48,22 @@ def copy_text_column(field: Any, connection: Any) -> ColumnCheck | None:
         return None
     kind = type(field)
     if kind is models.UUIDField and connection.features.has_native_uuid_field:
-        return _texts(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+        return texts_check(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
     if kind is models.DateTimeField:
         offset = r"[+-]\d\d:\d\d" if settings.USE_TZ else ""
-        return _texts(_DATE + "T" + _TIME + offset, datetime.datetime.fromisoformat)
+        return texts_check(_DATE + "T" + _TIME + offset, datetime.datetime.fromisoformat)
     if kind is models.DateField:
-        return _texts(_DATE, datetime.date.fromisoformat)
+        return texts_check(_DATE, datetime.date.fromisoformat)
     if kind is models.TimeField:
-        return _texts(_TIME, datetime.time.fromisoformat)
+        return texts_check(_TIME, datetime.time.fromisoformat)
     if kind is models.DurationField and connection.features.has_native_duration_field:
         # Days, when there are any, as duration_string writes them; not negative,
         # whose sign PostgreSQL reads as the days' alone.
-        return _texts(r"(?:\d{1,9} )?(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d{6})?")
+        return texts_check(r"(?:\d{1,9} )?(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d{6})?")
     if kind is models.DecimalField and _decimals_sent_as_they_are(connection):
-        return _texts(r"-?\d+(?:\.\d+)?")
+        return texts_check(r"-?\d+(?:\.\d+)?")
     if kind is models.GenericIPAddressField:
-        return _texts(r"(?:%s\.){3}%s" % (_OCTET, _OCTET))
+        return texts_check(r"(?:%s\.){3}%s" % (_OCTET, _OCTET))
     if kind is models.JSONField and field.encoder is None and field.decoder is None:
         # jsonb keeps a number's digits: 1.50 is not the 1.5 the row path sends.
         return json_numbers_as_python_writes
@@ -81,27 +76,3 @@ def _decimals_sent_as_they_are(connection: Any) -> bool:
     Django 4.2 formats it to the field's digits first."""
     probe = decimal.Decimal("-0.125")
     return connection.ops.adapt_decimalfield_value(probe, 2, 1) is probe
-
-
-def _texts(pattern: str, parse: Callable[[str], Any] | None = None) -> ColumnCheck:
-    """A check that every value is None or text that matches ``pattern`` (and
-    that ``parse`` accepts: the calendar and the clock)."""
-    joined_pattern = re.compile("(?:%s\n)*%s" % (pattern, pattern))
-
-    def check(values: Sequence[Any]) -> bool:
-        texts = joined_texts(values)
-        if texts is None:
-            return False
-        count, joined = texts
-        if not count:
-            return True
-        if joined.count("\n") != count - 1 or not joined_pattern.fullmatch(joined):
-            return False
-        if parse is not None:
-            try:
-                collections.deque(map(parse, joined.split("\n")), maxlen=0)
-            except ValueError:
-                return False
-        return True
-
-    return check

@@ -19,6 +19,7 @@ are byte for byte those of the general path; tests/test_direct_columns.py
 compares the two for every column type.
 """
 
+import collections
 import datetime
 import json
 import re
@@ -266,10 +267,37 @@ def _parsed(text: str) -> Any:
         return text
 
 
-_NUMERIC_TEXTS = re.compile(r"(?:-?\d+(?:\.\d+)?\n)*-?\d+(?:\.\d+)?")
-_DATE_TEXTS = re.compile(r"(?:\d{4}-\d\d-\d\d\n)*\d{4}-\d\d-\d\d")
-_TIME = r"(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d{1,6})?"
-_TIME_TEXTS = re.compile("(?:%s\n)*%s" % (_TIME, _TIME))
+TextsCheck = Callable[[Sequence[Any]], bool]
+"""Whether the values of one column of a batch are all None or text of one form."""
+
+
+def texts_check(pattern: str, parse: Callable[[str], Any] | None = None) -> TextsCheck:
+    """A check that every value is None or text that matches ``pattern`` (and
+    that ``parse`` accepts: the calendar and the clock)."""
+    joined_pattern = re.compile("(?:%s\n)*%s" % (pattern, pattern))
+
+    def check(values: Sequence[Any]) -> bool:
+        texts = joined_texts(values)
+        if texts is None:
+            return False
+        count, joined = texts
+        if not count:
+            return True
+        if joined.count("\n") != count - 1 or not joined_pattern.fullmatch(joined):
+            return False
+        if parse is not None:
+            try:
+                collections.deque(map(parse, joined.split("\n")), maxlen=0)
+            except ValueError:
+                return False
+        return True
+
+    return check
+
+
+_NUMERIC_TEXTS = texts_check(r"-?\d+(?:\.\d+)?")
+_DATE_TEXTS = texts_check(r"\d{4}-\d\d-\d\d")
+_TIME_TEXTS = texts_check(r"(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d{1,6})?")
 
 
 def _database_texts(field: Any, connection: Any, general: ColumnFunction) -> ColumnFunction:
@@ -300,21 +328,15 @@ def _database_texts(field: Any, connection: Any, general: ColumnFunction) -> Col
     return lambda values: _matching(values, pattern, general_from_text)
 
 
-def _matching(values: Sequence[Any], pattern: re.Pattern[str], general: ColumnFunction
-              ) -> Sequence[Any]:
-    """The values as they are when all that are not None match ``pattern``."""
-    return values if _all_match(values, pattern) else general(values)
-
-
-def _all_match(values: Sequence[Any], pattern: re.Pattern[str]) -> bool:
-    texts = joined_texts(values)
-    return texts is not None and (not texts[0] or pattern.fullmatch(texts[1]) is not None)
+def _matching(values: Sequence[Any], check: TextsCheck, general: ColumnFunction) -> Sequence[Any]:
+    """The values as they are when ``check`` vouches for them."""
+    return values if check(values) else general(values)
 
 
 def _times(values: Sequence[Any], general: ColumnFunction) -> Sequence[Any]:
     """PostgreSQL's ``HH:MM:SS[.f]`` -> ``time.isoformat()``: ``HH:MM:SS``, or
     the fraction to six digits."""
-    if not _all_match(values, _TIME_TEXTS):
+    if not _TIME_TEXTS(values):
         return general(values)
     return [value if value is None or len(value) == 8 else value.ljust(15, "0") for value in values]
 
