@@ -30,8 +30,7 @@ from ..restoring import hints
 from ..restoring.migration_state import migration_differences
 from ..tables import key_attnames
 from ..values.codec import builtin_kind, codec_for
-from ..values.copytext import copies, copy_text_column
-from ..values.fromdriver import TextsCheck
+from ..values.dumpedtext import SentTexts, dumped_text_column, sends_dumped_text
 from .objects import DumpedObject, DumpedRow, reason_of
 from .readahead import ChunkReader, chunk_readers
 from .saving import (
@@ -93,7 +92,7 @@ class Deserializer(base.Deserializer):
         self.jobs = jobs
         self.saver = (BatchSaver(using, empty_tables, signals) if handle_forward_references
                       else None)
-        self.copies = False  # whether rows go to the database by COPY, once connected
+        self.sends_texts = False  # whether dumped texts go to the database undecoded, once connected
         self.dump: manifest.Manifest | None = None
         self.natural_keys: dict[tuple[Any, tuple[Any, ...]], Any] = {}
         self._plans: dict[tuple[str, str, tuple[str, ...]], RowPlan | None] = {}
@@ -101,7 +100,7 @@ class Deserializer(base.Deserializer):
 
     def __iter__(self) -> Generator["DumpedObject", None, None]:
         write_negative_zero(connections[self.using])
-        self.copies = copies(connections[self.using])
+        self.sends_texts = sends_dumped_text(connections[self.using])
         path = getattr(self.stream, "name", None)
         try:
             if isinstance(self.stream, manifest.Manifest):
@@ -276,10 +275,10 @@ class RowPlan:
                       else None)
         self.plain_attnames = self._plain_construction()
         self.lane = self._lane()
-        self.copy_texts = self._copy_texts()
-        copied = [decoder for decoder in self.decoders if decoder[1].attname in self.copy_texts]
+        self.sent_texts = self._sent_texts()
+        copied = [decoder for decoder in self.decoders if decoder[1].attname in self.sent_texts]
         # A lane's rows keep these values undecoded. Rows with instances keep
-        # their text beside the decoded value, which COPY gets if no receiver
+        # their text beside the decoded value, which the database gets if no receiver
         # replaced it; not a JSON value, which a receiver may change in place.
         self.as_dumped = copied if self.lane is not None else []
         self.texts_kept = [] if self.lane is not None else [
@@ -389,22 +388,23 @@ class RowPlan:
             itemgetter(*indexes) if len(indexes) > 1 else lambda values: (values[indexes[0]],))
         return row_of, columns[concrete._meta.pk.attname]
 
-    def _copy_texts(self) -> dict[str, TextsCheck]:
-        """{attname: check} of the columns whose dumped text COPY may take as
-        it is (``values.copytext``), when the rows are saved in batches by
-        COPY. A lane's rows keep those values undecoded (``as_dumped``;
+    def _sent_texts(self) -> dict[str, SentTexts]:
+        """{attname: what the database gets for a column of dumped texts} of
+        the columns whose dumped text may go to the database undecoded
+        (``values.dumpedtext``), when the rows are saved in batches. A
+        lane's rows keep those values undecoded (``as_dumped``;
         ``decode_as_dumped`` decodes them when a row needs an instance after
         all, and the saver when a check fails); rows with instances keep the
         text of some (``texts_kept``)."""
-        if self.saver is None or not self.deserializer.copies:
+        if self.saver is None or not self.deserializer.sends_texts:
             return {}
         connection = connections[self.using]
-        checks = {}
+        texts = {}
         for _, field, _, _ in self.decoders:
-            check = copy_text_column(field, connection)
-            if check is not None:
-                checks[field.attname] = check
-        return checks
+            sent = dumped_text_column(field, connection)
+            if sent is not None:
+                texts[field.attname] = sent
+        return texts
 
     def _positional_order(self) -> list[int] | None:
         """Column indexes in the order of Model(*args), if every field is dumped."""

@@ -34,7 +34,7 @@ class DumpedObject(base.DeserializedObject):
     """
 
     has_instance = True
-    # (plan, texts, decoded values) of the columns whose dumped text COPY may
+    # (plan, texts, decoded values) of the columns whose dumped text the database may
     # take instead of the instance's value (``RowPlan.texts_kept``).
     dumped_texts: tuple[RowPlan, list[Any], list[Any]] | None = None
 
@@ -148,9 +148,9 @@ class DumpedRow(DumpedObject):
         return self.plan.instance(self.values, self.line)
 
     def decode_as_dumped(self) -> None:
-        """Decode the values kept as dumped for COPY (``RowPlan.as_dumped``),
+        """Decode the values kept as dumped for the database (``RowPlan.as_dumped``),
         in ``values`` and ``row``: the row needs its instance, or its batch
-        has a value COPY cannot take as it is."""
+        has a value the database cannot take as it is."""
         lane = self.plan.lane
         if self.plan.as_dumped and lane is not None and not self.as_dumped_decoded:
             self.plan.decode_as_dumped(self.values, self.line)

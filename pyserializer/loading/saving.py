@@ -32,7 +32,7 @@ from django.db.models import Q, signals
 
 from ..errors import DumpError, Kind
 from ..tables import every_row, keys_of
-from ..values.copytext import copies
+from ..values.dumpedtext import copies
 from ..values.dbvalues import db_values
 
 if TYPE_CHECKING:
@@ -396,7 +396,7 @@ def _batch_columns(
     fields: Sequence[Any], batch: Sequence["DumpedObject"],
 ) -> tuple[list[Sequence[Any]], Collection[int]]:
     """The values of a batch, a column per field, and the indexes of the
-    columns that COPY takes as they are."""
+    columns of dumped texts that the database takes undecoded."""
     if not batch[0].has_instance:
         return _lane_columns(fields, batch)
     attributes = [dumped.object.__dict__ for dumped in batch]
@@ -409,13 +409,19 @@ def _lane_columns(
     fields: Sequence[Any], batch: Sequence["DumpedObject"],
 ) -> tuple[list[Sequence[Any]], Collection[int]]:
     """The columns of a batch of rows without instances (``DumpedRow``), and
-    the indexes of those whose values COPY takes as they were dumped
-    (``RowPlan.copy_texts``). When a column's check fails, the batch's
-    values kept as dumped are decoded and it takes the row path."""
+    the indexes of those whose values the database takes from the dumped
+    texts (``RowPlan.sent_texts``), which are in their place. When a
+    column's check fails, the batch's values kept as dumped are decoded and
+    it takes the row path."""
     columns: list[Sequence[Any]] = list(zip(*[dumped.row for dumped in batch]))
-    checks = batch[0].plan.copy_texts
-    ready = [index for index, field in enumerate(fields) if field.attname in checks]
-    if all(checks[fields[index].attname](columns[index]) for index in ready):
+    sent_texts = batch[0].plan.sent_texts
+    ready = [index for index, field in enumerate(fields) if field.attname in sent_texts]
+    for index in ready:
+        sent = sent_texts[fields[index].attname](columns[index])
+        if sent is None:
+            break
+        columns[index] = sent
+    else:
         return columns, ready
     for dumped in batch:
         dumped.decode_as_dumped()
@@ -425,11 +431,11 @@ def _lane_columns(
 def _kept_texts(
     fields: Sequence[Any], columns: list[Sequence[Any]], batch: Sequence["DumpedObject"],
 ) -> list[int]:
-    """Put the dumped texts of a batch of rows with instances in place of
-    their values, in ``columns``, where COPY takes them as they are: a column
-    whose values are all still the decoded ones (no receiver replaced one)
-    and whose texts pass its check (``RowPlan.texts_kept``). Returns the
-    indexes of those columns."""
+    """Put what the database gets for the dumped texts of a batch of rows
+    with instances in place of their values, in ``columns``, where it takes
+    them undecoded: a column whose values are all still the decoded ones (no
+    receiver replaced one) and whose texts pass its check
+    (``RowPlan.texts_kept``). Returns the indexes of those columns."""
     first = batch[0].dumped_texts
     if first is None:
         return []
@@ -445,10 +451,11 @@ def _kept_texts(
         position = positions.get(field.attname)
         if position is None:
             continue
-        texts = dumped_columns[position]
-        if (all(map(operator.is_, columns[index], decoded_columns[position]))
-                and plan.copy_texts[field.attname](texts)):
-            columns[index] = texts
+        if not all(map(operator.is_, columns[index], decoded_columns[position])):
+            continue
+        sent = plan.sent_texts[field.attname](dumped_columns[position])
+        if sent is not None:
+            columns[index] = sent
             ready.append(index)
     return ready
 
@@ -459,7 +466,8 @@ def _insert_columns(
 ) -> None:
     """INSERT rows given as one column of attribute values per field through
     the backend's bulk path. The columns at the indexes ``ready`` go as they
-    are (to COPY), the others as their fields save them.
+    are (what the database gets for dumped texts), the others as their fields
+    save them.
 
     PostgreSQL with psycopg 3 gets one ``COPY ... FROM STDIN``: Django binds
     parameters client-side there, so an executemany is one statement per row.

@@ -1,9 +1,10 @@
-"""A restore's rows without instances give COPY the dumped text of some
-columns as it is (values.copytext): the database then holds exactly what the
-row path (decode, get_db_prep_save, psycopg) gives it, for every column type
-and for values hypothesis picks; a batch with a value the checks cannot
-vouch for takes the row path, and a value neither takes is refused with its
-file, line and field."""
+"""A restore gives the database the dumped text of some columns undecoded
+(values.dumpedtext): as it is to PostgreSQL's COPY, as strings a few string
+operations away from it in MySQL's INSERTs. The database then holds exactly
+what the row path (decode, get_db_prep_save, the driver) gives it, for every
+column type and for values hypothesis picks; a batch with a value the checks
+cannot vouch for takes the row path, and a value neither takes is refused
+with its file, line and field."""
 
 import datetime
 import decimal
@@ -24,35 +25,45 @@ from pyserializer.errors import DumpError
 from pyserializer.loading import deserializer, saving
 from pyserializer.restoring.run import load_dump
 from pyserializer.values.codec import codec_for
-from pyserializer.values.copytext import copy_text_column
+from pyserializer.values.dumpedtext import dumped_text_column
 from test_roundtrip import HYPOTHESIS, everything_values, example_transaction
 from testapp.models import Everything
 
 pytestmark = pytest.mark.usefixtures("auto_increment_reset")
 
-# The columns of Everything that COPY takes as dumped on PostgreSQL.
-AS_DUMPED = {"date", "time", "datetime", "duration", "uuid", "decimal", "ip", "json"}
+# The columns of Everything whose dumped text goes to the database undecoded.
+AS_DUMPED = {
+    "postgresql": {"date", "time", "datetime", "duration", "uuid", "decimal", "ip", "json"},
+    "mysql": {"date", "time", "datetime", "uuid", "decimal", "ip"},
+}
 
 
 def restored(path, monkeypatch, as_dumped=True):
     """What the database holds after a restore's load of ``path`` without
     signals (every row without an instance), with the dumped text going to
-    COPY as it is, or (not ``as_dumped``) every value decoded."""
+    the database undecoded, or (not ``as_dumped``) every value decoded."""
     with monkeypatch.context() as patched, transaction.atomic():
         wipe()
         if not as_dumped:
-            patched.setattr(deserializer, "copy_text_column", lambda *args: None)
+            patched.setattr(deserializer, "dumped_text_column", lambda *args: None)
         load_dump(str(path), connection, signals=False)
     return db_snapshot(), server_text()
 
 
 def server_text():
-    """The rows of Everything as PostgreSQL writes them (a number's digits, a
-    jsonb's text), where Django's values may be equal for different ones."""
-    if connection.vendor != "postgresql":
-        return None
+    """The rows of Everything as the database writes them (a number's
+    digits, a jsonb's text), where Django's values may be equal for
+    different ones; on MySQL, each column cast to text."""
+    table = "testapp_everything"
     with connection.cursor() as cursor:
-        cursor.execute("SELECT everything::text FROM testapp_everything everything ORDER BY id")
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT everything::text FROM %s everything ORDER BY id" % table)
+        elif connection.vendor == "mysql":
+            columns = [field.column for field in Everything._meta.concrete_fields]
+            cursor.execute("SELECT %s FROM %s ORDER BY id" % (", ".join(
+                "CAST(%s AS CHAR)" % connection.ops.quote_name(column) for column in columns), table))
+        else:
+            return None
         return cursor.fetchall()
 
 
@@ -62,18 +73,17 @@ def assert_same_restores(expected, actual):
 
 
 def as_dumped_here():
-    """The columns of AS_DUMPED that COPY takes as dumped on this connection:
-    none but on PostgreSQL, and not decimals where Django sends a Decimal
-    formatted to the field's digits (Django 4.2)."""
-    if connection.vendor != "postgresql":
-        return set()
+    """The columns of AS_DUMPED on this connection: none on SQLite, and not
+    decimals where Django sends a Decimal formatted to the field's digits
+    (Django 4.2)."""
+    as_dumped = AS_DUMPED.get(connection.vendor, set())
     probe = decimal.Decimal("-0.125")
     if connection.ops.adapt_decimalfield_value(probe, 2, 1) is not probe:
-        return AS_DUMPED - {"decimal"}
-    return AS_DUMPED
+        return as_dumped - {"decimal"}
+    return as_dumped
 
 
-# A value of each column that COPY takes as dumped, as the codec writes it.
+# A value of each column of AS_DUMPED, as the codec writes it.
 SAMPLES = {
     "date": datetime.date(1, 1, 1),
     "time": datetime.time(23, 59, 59, 999999),
@@ -87,22 +97,35 @@ SAMPLES = {
 
 
 @pytest.mark.django_db
-def test_the_columns_copy_takes_as_dumped():
-    checks = {field.name: copy_text_column(field, connection)
+def test_the_columns_whose_text_goes_undecoded():
+    checks = {field.name: dumped_text_column(field, connection)
               for field in Everything._meta.concrete_fields}
     taken = {name for name, check in checks.items() if check is not None}
     assert taken == as_dumped_here()
     for name in taken:
         field = Everything._meta.get_field(name)
         dumped = codec_for(field).encode or str
-        assert checks[name]([dumped(SAMPLES[name]), None, dumped(SAMPLES[name])]), name
+        sent = checks[name]([dumped(SAMPLES[name]), None])
+        assert sent is not None and sent[1] is None, name
+        if connection.vendor == "mysql":
+            assert sent[0] == mysql_text(name), name
+
+
+def mysql_text(name):
+    """The string MySQL gets for the sample of column ``name``: as Django's
+    MySQL adapters write its value, or (a time) as MySQL reads it alike."""
+    if name == "uuid" and not connection.features.has_native_uuid_field:
+        return SAMPLES[name].hex
+    if name == "datetime":
+        return "2019-12-19 00:57:57.199202"
+    return str(SAMPLES[name])
 
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("use_tz", [True, False], ids=["USE_TZ", "naive"])
 @HYPOTHESIS
 @given(data=st.data())
-def test_copy_as_dumped_restores_what_the_row_path_restores(use_tz, data, tmp_path_factory):
+def test_texts_undecoded_restore_what_the_row_path_restores(use_tz, data, tmp_path_factory):
     with pytest.MonkeyPatch.context() as monkeypatch, override_settings(USE_TZ=use_tz), \
             example_transaction():
         for pk in range(1, data.draw(st.integers(1, 4)) + 1):
@@ -115,26 +138,30 @@ def test_copy_as_dumped_restores_what_the_row_path_restores(use_tz, data, tmp_pa
 
 @pytest.mark.django_db
 def test_a_value_that_holds_a_line_break_is_not_two_values():
-    check = copy_text_column(Everything._meta.get_field("date"), connection)
+    check = dumped_text_column(Everything._meta.get_field("date"), connection)
     if check is None:
-        pytest.skip("COPY takes no text as dumped on %s" % connection.vendor)
+        pytest.skip("no text goes undecoded to %s" % connection.vendor)
     assert check(["2019-12-19", "2019-12-20"])
     assert not check(["2019-12-19\n2019-12-20"])
     assert not check(["2019-12-19", "2019-12-20\n"])
 
 
 # Values a check must leave to the row path, which decodes them: the row path
-# may read them otherwise than PostgreSQL reads the text.
-ROW_PATH_VALUES = {
-    "uuid": "9E22D12830AA4C5A9C445A66D99D1CB9",
-    "duration": "-1 01:00:00",
-    "decimal": "1E+2",
-    "ip": "::ffff:10.1.2.3",
-    "date": "2019-1-2",
-    "time": "12:30",
-    "datetime": "2019-12-19 00:57:57+00:00",
-    "json": '{"a": 1.50, "b": 1e5, "c": 2.5}',
-}
+# may read them otherwise than the database reads the text. On MySQL also an
+# offset other than UTC's, which only Python converts, and a decimal that
+# MySQL would round (the row path sends a Decimal, not a string).
+ROW_PATH_VALUES = [
+    ("uuid", "9E22D12830AA4C5A9C445A66D99D1CB9", {"postgresql", "mysql"}),
+    ("duration", "-1 01:00:00", {"postgresql", "mysql"}),
+    ("decimal", "1E+2", {"postgresql", "mysql"}),
+    ("decimal", "1.1234567", {"mysql"}),
+    ("ip", "::ffff:10.1.2.3", {"postgresql", "mysql"}),
+    ("date", "2019-1-2", {"postgresql", "mysql"}),
+    ("time", "12:30", {"postgresql", "mysql"}),
+    ("datetime", "2019-12-19 00:57:57+00:00", {"postgresql", "mysql"}),
+    ("datetime", "2019-12-19T00:57:57+02:00", {"mysql"}),
+    ("json", '{"a": 1.50, "b": 1e5, "c": 2.5}', {"postgresql", "mysql"}),
+]
 
 
 def edited_dump(tmp_path, column, value):
@@ -158,12 +185,13 @@ def edited_dump(tmp_path, column, value):
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize("column", sorted(ROW_PATH_VALUES))
-def test_a_value_the_check_refuses_takes_the_row_path(column, tmp_path, monkeypatch):
-    check = copy_text_column(Everything._meta.get_field(column), connection)
-    if check is not None:
-        assert not check([None, ROW_PATH_VALUES[column]])
-    path, _ = edited_dump(tmp_path, column, ROW_PATH_VALUES[column])
+@pytest.mark.parametrize("column, value, refused_on", ROW_PATH_VALUES)
+def test_a_value_the_check_refuses_takes_the_row_path(column, value, refused_on, tmp_path,
+                                                      monkeypatch):
+    sent = dumped_text_column(Everything._meta.get_field(column), connection)
+    if sent is not None and connection.vendor in refused_on:
+        assert sent([None, value]) is None
+    path, _ = edited_dump(tmp_path, column, value)
     expected = restored(path, monkeypatch, as_dumped=False)
     assert_same_restores(expected, restored(path, monkeypatch))
 
@@ -183,11 +211,11 @@ def test_a_value_neither_path_takes_is_named(column, value, tmp_path, monkeypatc
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("jobs", [1, 3])
-def test_read_ahead_workers_leave_the_text_to_copy(jobs, tmp_path, monkeypatch):
+def test_read_ahead_workers_leave_the_text_undecoded(jobs, tmp_path, monkeypatch):
     """Worker processes decide as the restoring process does: they leave the
-    values COPY takes as dumped undecoded."""
+    values whose text goes to the database undecoded as they are."""
     for pk in range(1, 4):
-        Everything.objects.create(pk=pk, **{name: SAMPLES[name] for name in AS_DUMPED})
+        Everything.objects.create(pk=pk, **SAMPLES)
     source = db_snapshot()
     path = dump_dir(tmp_path / "dump", "testapp.everything")
     lane_columns = saving._lane_columns
@@ -216,13 +244,13 @@ def pre_save_receiver(change):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_rows_with_instances_give_copy_the_texts_no_receiver_replaced(tmp_path, monkeypatch):
+def test_rows_with_instances_give_the_texts_no_receiver_replaced(tmp_path, monkeypatch):
     """Rows with instances (their model has receivers) keep the dumped text
-    of the columns COPY takes as it is, and COPY gets it for a column whose
+    of the columns whose text goes undecoded, and the database gets it for a column whose
     values no receiver replaced; a replaced value, and a JSON value a
     receiver changed in place, reach the database as the receiver left them."""
     for pk in range(1, 4):
-        Everything.objects.create(pk=pk, **{name: SAMPLES[name] for name in AS_DUMPED})
+        Everything.objects.create(pk=pk, **SAMPLES)
     path = dump_dir(tmp_path / "dump", "testapp.everything")
     kept_texts = saving._kept_texts
     taken = []
@@ -249,6 +277,6 @@ def test_rows_with_instances_give_copy_the_texts_no_receiver_replaced(tmp_path, 
     rows = Everything.objects.order_by("pk")
     assert [row.date for row in rows] == [SAMPLES["date"], datetime.date(2000, 2, 29), SAMPLES["date"]]
     assert [row.json["n"][-1] for row in rows] == [1, 2, 3]
-    for name in AS_DUMPED - {"date", "json"}:
+    for name in set(SAMPLES) - {"date", "json"}:
         assert {getattr(row, name) for row in rows} == {SAMPLES[name]}, name
     assert set(taken) == as_dumped_here() - {"date", "json"}

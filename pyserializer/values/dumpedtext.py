@@ -1,0 +1,174 @@
+"""A column of dumped values -> what the database gets, without decoding
+them, where that is exact.
+
+The row path decodes each value of a row into its Python value (a UUID, a
+datetime, a Decimal), converts it for the database (``get_db_prep_save``)
+and the driver writes it as text: for PostgreSQL's COPY, or as an SQL
+literal in MySQL's INSERT. For some columns that text is the dumped text
+itself, or a few string operations away from it: a canonical UUID, an ISO
+date, time or datetime, a plain decimal number, a duration as Django writes
+it, a dotted IPv4 address. The database reads it as the same value the row
+path would have sent, since it parses the text either way.
+``dumped_text_column`` returns, for a column of a batch, what the database
+gets for its dumped texts, or None when one of them fails the column's
+check (a regular expression over the joined texts, and the date parsers in
+C). Such a batch takes the row path, which decodes each value and names the
+line of one it refuses.
+
+Only Django's own field classes (a subclass may prepare its values its own
+way), on PostgreSQL through psycopg 3 (COPY) and on MySQL/MariaDB, and never
+a primary key or a relation, whose decoded values a restore compares. A
+JSONField's text goes as it is to PostgreSQL when its numbers are written as
+the row path writes them; not to MySQL, which keeps a JSON value's text as
+Django writes it (with ``ensure_ascii``). tests/test_dumped_text.py loads
+every column type both ways and compares.
+"""
+
+import datetime
+import decimal
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+
+from .fromdriver import TextsCheck, json_numbers_as_python_writes, texts_check
+
+# The database's values of a batch's column of dumped texts, or None when a
+# text fails the column's check.
+SentTexts = Callable[[Sequence[Any]], Sequence[Any] | None]
+
+_DATE = r"\d{4}-\d\d-\d\d"
+_TIME = r"\d\d:\d\d:\d\d(?:\.\d{6})?"
+_OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
+_DATE_TEXTS = texts_check(_DATE, datetime.date.fromisoformat)
+_TIME_TEXTS = texts_check(_TIME, datetime.time.fromisoformat)
+_UUID_TEXTS = texts_check(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_IPV4_TEXTS = texts_check(r"(?:%s\.){3}%s" % (_OCTET, _OCTET))
+
+
+def copies(connection: Any) -> bool:
+    """Whether rows go to ``connection`` by COPY (PostgreSQL through psycopg 3)."""
+    return connection.vendor == "postgresql" and hasattr(connection.connection, "adapters")
+
+
+def sends_dumped_text(connection: Any) -> bool:
+    """Whether some dumped texts go to ``connection`` undecoded: by COPY, or
+    in MySQL's INSERTs."""
+    return copies(connection) or connection.vendor == "mysql"
+
+
+def dumped_text_column(field: Any, connection: Any) -> SentTexts | None:
+    """What ``connection`` (one that ``sends_dumped_text``) gets for a column
+    of dumped values of ``field`` without decoding them, or None when the
+    field's values must be decoded."""
+    if field.primary_key or field.is_relation:
+        return None
+    if connection.vendor == "postgresql":
+        check = _copy_text_check(field, connection)
+        return None if check is None else _as_they_are(check)
+    if connection.vendor == "mysql":
+        return _mysql_texts(field, connection)
+    return None
+
+
+def _as_they_are(check: TextsCheck) -> SentTexts:
+    def sent(texts: Sequence[Any]) -> Sequence[Any] | None:
+        return texts if check(texts) else None
+
+    return sent
+
+
+def _changed(check: TextsCheck, change: Callable[[str], str]) -> SentTexts:
+    def sent(texts: Sequence[Any]) -> Sequence[Any] | None:
+        if not check(texts):
+            return None
+        return [None if text is None else change(text) for text in texts]
+
+    return sent
+
+
+def _copy_text_check(field: Any, connection: Any) -> TextsCheck | None:
+    """The check that lets the dumped values of ``field`` go to COPY as they are."""
+    kind = type(field)
+    if kind is models.UUIDField and connection.features.has_native_uuid_field:
+        return _UUID_TEXTS
+    if kind is models.DateTimeField:
+        offset = r"[+-]\d\d:\d\d" if settings.USE_TZ else ""
+        return texts_check(_DATE + "T" + _TIME + offset, datetime.datetime.fromisoformat)
+    if kind is models.DateField:
+        return _DATE_TEXTS
+    if kind is models.TimeField:
+        return _TIME_TEXTS
+    if kind is models.DurationField and connection.features.has_native_duration_field:
+        # Days, when there are any, as duration_string writes them; not negative,
+        # whose sign PostgreSQL reads as the days' alone.
+        return texts_check(r"(?:\d{1,9} )?(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d{6})?")
+    if kind is models.DecimalField and _decimals_sent_as_they_are(connection):
+        return texts_check(r"-?\d+(?:\.\d+)?")
+    if kind is models.GenericIPAddressField:
+        return _IPV4_TEXTS
+    if kind is models.JSONField and field.encoder is None and field.decoder is None:
+        # jsonb keeps a number's digits: 1.50 is not the 1.5 the row path sends.
+        return json_numbers_as_python_writes
+    return None
+
+
+def _mysql_texts(field: Any, connection: Any) -> SentTexts | None:
+    """The strings MySQL gets for dumped values of ``field``, as the row path
+    (Django's MySQL adapters) writes them or as MySQL reads them alike: a
+    datetime in the connection's time zone without its offset, with a space
+    for the "T"; a UUID without hyphens in a ``char(32)`` column; a decimal
+    that fits the column, so that MySQL need not round it."""
+    kind = type(field)
+    if kind is models.DateTimeField:
+        if not settings.USE_TZ:
+            return _changed(texts_check(_DATE + "T" + _TIME, datetime.datetime.fromisoformat),
+                            _space_for_t)
+        if connection.timezone_name != "UTC":
+            return None
+        return _changed(texts_check(_DATE + "T" + _TIME + r"\+00:00",
+                                    datetime.datetime.fromisoformat), _utc_without_offset)
+    if kind is models.DateField:
+        return _as_they_are(_DATE_TEXTS)
+    if kind is models.TimeField:
+        return _as_they_are(_TIME_TEXTS)
+    if kind is models.UUIDField:
+        if connection.features.has_native_uuid_field:
+            return _as_they_are(_UUID_TEXTS)
+        return _changed(_UUID_TEXTS, _without_hyphens)
+    if (kind is models.DecimalField and _decimals_sent_as_they_are(connection)
+            and field.max_digits is not None and field.decimal_places is not None):
+        return _as_they_are(texts_check(_fitting_decimal(field.max_digits, field.decimal_places)))
+    if kind is models.GenericIPAddressField:
+        return _as_they_are(_IPV4_TEXTS)
+    return None
+
+
+def _fitting_decimal(max_digits: int, places: int) -> str:
+    """A plain decimal number of at most ``max_digits`` digits, ``places`` of
+    them after the point, as the codec writes it (no leading zeros)."""
+    whole = max_digits - places
+    integer = r"(?:0|[1-9]\d{0,%d})" % (whole - 1) if whole > 0 else "0"
+    fraction = r"(?:\.\d{1,%d})?" % places if places > 0 else ""
+    return "-?" + integer + fraction
+
+
+def _space_for_t(text: str) -> str:
+    return text[:10] + " " + text[11:]
+
+
+def _utc_without_offset(text: str) -> str:
+    return text[:10] + " " + text[11:-6]
+
+
+def _without_hyphens(text: str) -> str:
+    return text.replace("-", "")
+
+
+def _decimals_sent_as_they_are(connection: Any) -> bool:
+    """Whether the backend sends a Decimal as it is, whatever its digits (so
+    that the database rounds it to the column's scale, as it does the text);
+    Django 4.2 formats it to the field's digits first."""
+    probe = decimal.Decimal("-0.125")
+    return connection.ops.adapt_decimalfield_value(probe, 2, 1) is probe
