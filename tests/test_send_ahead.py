@@ -115,10 +115,10 @@ def test_a_column_is_written_as_the_drivers_literal_of_each_value():
 
     from pyserializer.loading.saving import _literals
 
-    texts = [None, "", "a'b\\c\x00\n\"é\U0001f600", "plain"]
+    texts = [None, "", "a'b\\c\x00\n\r\x1a\"é\U0001f600", "plain", "'", "NULL"]
     integers = [None, 0, -5, 2**63 - 1, True, False]
     others = texts + integers + [1.5, -0.0, decimal.Decimal("-1.50"), b"\x00'\\",
                                  datetime.date(2024, 1, 2)]
     driver = connection.connection
-    for column in (texts, integers, others, [None, None]):
+    for column in (texts, tuple(texts), texts[1:], integers, others, [None, None], []):
         assert _literals(column, driver) == [driver.literal(value) for value in column]
