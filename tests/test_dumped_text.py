@@ -35,6 +35,7 @@ pytestmark = pytest.mark.usefixtures("auto_increment_reset")
 AS_DUMPED = {
     "postgresql": {"date", "time", "datetime", "duration", "uuid", "decimal", "ip", "json"},
     "mysql": {"date", "time", "datetime", "uuid", "decimal", "ip"},
+    "sqlite": {"date", "time", "datetime", "uuid", "decimal", "ip"},
 }
 
 
@@ -52,18 +53,19 @@ def restored(path, monkeypatch, as_dumped=True):
 
 def server_text():
     """The rows of Everything as the database writes them (a number's
-    digits, a jsonb's text), where Django's values may be equal for
-    different ones; on MySQL, each column cast to text."""
+    digits, a jsonb's text, SQLite's text of a date), where Django's values
+    may be equal for different ones: on MySQL each column cast to text, on
+    SQLite each column's SQL literal."""
     table = "testapp_everything"
+    around = {"mysql": "CAST(%s AS CHAR)", "sqlite": "quote(%s)"}
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute("SELECT everything::text FROM %s everything ORDER BY id" % table)
-        elif connection.vendor == "mysql":
+        else:
             columns = [field.column for field in Everything._meta.concrete_fields]
             cursor.execute("SELECT %s FROM %s ORDER BY id" % (", ".join(
-                "CAST(%s AS CHAR)" % connection.ops.quote_name(column) for column in columns), table))
-        else:
-            return None
+                around[connection.vendor] % connection.ops.quote_name(column)
+                for column in columns), table))
         return cursor.fetchall()
 
 
@@ -73,9 +75,8 @@ def assert_same_restores(expected, actual):
 
 
 def as_dumped_here():
-    """The columns of AS_DUMPED on this connection: none on SQLite, and not
-    decimals where Django sends a Decimal formatted to the field's digits
-    (Django 4.2)."""
+    """The columns of AS_DUMPED on this connection, but not decimals where
+    Django sends a Decimal formatted to the field's digits (Django 4.2)."""
     as_dumped = AS_DUMPED.get(connection.vendor, set())
     probe = decimal.Decimal("-0.125")
     if connection.ops.adapt_decimalfield_value(probe, 2, 1) is not probe:
@@ -107,13 +108,13 @@ def test_the_columns_whose_text_goes_undecoded():
         dumped = codec_for(field).encode or str
         sent = checks[name]([dumped(SAMPLES[name]), None])
         assert sent is not None and sent[1] is None, name
-        if connection.vendor == "mysql":
-            assert sent[0] == mysql_text(name), name
+        if connection.vendor != "postgresql":
+            assert sent[0] == adapters_string(name), name
 
 
-def mysql_text(name):
-    """The string MySQL gets for the sample of column ``name``: as Django's
-    MySQL adapters write its value, or (a time) as MySQL reads it alike."""
+def adapters_string(name):
+    """The string that Django's MySQL or SQLite adapter writes for the
+    sample of column ``name``."""
     if name == "uuid" and not connection.features.has_native_uuid_field:
         return SAMPLES[name].hex
     if name == "datetime":
@@ -147,20 +148,25 @@ def test_a_value_that_holds_a_line_break_is_not_two_values():
 
 
 # Values a check must leave to the row path, which decodes them: the row path
-# may read them otherwise than the database reads the text. On MySQL also an
-# offset other than UTC's, which only Python converts, and a decimal that
-# MySQL would round (the row path sends a Decimal, not a string).
+# may read them otherwise than the database reads the text. On MySQL and
+# SQLite also an offset other than UTC's, which only Python converts, and
+# texts that str() of the decoded value writes otherwise; on MySQL a decimal
+# that MySQL would round (the row path sends a Decimal, not a string).
+EVERYWHERE = {"postgresql", "mysql", "sqlite"}
 ROW_PATH_VALUES = [
-    ("uuid", "9E22D12830AA4C5A9C445A66D99D1CB9", {"postgresql", "mysql"}),
-    ("duration", "-1 01:00:00", {"postgresql", "mysql"}),
-    ("decimal", "1E+2", {"postgresql", "mysql"}),
+    ("uuid", "9E22D12830AA4C5A9C445A66D99D1CB9", EVERYWHERE),
+    ("duration", "-1 01:00:00", EVERYWHERE),
+    ("decimal", "1E+2", EVERYWHERE),
     ("decimal", "1.1234567", {"mysql"}),
-    ("ip", "::ffff:10.1.2.3", {"postgresql", "mysql"}),
-    ("date", "2019-1-2", {"postgresql", "mysql"}),
-    ("time", "12:30", {"postgresql", "mysql"}),
-    ("datetime", "2019-12-19 00:57:57+00:00", {"postgresql", "mysql"}),
-    ("datetime", "2019-12-19T00:57:57+02:00", {"mysql"}),
-    ("json", '{"a": 1.50, "b": 1e5, "c": 2.5}', {"postgresql", "mysql"}),
+    ("decimal", "0.0000001", {"mysql", "sqlite"}),
+    ("ip", "::ffff:10.1.2.3", EVERYWHERE),
+    ("date", "2019-1-2", EVERYWHERE),
+    ("time", "12:30", EVERYWHERE),
+    ("time", "12:30:00.000000", {"mysql", "sqlite"}),
+    ("datetime", "2019-12-19 00:57:57+00:00", EVERYWHERE),
+    ("datetime", "2019-12-19T00:57:57+02:00", {"mysql", "sqlite"}),
+    ("datetime", "2019-12-19T00:57:57.000000+00:00", {"mysql", "sqlite"}),
+    ("json", '{"a": 1.50, "b": 1e5, "c": 2.5}', EVERYWHERE),
 ]
 
 

@@ -23,6 +23,7 @@ from django.db.migrations.recorder import MigrationRecorder
 from django.db.models.query import QuerySet
 
 from .. import __version__
+from ..collecting import fewer_collections
 from ..errors import DumpWriteError, shorten
 from ..files import manifest
 from ..files.grammar import json_value
@@ -188,6 +189,7 @@ def blocks_of(source: Any, options: DumpOptions) -> Iterator[Block]:
     )
 
 
+@fewer_collections()
 def write_blocks(blocks: Iterable[Block], writer: ChunkWriter, options: DumpOptions) -> Written:
     """Write every block through ``writer``, one after another; return what
     was Written. A table the database refuses stops the dump as an

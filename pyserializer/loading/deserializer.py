@@ -22,6 +22,7 @@ from django.db.models.base import ModelState
 from django.db.models.fields.files import FileDescriptor, ImageFileDescriptor
 from django.db.models.fields.related_descriptors import ForeignKeyDeferredAttribute
 
+from ..collecting import fewer_collections
 from ..dumping.wholesite import is_excluded
 from ..errors import DumpError, Kind, shorten
 from ..files import grammar, manifest, resealing
@@ -102,19 +103,20 @@ class Deserializer(base.Deserializer):
         write_negative_zero(connections[self.using])
         self.sends_texts = sends_dumped_text(connections[self.using])
         path = getattr(self.stream, "name", None)
-        try:
-            if isinstance(self.stream, manifest.Manifest):
-                self.dump = self.stream
-            elif manifest.is_manifest_path(path):
-                self.dump = manifest.read(self.stream, path)
-            else:
-                yield from self._load_file(DumpReader(self.stream, path or "<string>"))
-                return
-            yield from self._load_directory(self.dump)
-        except BaseException:  # an error, an interruption, or the loader let go
-            if self.saver is not None:
-                self.saver.abandon()
-            raise
+        with fewer_collections():
+            try:
+                if isinstance(self.stream, manifest.Manifest):
+                    self.dump = self.stream
+                elif manifest.is_manifest_path(path):
+                    self.dump = manifest.read(self.stream, path)
+                else:
+                    yield from self._load_file(DumpReader(self.stream, path or "<string>"))
+                    return
+                yield from self._load_directory(self.dump)
+            except BaseException:  # an error, an interruption, or the loader let go
+                if self.saver is not None:
+                    self.saver.abandon()
+                raise
 
     def __next__(self) -> "DumpedObject":
         if self._iterator is None:

@@ -2,13 +2,14 @@
 them, where that is exact.
 
 The row path decodes each value of a row into its Python value (a UUID, a
-datetime, a Decimal), converts it for the database (``get_db_prep_save``)
-and the driver writes it as text: for PostgreSQL's COPY, or as an SQL
-literal in MySQL's INSERT. For some columns that text is the dumped text
+datetime, a Decimal) and converts it for the database
+(``get_db_prep_save``); the driver then writes it as text for PostgreSQL's
+COPY, or as an SQL literal in MySQL's INSERT, or hands SQLite the string
+Django's adapter made. For some columns that text is the dumped text
 itself, or a few string operations away from it: a canonical UUID, an ISO
 date, time or datetime, a plain decimal number, a duration as Django writes
-it, a dotted IPv4 address. The database reads it as the same value the row
-path would have sent, since it parses the text either way.
+it, a dotted IPv4 address. The database gets the same string as from the
+row path, or (PostgreSQL, MySQL) one it reads as the same value.
 ``dumped_text_column`` returns, for a column of a batch, what the database
 gets for its dumped texts, or None when one of them fails the column's
 check (a regular expression over the joined texts, and the date parsers in
@@ -16,12 +17,12 @@ C). Such a batch takes the row path, which decodes each value and names the
 line of one it refuses.
 
 Only Django's own field classes (a subclass may prepare its values its own
-way), on PostgreSQL through psycopg 3 (COPY) and on MySQL/MariaDB, and never
-a primary key or a relation, whose decoded values a restore compares. A
-JSONField's text goes as it is to PostgreSQL when its numbers are written as
-the row path writes them; not to MySQL, which keeps a JSON value's text as
-Django writes it (with ``ensure_ascii``). tests/test_dumped_text.py loads
-every column type both ways and compares.
+way), on PostgreSQL through psycopg 3 (COPY), MySQL/MariaDB and SQLite, and
+never a primary key or a relation, whose decoded values a restore compares.
+A JSONField's text goes as it is to PostgreSQL when its numbers are written
+as the row path writes them; not to MySQL and SQLite, which keep a JSON
+value's text as Django writes it (with ``ensure_ascii``).
+tests/test_dumped_text.py loads every column type both ways and compares.
 """
 
 import datetime
@@ -54,8 +55,8 @@ def copies(connection: Any) -> bool:
 
 def sends_dumped_text(connection: Any) -> bool:
     """Whether some dumped texts go to ``connection`` undecoded: by COPY, or
-    in MySQL's INSERTs."""
-    return copies(connection) or connection.vendor == "mysql"
+    as the strings Django's MySQL and SQLite adapters write."""
+    return copies(connection) or connection.vendor in ("mysql", "sqlite")
 
 
 def dumped_text_column(field: Any, connection: Any) -> SentTexts | None:
@@ -67,8 +68,8 @@ def dumped_text_column(field: Any, connection: Any) -> SentTexts | None:
     if connection.vendor == "postgresql":
         check = _copy_text_check(field, connection)
         return None if check is None else _as_they_are(check)
-    if connection.vendor == "mysql":
-        return _mysql_texts(field, connection)
+    if connection.vendor in ("mysql", "sqlite"):
+        return _adapters_strings(field, connection)
     return None
 
 
@@ -114,44 +115,59 @@ def _copy_text_check(field: Any, connection: Any) -> TextsCheck | None:
     return None
 
 
-def _mysql_texts(field: Any, connection: Any) -> SentTexts | None:
-    """The strings MySQL gets for dumped values of ``field``, as the row path
-    (Django's MySQL adapters) writes them or as MySQL reads them alike: a
-    datetime in the connection's time zone without its offset, with a space
-    for the "T"; a UUID without hyphens in a ``char(32)`` column; a decimal
-    that fits the column, so that MySQL need not round it."""
+def _adapters_strings(field: Any, connection: Any) -> SentTexts | None:
+    """The strings that Django's MySQL and SQLite adapters write for the
+    decoded values of dumped texts of ``field``: ``str`` of the value (SQLite
+    keeps a date's or a time's text as it is). A datetime is in the
+    connection's time zone without its offset, with a space for the "T"; a
+    UUID without hyphens in a ``char(32)`` column. A decimal is the text
+    ``str`` writes of the Decimal read from it; on MySQL, one that fits the
+    column, so that MySQL need not round it (the row path sends a number)."""
     kind = type(field)
     if kind is models.DateTimeField:
         if not settings.USE_TZ:
-            return _changed(texts_check(_DATE + "T" + _TIME, datetime.datetime.fromisoformat),
+            return _changed(texts_check(_DATE + "T" + _STR_TIME, datetime.datetime.fromisoformat),
                             _space_for_t)
         if connection.timezone_name != "UTC":
             return None
-        return _changed(texts_check(_DATE + "T" + _TIME + r"\+00:00",
+        return _changed(texts_check(_DATE + "T" + _STR_TIME + r"\+00:00",
                                     datetime.datetime.fromisoformat), _utc_without_offset)
     if kind is models.DateField:
         return _as_they_are(_DATE_TEXTS)
     if kind is models.TimeField:
-        return _as_they_are(_TIME_TEXTS)
+        return _as_they_are(_STR_TIME_TEXTS)
     if kind is models.UUIDField:
         if connection.features.has_native_uuid_field:
             return _as_they_are(_UUID_TEXTS)
         return _changed(_UUID_TEXTS, _without_hyphens)
-    if (kind is models.DecimalField and _decimals_sent_as_they_are(connection)
-            and field.max_digits is not None and field.decimal_places is not None):
-        return _as_they_are(texts_check(_fitting_decimal(field.max_digits, field.decimal_places)))
+    if kind is models.DecimalField and _decimals_sent_as_they_are(connection):
+        if connection.vendor == "sqlite":
+            return _as_they_are(_STR_DECIMAL_TEXTS)
+        if field.max_digits is not None and field.decimal_places is not None:
+            return _as_they_are(texts_check(
+                _fitting_decimal(field.max_digits, field.decimal_places)))
+        return None
     if kind is models.GenericIPAddressField:
         return _as_they_are(_IPV4_TEXTS)
     return None
 
 
+# A time as str() writes it: no fraction when it is 0.
+_STR_TIME = r"\d\d:\d\d:\d\d(?:\.(?!000000)\d{6})?"
+_STR_TIME_TEXTS = texts_check(_STR_TIME, datetime.time.fromisoformat)
+# A decimal number that str(Decimal(text)) writes as text: not below 10**-6
+# (which str writes with an exponent) and no leading zeros.
+_STR_DECIMAL_TEXTS = texts_check(r"(?!-?0\.0{6}\d)-?(?:0|[1-9]\d*)(?:\.\d+)?")
+
+
 def _fitting_decimal(max_digits: int, places: int) -> str:
     """A plain decimal number of at most ``max_digits`` digits, ``places`` of
-    them after the point, as the codec writes it (no leading zeros)."""
+    them after the point, that str(Decimal(text)) writes as text (no leading
+    zeros; not below 10**-6, which it writes with an exponent)."""
     whole = max_digits - places
     integer = r"(?:0|[1-9]\d{0,%d})" % (whole - 1) if whole > 0 else "0"
     fraction = r"(?:\.\d{1,%d})?" % places if places > 0 else ""
-    return "-?" + integer + fraction
+    return r"(?!-?0\.0{6}\d)-?" + integer + fraction
 
 
 def _space_for_t(text: str) -> str:
