@@ -237,7 +237,9 @@ def test_read_ahead_workers_leave_the_text_undecoded(jobs, tmp_path, monkeypatch
         wipe()
         load_dump(str(path), connection, signals=False, jobs=jobs)
     assert_same_rows(source, db_snapshot())
-    assert set(taken) == as_dumped_here()
+    # Django 4.2's ImageField receives post_init: Everything's rows keep their instances.
+    lane = not signals.post_init.has_listeners(Everything)
+    assert set(taken) == (as_dumped_here() if lane else set())
 
 
 def pre_save_receiver(change):
