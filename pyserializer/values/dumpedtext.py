@@ -125,13 +125,12 @@ def _adapters_strings(field: Any, connection: Any) -> SentTexts | None:
     column, so that MySQL need not round it (the row path sends a number)."""
     kind = type(field)
     if kind is models.DateTimeField:
-        if not settings.USE_TZ:
-            return _changed(texts_check(_DATE + "T" + _STR_TIME, datetime.datetime.fromisoformat),
-                            _space_for_t)
-        if connection.timezone_name != "UTC":
+        if settings.USE_TZ and connection.timezone_name != "UTC":
             return None
-        return _changed(texts_check(_DATE + "T" + _STR_TIME + r"\+00:00",
-                                    datetime.datetime.fromisoformat), _utc_without_offset)
+        offset, change = ((r"\+00:00", _utc_without_offset) if settings.USE_TZ
+                          else ("", _space_for_t))
+        return _changed(texts_check(_DATE + "T" + _STR_TIME + offset,
+                                    datetime.datetime.fromisoformat), change)
     if kind is models.DateField:
         return _as_they_are(_DATE_TEXTS)
     if kind is models.TimeField:
@@ -142,10 +141,9 @@ def _adapters_strings(field: Any, connection: Any) -> SentTexts | None:
         return _changed(_UUID_TEXTS, _without_hyphens)
     if kind is models.DecimalField and _decimals_sent_as_they_are(connection):
         if connection.vendor == "sqlite":
-            return _as_they_are(_STR_DECIMAL_TEXTS)
+            return _as_they_are(texts_check(_str_decimal()))
         if field.max_digits is not None and field.decimal_places is not None:
-            return _as_they_are(texts_check(
-                _fitting_decimal(field.max_digits, field.decimal_places)))
+            return _as_they_are(texts_check(_str_decimal(field.max_digits, field.decimal_places)))
         return None
     if kind is models.GenericIPAddressField:
         return _as_they_are(_IPV4_TEXTS)
@@ -155,18 +153,19 @@ def _adapters_strings(field: Any, connection: Any) -> SentTexts | None:
 # A time as str() writes it: no fraction when it is 0.
 _STR_TIME = r"\d\d:\d\d:\d\d(?:\.(?!000000)\d{6})?"
 _STR_TIME_TEXTS = texts_check(_STR_TIME, datetime.time.fromisoformat)
-# A decimal number that str(Decimal(text)) writes as text: not below 10**-6
-# (which str writes with an exponent) and no leading zeros.
-_STR_DECIMAL_TEXTS = texts_check(r"(?!-?0\.0{6}\d)-?(?:0|[1-9]\d*)(?:\.\d+)?")
 
 
-def _fitting_decimal(max_digits: int, places: int) -> str:
-    """A plain decimal number of at most ``max_digits`` digits, ``places`` of
-    them after the point, that str(Decimal(text)) writes as text (no leading
-    zeros; not below 10**-6, which it writes with an exponent)."""
-    whole = max_digits - places
-    integer = r"(?:0|[1-9]\d{0,%d})" % (whole - 1) if whole > 0 else "0"
-    fraction = r"(?:\.\d{1,%d})?" % places if places > 0 else ""
+def _str_decimal(max_digits: int | None = None, places: int | None = None) -> str:
+    """A plain decimal number that str(Decimal(text)) writes as text (no
+    leading zeros; not below 10**-6, which it writes with an exponent), of
+    at most ``max_digits`` digits, ``places`` of them after the point, when
+    given."""
+    if max_digits is None or places is None:
+        integer, fraction = r"(?:0|[1-9]\d*)", r"(?:\.\d+)?"
+    else:
+        whole = max_digits - places
+        integer = r"(?:0|[1-9]\d{0,%d})" % (whole - 1) if whole > 0 else "0"
+        fraction = r"(?:\.\d{1,%d})?" % places if places > 0 else ""
     return r"(?!-?0\.0{6}\d)-?" + integer + fraction
 
 
