@@ -190,7 +190,7 @@ def test_a_worker_decodes_only_the_values_that_are_plain_data(dump):
     with open_chunk(path) as stream:
         reader = DumpReader(stream, str(path))
         block = next(reader.blocks())
-        decode = deserializer._decoder_for_worker(reader, block)
+        decode, _ = deserializer._decoder_for_worker(reader, block)
         sent_decoded = {field.name for _, field, _, _ in decode.keywords["decoders"]}
         for _ in block.rows:
             pass

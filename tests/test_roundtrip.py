@@ -19,7 +19,7 @@ from django.core import serializers
 from django.db import connection, models, transaction
 from django.db.models import signals
 from django.test import override_settings
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from helpers import assert_same_rows, blocks, chunk_names, db_snapshot, dump_dir, dump_file, load, wipe
@@ -39,9 +39,12 @@ FORMS = ["file", "directory", "api", "restore", "restore-receivers", "restore-jo
 # Loading a dump of empty tables is fine; Django's loaddata warns about it all the same.
 EMPTY_DUMP_WARNING = "ignore:No fixture data found:RuntimeWarning"
 # PYSERIALIZER_EXAMPLES=500 make test-sqlite: a deeper search than the default.
+# No "explain" phase: on a failure it replays the test for each part of the
+# example, minutes and gigabytes for a test that restores a database.
 HYPOTHESIS = settings(
     max_examples=int(os.environ.get("PYSERIALIZER_EXAMPLES", 25)), deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    phases=[phase for phase in Phase if phase is not Phase.explain],
 )
 
 

@@ -82,10 +82,13 @@ class Section:
 
     ``rows`` yields ``(line_number, value)`` and must be consumed before the
     reader moves on to the next section. ``decoded`` says whether the row
-    last yielded was decoded already (by a read-ahead worker).
+    last yielded was decoded already (by a read-ahead worker), and
+    ``texts_sent`` whether the worker put what the database gets for its
+    dumped texts after its values (``RowPlan.send_texts``).
     """
 
     decoded = False
+    texts_sent = False
 
     def __init__(self, name: str, names: dict[str, Any], line: int,
                  rows: Iterator[tuple[int, Any]] | None, name_lines: dict[str, int] | None = None) -> None:

@@ -152,17 +152,19 @@ class Deserializer(base.Deserializer):
                 if transform is not None:
                     yield from self._transformed(transform, reader, block, line, values)
                 elif plan is not None:
-                    yield plan.build(values, line, block.decoded)
+                    yield plan.build(values, line, block.decoded, block.texts_sent)
             if self.saver is not None:
                 self.saver.flush()
         return rows
 
     def _decoder_for_worker(
         self, reader: ChunkReader, block: Section,
-    ) -> Callable[[list[Any]], None] | None:
+    ) -> tuple[Callable[[list[Any]], None], Callable[[list[list[Any]]], bool] | None] | None:
         """How a read-ahead worker decodes the rows of a block before it sends
-        them (``RowPlan.decode``), or None: the rows of a transform's model,
-        and of a block this process will refuse, come as they were read."""
+        them (``RowPlan.decode``), and what it sends the database gets for
+        their dumped texts (``RowPlan.send_texts``), or None: the rows of a
+        transform's model, and of a block this process will refuse, come as
+        they were read."""
         if self.transforms.get(block.model) is not None:
             return None
         try:
@@ -171,7 +173,8 @@ class Deserializer(base.Deserializer):
             return None
         if plan is None:
             return None
-        return functools.partial(plan.decode, decoders=plan.in_workers)
+        return (functools.partial(plan.decode, decoders=plan.in_workers),
+                plan.send_texts if plan.as_dumped else None)
 
     def _transformed(
         self, transform: Transform, reader: ChunkReader, block: Section, line: int,
@@ -288,6 +291,7 @@ class RowPlan:
         self.kept_positions = {decoder[1].attname: position
                                for position, decoder in enumerate(self.texts_kept)}
         self.decoders = [decoder for decoder in self.decoders if decoder not in self.as_dumped]
+        self.lane_with_texts_sent = self._lane_with_texts_sent()
         self.in_workers = [decoder for decoder in self.decoders if _plain_data(decoder[1])]
         self.after_workers = [decoder for decoder in self.decoders if not _plain_data(decoder[1])]
 
@@ -386,9 +390,7 @@ class RowPlan:
         if any(field.attname not in columns for field in fields):
             return None
         indexes = [columns[field.attname] for field in fields]
-        row_of: Callable[[list[Any]], Sequence[Any]] = (
-            itemgetter(*indexes) if len(indexes) > 1 else lambda values: (values[indexes[0]],))
-        return row_of, columns[concrete._meta.pk.attname]
+        return _values_at(indexes), columns[concrete._meta.pk.attname]
 
     def _sent_texts(self) -> dict[str, SentTexts]:
         """{attname: what the database gets for a column of dumped texts} of
@@ -407,6 +409,34 @@ class RowPlan:
             if sent is not None:
                 texts[field.attname] = sent
         return texts
+
+    def _lane_with_texts_sent(self) -> Callable[[list[Any]], Sequence[Any]] | None:
+        """A lane's row of values followed by what the database gets for its
+        dumped texts (``send_texts``): the row with those in place of the texts."""
+        if self.lane is None or not self.as_dumped:
+            return None
+        count = len(self.field_names)
+        sent_at = {decoder[0]: count + position for position, decoder in enumerate(self.as_dumped)}
+        indexes = [sent_at.get(index, index) for index in self.lane[0](list(range(count)))]
+        return _values_at(indexes)
+
+    def send_texts(self, rows: list[list[Any]]) -> bool:
+        """Put what the database gets for the dumped texts of a lane's rows
+        (``as_dumped``) after each row's values, for the columns' checks to
+        run in a read-ahead worker; whether they passed (else the rows are
+        left as they were, for the restoring process to decode and name)."""
+        columns = []
+        try:
+            for index, field, _, _ in self.as_dumped:
+                sent = self.sent_texts[field.attname]([values[index] for values in rows])
+                if sent is None:
+                    return False
+                columns.append(sent)
+        except Exception:
+            return False
+        for values, sent_values in zip(rows, zip(*columns)):
+            values.extend(sent_values)
+        return True
 
     def _positional_order(self) -> list[int] | None:
         """Column indexes in the order of Model(*args), if every field is dumped."""
@@ -435,9 +465,12 @@ class RowPlan:
         except Exception as exc:
             raise _Undecodable(field, value) from exc
 
-    def build(self, values: list[Any], line: int, decoded: bool = False) -> "DumpedObject":
+    def build(self, values: list[Any], line: int, decoded: bool = False,
+              texts_sent: bool = False) -> "DumpedObject":
         """The object of one row: a list of one value per field (the reader
-        checked), with the ``in_workers`` values ``decoded`` already or not."""
+        checked), with the ``in_workers`` values ``decoded`` already or not,
+        and followed by what the database gets for its dumped texts when a
+        worker ``texts_sent`` them."""
         field: Any = None
         value = None
         kept = ([values[decoder[0]] for decoder in self.texts_kept]
@@ -471,6 +504,9 @@ class RowPlan:
         if self.lane is not None and not deferred:
             row_of, key = self.lane
             if values[key] is not None:
+                if texts_sent and self.lane_with_texts_sent is not None:
+                    return DumpedRow(self, values, self.lane_with_texts_sent(values), values[key],
+                                     m2m_data, line, texts_sent=True)
                 return DumpedRow(self, values, row_of(values), values[key], m2m_data, line)
         if self.as_dumped:
             self.decode_as_dumped(values, line)
@@ -559,6 +595,13 @@ class RowPlan:
         if resolved is not base.DEFER_FIELD:
             self.deserializer.natural_keys[cache_key] = resolved
         return resolved
+
+
+def _values_at(indexes: Sequence[int]) -> Callable[[list[Any]], Sequence[Any]]:
+    """A function giving the tuple of a list's values at ``indexes``."""
+    if len(indexes) > 1:
+        return itemgetter(*indexes)
+    return lambda values: (values[indexes[0]],)
 
 
 def _plain_data(field: Any) -> bool:

@@ -127,8 +127,9 @@ class DumpedRow(DumpedObject):
     key: Any = None
 
     def __init__(self, plan: RowPlan, values: list[Any], row: Sequence[Any], key: Any,
-                 m2m_data: dict[str, Any], line: int) -> None:
+                 m2m_data: dict[str, Any], line: int, texts_sent: bool = False) -> None:
         self.plan = plan
+        self.texts_sent = texts_sent
         self.values = values
         self.row = row
         self.key = key
@@ -156,6 +157,7 @@ class DumpedRow(DumpedObject):
             self.plan.decode_as_dumped(self.values, self.line)
             self.row = lane[0](self.values)
             self.as_dumped_decoded = True
+            self.texts_sent = False
 
 
 def _suspect_field(instance: Any) -> str:

@@ -46,16 +46,20 @@ PIPE_BYTES = 1 << 20
 
 # The messages down a worker's pipe, by their first item.
 BLOCK = "block"  # a block begins: its name, names, line, name lines
-ROWS = "rows"  # whether decoded, and a batch of its rows: [(line, values), ...]
+ROWS = "rows"  # whether decoded, whether texts sent, and a batch of rows: [(line, values), ...]
 BLOCK_END = "block end"
 CHUNK_END = "chunk end"  # the chunk's stored size and SHA-256
 FAILED = "failed"  # the DumpError that ended the chunk
 
 
-# How a worker decodes the rows of a block: a function that decodes a row in
-# place (or None: they are sent as read), given the reader and the block.
+# How a worker decodes the rows of a block, given the reader and the block
+# (or None: they are sent as read): a function that decodes a row in place,
+# and one that puts what the database gets for the dumped texts of a batch
+# of decoded rows after each row's values, and says whether it did (False:
+# a text failed its check, and the rows are as they were), or None.
 Decoder = Callable[[list[Any]], None]
-DecoderOf = Callable[[Any, Section], Decoder | None]
+TextsSender = Callable[[list[list[Any]]], bool]
+DecoderOf = Callable[[Any, Section], tuple[Decoder, TextsSender | None] | None]
 
 
 def chunk_readers(chunks: Sequence[tuple[str, str]], jobs: int, decoder_of: DecoderOf) -> Any:
@@ -176,8 +180,8 @@ class ChunkFromWorker:
             message = self._receive()
             if message[0] == BLOCK_END:
                 return
-            section.decoded = message[1]
-            yield from message[2]
+            _, section.decoded, section.texts_sent, batch = message
+            yield from batch
 
     def _receive(self) -> Any:
         if self._ended:
@@ -208,12 +212,19 @@ def _read_chunks(pipe: Connection, parent_ends: list[Connection],
 
 
 def _send_rows(pipe: Connection, reader: DumpReader, block: Section,
-               decode: Decoder | None) -> None:
-    """Send the rows of a block in batches, decoded (by ``decode``) or as
+               decoding: tuple[Decoder, TextsSender | None] | None) -> None:
+    """Send the rows of a block in batches, decoded (by ``decoding``) or as
     read: a row that does not decode is sent as read, for the parent to
-    refuse as one process does."""
+    refuse as one process does. A batch of decoded rows goes with what the
+    database gets for their dumped texts, when they pass their checks."""
+    decode, send_texts = decoding if decoding is not None else (None, None)
     batch: list[tuple[int, Any]] = []
     decoded = decode is not None
+
+    def send() -> None:
+        sent = decoded and send_texts is not None and send_texts([row for _, row in batch])
+        pipe.send((ROWS, decoded, sent, batch))
+
     start = reader.size
     for line, values in block.rows:
         if decode is not None:
@@ -223,17 +234,17 @@ def _send_rows(pipe: Connection, reader: DumpReader, block: Section,
             except Exception:
                 row = values
             if (row is not values) is not decoded and batch:
-                pipe.send((ROWS, decoded, batch))
+                send()
                 batch = []
             decoded = row is not values
             values = row
         batch.append((line, values))
         if len(batch) >= BATCH_ROWS or reader.size - start >= BATCH_BYTES:
-            pipe.send((ROWS, decoded, batch))
+            send()
             batch = []
             start = reader.size
     if batch:
-        pipe.send((ROWS, decoded, batch))
+        send()
 
 
 def _send_chunk(pipe: Connection, path: str, model: str, decoder_of: DecoderOf) -> bool:

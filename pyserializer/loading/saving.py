@@ -410,19 +410,25 @@ def _lane_columns(
 ) -> tuple[list[Sequence[Any]], Collection[int]]:
     """The columns of a batch of rows without instances (``DumpedRow``), and
     the indexes of those whose values the database takes from the dumped
-    texts (``RowPlan.sent_texts``), which are in their place. When a
-    column's check fails, the batch's values kept as dumped are decoded and
-    it takes the row path."""
+    texts (``RowPlan.sent_texts``), which are in their place: put there by
+    the read-ahead worker that checked them (``texts_sent``), or here. When
+    a column's check fails, or the batch mixes rows a worker checked with
+    rows it did not, the batch's values kept as dumped are decoded and it
+    takes the row path."""
     columns: list[Sequence[Any]] = list(zip(*[dumped.row for dumped in batch]))
     sent_texts = batch[0].plan.sent_texts
     ready = [index for index, field in enumerate(fields) if field.attname in sent_texts]
-    for index in ready:
-        sent = sent_texts[fields[index].attname](columns[index])
-        if sent is None:
-            break
-        columns[index] = sent
-    else:
+    texts_sent = [dumped.texts_sent for dumped in batch]
+    if all(texts_sent):
         return columns, ready
+    if not any(texts_sent):
+        for index in ready:
+            sent = sent_texts[fields[index].attname](columns[index])
+            if sent is None:
+                break
+            columns[index] = sent
+        else:
+            return columns, ready
     for dumped in batch:
         dumped.decode_as_dumped()
     return list(zip(*[dumped.row for dumped in batch])), ()

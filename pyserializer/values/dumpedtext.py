@@ -20,13 +20,15 @@ Only Django's own field classes (a subclass may prepare its values its own
 way), on PostgreSQL through psycopg 3 (COPY), MySQL/MariaDB and SQLite, and
 never a primary key or a relation, whose decoded values a restore compares.
 A JSONField's text goes as it is to PostgreSQL when its numbers are written
-as the row path writes them; not to MySQL and SQLite, which keep a JSON
-value's text as Django writes it (with ``ensure_ascii``).
+as the row path writes them. MySQL and SQLite keep a JSON value's text as
+Django writes it (``json.dumps``, with ``ensure_ascii``): they get that
+text of the loaded value, without the codec's and the field's steps.
 tests/test_dumped_text.py loads every column type both ways and compares.
 """
 
 import datetime
 import decimal
+import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -120,7 +122,8 @@ def _adapters_strings(field: Any, connection: Any) -> SentTexts | None:
     decoded values of dumped texts of ``field``: ``str`` of the value (SQLite
     keeps a date's or a time's text as it is). A datetime is in the
     connection's time zone without its offset, with a space for the "T"; a
-    UUID without hyphens in a ``char(32)`` column. A decimal is the text
+    UUID without hyphens in a ``char(32)`` column. A JSON value, as
+    ``json.dumps`` writes it (``_json_as_django_writes``). A decimal is the text
     ``str`` writes of the Decimal read from it; on MySQL, one that fits the
     column, so that MySQL need not round it (the row path sends a number)."""
     kind = type(field)
@@ -147,7 +150,20 @@ def _adapters_strings(field: Any, connection: Any) -> SentTexts | None:
         return None
     if kind is models.GenericIPAddressField:
         return _as_they_are(_IPV4_TEXTS)
+    if kind is models.JSONField and field.encoder is None and field.decoder is None:
+        return _json_as_django_writes
     return None
+
+
+def _json_as_django_writes(texts: Sequence[Any]) -> Sequence[Any] | None:
+    """The text Django's JSONField writes (``json.dumps``) of each JSON text
+    loaded; JSON null stays "null", which Django writes for it too."""
+    if not all(type(text) is str or text is None for text in texts):
+        return None
+    try:
+        return [None if text is None else json.dumps(json.loads(text)) for text in texts]
+    except Exception:  # not JSON, or nested too deep: decoded, to be named
+        return None
 
 
 # A time as str() writes it: no fraction when it is 0.
