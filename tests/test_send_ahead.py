@@ -5,8 +5,10 @@ is read, its post_save sent and its links written."""
 import pytest
 from django.db import connection
 from django.db.models import signals
+from django.test.utils import CaptureQueriesContext
 
 from pyserializer.errors import DumpError
+from pyserializer.loading import saving
 from pyserializer.loading.objects import DumpedObject
 from pyserializer.loading.saving import BATCH_SIZE, BatchSaver
 from testapp.models import City, Country
@@ -83,6 +85,44 @@ def test_a_batch_the_database_rejects_in_flight_is_saved_row_by_row_and_the_row_
     assert "the database rejected this row" in str(refused.value)
     assert [pk for pk, there in received] == list(range(1, 300))
     assert connection.execute_wrappers == []
+
+
+def test_a_batch_of_one_statement_is_sent_without_a_savepoint():
+    """The server undoes a failed statement by itself: a batch of one INSERT
+    costs no SAVEPOINT and RELEASE round trips."""
+    if not sends_ahead():
+        pytest.skip("no INSERT is sent ahead on this connection")
+    saver = BatchSaver("default", [Country._meta.db_table])
+    with CaptureQueriesContext(connection) as queries:
+        countries(saver, range(1, 2 * BATCH_SIZE + 1))
+        saver.flush()
+    assert Country.objects.count() == 2 * BATCH_SIZE
+    assert not [query for query in queries if "SAVEPOINT" in query["sql"]]
+
+
+@pytest.mark.parametrize("statement_bytes", [saving.STATEMENT_BYTES, 2000],
+                         ids=["one statement", "several statements"])
+def test_a_rejected_batch_leaves_none_of_its_rows(statement_bytes, monkeypatch):
+    """Whether its INSERT is one statement (which the server undoes) or
+    several (which a savepoint undoes), a rejected batch leaves no row
+    behind: the rows then saved one by one are all created, not updated."""
+    monkeypatch.setattr(saving, "STATEMENT_BYTES", statement_bytes)
+    created = []
+
+    def receiver(sender, instance, **kwargs):
+        created.append((instance.pk, kwargs["created"]))
+
+    signals.post_save.connect(receiver, sender=Country)
+    try:
+        saver = BatchSaver("default", [Country._meta.db_table])
+        with pytest.raises(DumpError) as refused:
+            countries(saver, range(1, BATCH_SIZE + 1),
+                      code=lambda number: "C7" if number == 300 else "C%d" % number)
+            saver.flush()
+    finally:
+        signals.post_save.disconnect(receiver, sender=Country)
+    assert "countries.py, line 300, model testapp.country" in str(refused.value)
+    assert created == [(number, True) for number in range(1, 300)]
 
 
 def test_a_batch_refused_in_flight_is_named_when_another_rows_query_completes_it():

@@ -141,10 +141,12 @@ class BatchSaver:
         try:
             sent.driver.read_query_result()
         except Exception:
-            transaction.savepoint_rollback(sent.savepoint, using=self.using)
+            if sent.savepoint is not None:
+                transaction.savepoint_rollback(sent.savepoint, using=self.using)
             self._save_one_by_one(sent.sender, sent.model, sent.batch)
             return
-        transaction.savepoint_commit(sent.savepoint, using=self.using)
+        if sent.savepoint is not None:
+            transaction.savepoint_commit(sent.savepoint, using=self.using)
         self._saved(sent.sender, sent.model, sent.batch, sent.objects)
 
     def abandon(self) -> None:
@@ -208,20 +210,28 @@ class BatchSaver:
 
     def _send_ahead(self, driver: Any, sender: Any, model: type[models.Model],
                     batch: list["DumpedObject"], objects: list[Any]) -> None:
-        """Send the batch's INSERT after a savepoint (all but its last
-        statement run now), and have any other query on the connection
-        complete it first."""
+        """Send the batch's INSERT, and have any other query on the
+        connection complete it first. A batch of several statements gets a
+        savepoint first (all but its last statement run now), so that a
+        rejected one undoes them all. One statement needs none, and saves
+        the server two round trips: InnoDB undoes a failed statement by
+        itself (an error that undoes more, a deadlock, ends the transaction,
+        savepoints included), and a table without transactions keeps what a
+        statement wrote, savepoint or not."""
         connection = connections[self.using]
-        savepoint = transaction.savepoint(using=self.using)
         fields = model._meta.local_concrete_fields
+        savepoint = None
         try:
             columns = _database_columns(fields, *_batch_columns(fields, batch), connection)
             statements = _insert_statements(model, fields, columns, driver, connection)
-            for statement in statements[:-1]:
-                driver.query(statement)
+            if len(statements) > 1:
+                savepoint = transaction.savepoint(using=self.using)
+                for statement in statements[:-1]:
+                    driver.query(statement)
             driver.send_query(statements[-1])
         except Exception:
-            transaction.savepoint_rollback(savepoint, using=self.using)
+            if savepoint is not None:
+                transaction.savepoint_rollback(savepoint, using=self.using)
             self._save_one_by_one(sender, model, batch)
             return
         wrapper = self._complete_first
@@ -595,7 +605,7 @@ class _SentInsert(NamedTuple):
     model: type[models.Model]
     batch: list["DumpedObject"]
     objects: list[Any]
-    savepoint: str
+    savepoint: str | None  # None: a batch of one statement (see BatchSaver._send_ahead)
     driver: Any
     connection: Any
     wrapper: Callable[..., Any]
